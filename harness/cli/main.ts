@@ -1,0 +1,74 @@
+/**
+ * The `failclosed` command line. Exit status: 0 compliant / ok, 1 non-compliant / check failed,
+ * 2 inconclusive or usage error. Help lists only what is implemented.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { CommandIO, CommandSpec } from './command.ts';
+import { exploreCommand } from './explore-command.ts';
+
+const COMMANDS: CommandSpec[] = [exploreCommand];
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function generalHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'failclosed — conformance suite and formal model for fail-closed AI execution gates',
+    '',
+    'Usage: failclosed <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Options: --help (also after a command), --version',
+    'Exit status: 0 ok, 1 a check failed, 2 inconclusive or usage error.',
+    '',
+  ].join('\n');
+}
+
+function commandHelp(command: CommandSpec): string {
+  return [`Usage: ${command.usage}`, '', command.summary, '', ...command.details, ''].join('\n');
+}
+
+export async function main(argv: string[], io?: Partial<Pick<CommandIO, 'out' | 'err'>>): Promise<number> {
+  const out = io?.out ?? ((text: string) => void process.stdout.write(text));
+  const err = io?.err ?? ((text: string) => void process.stderr.write(text));
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    out(generalHelp());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    out(`${version()}\n`);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    err(`failclosed: unknown command "${name}"\n\n${generalHelp()}`);
+    return 2;
+  }
+  const usageError = (message: string) => {
+    err(`failclosed ${command.name}: ${message}\n\n${commandHelp(command)}`);
+    return 2;
+  };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: command.positionals ?? false,
+      strict: true,
+    });
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+  if (parsed.values.help) {
+    out(commandHelp(command));
+    return 0;
+  }
+  return command.run(parsed.values as Record<string, string | boolean | string[] | undefined>, { out, err, usageError }, parsed.positionals);
+}
