@@ -6,8 +6,7 @@
  * so policy exchanges and effects are ground truth), and the offline verifier fills it from an
  * evidence kit. Everything is JSON-serialisable so that a history can be saved and re-checked.
  */
-import type { InvariantId } from './profile/denial-codes.ts';
-import type { DenialCode } from './profile/denial-codes.ts';
+import type { DenialCode, InvariantId } from './profile/denial-codes.ts';
 import type { JsonValue } from './profile/canonical-json.ts';
 import type { GatewayEvent, IdentityKey, TrustedKey } from './profile/messages.ts';
 
@@ -46,6 +45,7 @@ export interface GateResponse {
   at: Millis;
   status: 'executed' | 'denied' | 'indeterminate';
   code?: DenialCode | string;
+  /** profile gates return it with every executed/denied answer; INV-5 joins it to the audit */
   trace_id?: string;
   request_id?: string;
 }
@@ -76,8 +76,8 @@ export interface Effect {
   /** what the Execution Layer executed under: the envelope it was handed (if any) */
   approval_id?: string;
   request_id?: string;
-  identity?: string;
-  action?: string;
+  identity: string;
+  action: string;
   parameters: JsonValue;
 }
 
@@ -88,6 +88,8 @@ export interface DirectCall {
   at: Millis;
   /** what was presented as the envelope; absent when none */
   envelope?: JsonValue;
+  /** the request id the caller claimed, if any */
+  request_id?: string;
   identity: string;
   action: string;
   parameters: JsonValue;

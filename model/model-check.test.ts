@@ -29,6 +29,14 @@ describe('exhaustive model check', () => {
     expect(report.coverage.transitionsCovered).toBe(report.coverage.transitionsTotal);
   });
 
+  it('INV-1…INV-6 hold, and examine something, on the history a compliant system records for every scenario', () => {
+    expect(report.invariants.map((v) => v.invariant)).toEqual(['INV-1', 'INV-2', 'INV-3', 'INV-4', 'INV-5', 'INV-6']);
+    for (const verdict of report.invariants) {
+      expect(verdict.holds, verdict.invariant).toBe(true);
+      expect(verdict.examined, verdict.invariant).toBeGreaterThan(0);
+    }
+  });
+
   it('reaches every denial code of the profile', () => {
     expect(report.coverage.codesMissing).toEqual([]);
     expect([...report.coverage.codesReached].sort()).toEqual([...ALL_DENIAL_CODES].sort());
@@ -41,27 +49,27 @@ describe('the model check catches a broken model', () => {
     [
       'nonce store forgets claims (replays admitted)',
       { gate: gateMachine.provide({ guards: { nonceAlreadyClaimed: () => false } }) },
-      ['failure-ends-in-denial', 'single-consumption', 'code-reachability'],
+      ['failure-ends-in-denial', 'single-consumption', 'code-reachability', 'history-invariants'],
     ],
     [
       'Execution Layer accepts a consumed approval',
       { gate: gateMachine.provide({ guards: { approvalAlreadyConsumed: () => false } }) },
-      ['failure-ends-in-denial', 'single-consumption'],
+      ['failure-ends-in-denial', 'single-consumption', 'history-invariants'],
     ],
     [
       'failed parallel checks are forgotten (fail-open)',
       { gate: gateMachine.provide({ actions: { fail: assign({}) } as never }) },
-      ['failure-ends-in-denial'],
+      ['failure-ends-in-denial', 'history-invariants'],
     ],
     [
       'no intent record before dispatch',
       { gate: gateMachine.provide({ actions: { writeIntentRecord: assign({}) } as never }) },
-      ['audit-records'],
+      ['audit-records', 'history-invariants'],
     ],
     [
       'denials are not audited',
       { gate: gateMachine.provide({ actions: { writeDenialRecord: assign({}) } as never }) },
-      ['audit-records'],
+      ['audit-records', 'history-invariants'],
     ],
     [
       'a check is skipped on the way to execution',

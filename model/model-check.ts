@@ -6,6 +6,7 @@
  *   (b) every failure condition ends in denial with a code — and a healthy request executes;
  *   (c) every terminal leaves the audit records INV-5 demands, intent before effect;
  *   (d) no nonce or approval is consumed twice, across replays and restarts;
+ *   (e) INV-1…INV-6 hold on the concrete history a compliant system would record for all of it;
  * and that every transition of the chart is exercised and every denial code is reachable.
  *
  * It takes the machines as parameters so that tests can plant a bug in the model itself and see
@@ -24,6 +25,9 @@ import { isHealthy } from './questions.ts';
 import type { ModelRun } from './simulate.ts';
 import { runScenario } from './simulate.ts';
 import { restart } from './system-memory.ts';
+import type { InvariantVerdict } from './history.ts';
+import { checkInvariants } from './invariants/index.ts';
+import { materializeHistory } from './materialize.ts';
 
 export type ModelCheckProperty =
   | 'executed-passed-every-check'
@@ -32,7 +36,8 @@ export type ModelCheckProperty =
   | 'audit-records'
   | 'single-consumption'
   | 'transition-coverage'
-  | 'code-reachability';
+  | 'code-reachability'
+  | 'history-invariants';
 
 export interface ModelCheckViolation {
   property: ModelCheckProperty;
@@ -55,6 +60,8 @@ export interface ModelCheckReport {
     terminals: Record<string, number>;
   };
   coverage: { transitionsCovered: number; transitionsTotal: number; codesReached: DenialCode[]; codesMissing: DenialCode[] };
+  /** INV-1…INV-6 over the concrete history a compliant system would record for every scenario */
+  invariants: { invariant: InvariantVerdict['invariant']; holds: boolean; examined: number; violations: number }[];
   violations: ModelCheckViolation[];
 }
 
@@ -206,6 +213,14 @@ export function modelCheck(machines: { gate?: typeof gateMachine; executionLayer
   const codesMissing = ALL_DENIAL_CODES.filter((c) => !reached.has(c));
   for (const code of codesMissing) violations.push({ property: 'code-reachability', message: `denial code ${code} is unreachable in the model` });
 
+  // (e) The same predicates that judge live runs accept everything the model does.
+  const history = materializeHistory(gateRuns, directRuns);
+  const verdicts = checkInvariants(history);
+  for (const verdict of verdicts) {
+    if (verdict.examined === 0) violations.push({ property: 'history-invariants', message: `${verdict.invariant} examined nothing` });
+    for (const v of verdict.violations) violations.push({ property: 'history-invariants', message: `${v.invariant}: ${v.message}` });
+  }
+
   const terminals: Record<string, number> = {};
   for (const run of gateRuns) {
     const key = run.terminal === 'executed' ? 'executed' : `denied(${run.outcome.acceptableCodes.join('|')})`;
@@ -230,6 +245,7 @@ export function modelCheck(machines: { gate?: typeof gateMachine; executionLayer
       codesReached: ALL_DENIAL_CODES.filter((c) => reached.has(c)),
       codesMissing,
     },
+    invariants: verdicts.map((v) => ({ invariant: v.invariant, holds: v.holds, examined: v.examined, violations: v.violations.length })),
     violations,
   };
 }

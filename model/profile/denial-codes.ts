@@ -109,7 +109,7 @@ export const DENIAL_CODES = {
   ENVELOPE_EXPIRED: {
     stage: 'envelope',
     invariants: ['INV-3', 'INV-4'],
-    meaning: 'The envelope expires_at is in the past.',
+    meaning: 'The clock is at or after the envelope expires_at.',
   },
   ENVELOPE_NOT_YET_VALID: {
     stage: 'envelope',

@@ -80,7 +80,11 @@ export type AuditDecision = 'allow' | 'deny';
 export type AuditStage = 'intent' | 'final';
 export type ExecutionOutcome = 'executed' | 'failed' | 'unknown';
 
-/** One link of the audit hash chain. `record_hash` = sha256 of the canonical record without it. */
+/**
+ * One link of the audit hash chain. `record_hash` = sha256 of the canonical record without it.
+ * An approved request whose outcome the Gate cannot confirm closes as a denial: decision "deny",
+ * code EXECUTION_UNCONFIRMED, its approval_id, and outcome "unknown".
+ */
 export interface AuditRecord {
   record_id: string;
   /** integer unix milliseconds */
@@ -309,6 +313,9 @@ export function validateAuditRecord(value: unknown, path = '$'): Validation<Audi
   }
   if (r.decision === 'allow' && r.stage === 'final' && r.outcome === undefined) {
     problems.push({ path: `${path}.outcome`, message: 'a final execution record carries the outcome' });
+  }
+  if (r.stage === 'intent' && r.outcome !== undefined) {
+    problems.push({ path: `${path}.outcome`, message: 'an intent record has no outcome yet' });
   }
   if (r.stage === 'intent' && r.decision !== 'allow') {
     problems.push({ path: `${path}.stage`, message: 'only an approved request has an intent record' });

@@ -1,0 +1,263 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { History } from '../history.ts';
+import type { JsonValue } from '../profile/canonical-json.ts';
+import { canonicalize } from '../profile/canonical-json.ts';
+import { sha256Digest } from '../profile/digest.ts';
+import { HistoryBuilder, addCompliantTraffic, rechainAudit } from '../history-builder.ts';
+import { checkInv5 } from './inv-5-attributable-audit.ts';
+import { expectCaught, expectHolds } from './verdict-expectations.ts';
+
+function compliant(): HistoryBuilder {
+  const b = new HistoryBuilder();
+  addCompliantTraffic(b);
+  return b;
+}
+
+const lastAuditIndex = (b: HistoryBuilder): number => b.audit.length - 1;
+type JsonRecord = { [key: string]: JsonValue };
+const recordAt = (history: History, index: number): JsonRecord => history.audit[index] as JsonRecord;
+
+describe('INV-5 attributable audit of every request', () => {
+  it('accepts the compliant traffic', () => {
+    const history = compliant().build();
+    const verdict = checkInv5(history);
+    expectHolds(verdict);
+    expect(verdict.examined).toBe(history.audit.length + 7 /* requests */ + 1 /* effect */);
+  });
+
+  const unconfirmed = (close: 'denial' | 'allow-unknown') => {
+    const b = compliant();
+    const request = b.request();
+    const traceId = b.traceId();
+    const sent = b.send(request);
+    const { envelope } = b.allow(request);
+    b.auditIntent(sent, envelope.approval_id, traceId);
+    b.effectOf(request, envelope);
+    if (close === 'denial') {
+      b.appendAudit({ ...b.attribution(sent), decision: 'deny', stage: 'final', trace_id: traceId, code: 'EXECUTION_UNCONFIRMED', approval_id: envelope.approval_id, outcome: 'unknown' });
+    } else {
+      b.auditOutcome(sent, envelope.approval_id, traceId, 'unknown');
+    }
+    b.respond(sent, 'denied', { code: 'EXECUTION_UNCONFIRMED', trace_id: traceId });
+    return b.build();
+  };
+
+  it('accepts an EXECUTION_UNCONFIRMED request closed as a denial with that code and outcome unknown', () => {
+    expectHolds(checkInv5(unconfirmed('denial')));
+  });
+
+  it('catches an EXECUTION_UNCONFIRMED request closed as an allow: a denial record must carry the code', () => {
+    expectCaught(checkInv5(unconfirmed('allow-unknown')), 'INV-5', { message: /no final denial record with that code/ });
+  });
+
+  it('accepts a record naming the identity a malformed body claims, or "unknown"', () => {
+    for (const identity of ['alice', 'unknown']) {
+      const b = compliant();
+      const sent = b.send('{"identity":"alice","action":"payments.transfer"}');
+      const traceId = b.traceId();
+      b.appendAudit({ ...b.attribution(sent), identity, decision: 'deny', stage: 'final', trace_id: traceId, code: 'REQUEST_MALFORMED' });
+      b.respond(sent, 'denied', { code: 'REQUEST_MALFORMED', trace_id: traceId });
+      expectHolds(checkInv5(b.build()));
+    }
+  });
+
+  it('catches an audit log that could not be exported', () => {
+    const b = compliant();
+    b.auditExported = false;
+    const traffic = b.build();
+    expectCaught(checkInv5(traffic), 'INV-5', { events: [0], message: /could not be exported/ });
+  });
+
+  it('catches a record that is not a valid audit record', () => {
+    const b = compliant();
+    const sent = b.send(b.request());
+    b.appendAudit({ ...b.attribution(sent), decision: 'deny', stage: 'final', trace_id: b.traceId() }); // a denial without its code
+    expectCaught(checkInv5(b.build()), 'INV-5', { audit: [lastAuditIndex(b)], message: /not a valid audit record.*code/ });
+  });
+
+  it('catches a chain that does not start at the zero digest', () => {
+    const history = compliant().build();
+    history.audit = rechainAudit(history.audit, sha256Digest('an earlier, hidden log')) as unknown as JsonValue[];
+    expectCaught(checkInv5(history), 'INV-5', { audit: [0], message: /first audit record/ });
+  });
+
+  it('catches a record changed after it was written', () => {
+    const history = compliant().build();
+    recordAt(history, 3).timestamp_ms = 0;
+    expectCaught(checkInv5(history), 'INV-5', { audit: [3], message: /changed after it was written/ });
+  });
+
+  it('catches a record deleted from the middle of the chain', () => {
+    const history = compliant().build();
+    history.audit.splice(2, 1);
+    expectCaught(checkInv5(history), 'INV-5', { audit: [1, 2], message: /does not link/ });
+  });
+
+  it('catches a request with no final record, on an intact chain', () => {
+    const b = compliant();
+    const sent = b.send('not json at all');
+    b.respond(sent, 'denied', { code: 'REQUEST_MALFORMED' });
+    expectCaught(checkInv5(b.build()), 'INV-5', { events: [sent.eventIndex], message: /has no final audit record/ });
+  });
+
+  it('catches the same bytes sent twice with a single final record', () => {
+    const b = new HistoryBuilder();
+    const first = b.executeRequest();
+    const replay = b.resend(first.sent);
+    b.respond(replay, 'denied', { code: 'REPLAY_DETECTED' });
+    expectCaught(checkInv5(b.build()), 'INV-5', { events: [first.sent.eventIndex, replay.eventIndex], message: /same bytes 2 times/ });
+  });
+
+  it('catches one trace id shared by the records of two requests', () => {
+    const b = compliant();
+    const one = b.send(b.request());
+    const two = b.send(b.request());
+    b.auditDenial(one, 'POLICY_DENIED', 'trace-shared');
+    b.auditDenial(two, 'POLICY_DENIED', 'trace-shared');
+    b.respond(one, 'denied', { code: 'POLICY_DENIED', trace_id: 'trace-shared' });
+    b.respond(two, 'denied', { code: 'POLICY_DENIED', trace_id: 'trace-shared' });
+    const last = lastAuditIndex(b);
+    expectCaught(checkInv5(b.build()), 'INV-5', { audit: [last - 1, last], message: /trace-shared disagree/ });
+  });
+
+  it('catches a reported success whose trace records a denial', () => {
+    const b = compliant();
+    const request = b.request();
+    const sent = b.send(request);
+    const { envelope } = b.allow(request);
+    const traceId = b.traceId();
+    b.auditIntent(sent, envelope.approval_id, traceId);
+    b.effectOf(request, envelope);
+    b.auditDenial(sent, 'EXECUTION_UNAVAILABLE', traceId);
+    const responseIndex = b.respond(sent, 'executed', { trace_id: traceId });
+    expectCaught(checkInv5(b.build()), 'INV-5', { events: [sent.eventIndex, responseIndex], audit: [lastAuditIndex(b)], message: /no final record of an executed allow/ });
+  });
+
+  it('catches a denial whose trace records another code', () => {
+    const b = compliant();
+    const sent = b.send(b.request());
+    const traceId = b.traceId();
+    b.auditDenial(sent, 'POLICY_DENIED', traceId);
+    const responseIndex = b.respond(sent, 'denied', { code: 'CONTROL_PLANE_TIMEOUT', trace_id: traceId });
+    expectCaught(checkInv5(b.build()), 'INV-5', { events: [responseIndex], audit: [lastAuditIndex(b)], message: /CONTROL_PLANE_TIMEOUT/ });
+  });
+
+  it("catches a response pointing at another request's trace", () => {
+    const b = compliant();
+    const { traceId } = b.denyByPolicy();
+    const sent = b.send(b.request());
+    b.auditDenial(sent, 'POLICY_DENIED', b.traceId());
+    const responseIndex = b.respond(sent, 'denied', { code: 'POLICY_DENIED', trace_id: traceId });
+    expectCaught(checkInv5(b.build()), 'INV-5', { events: [sent.eventIndex, responseIndex], message: /records other bytes/ });
+  });
+
+  it('catches an effect that no intent record announced', () => {
+    const b = compliant();
+    const request = b.request();
+    const sent = b.send(request);
+    const { envelope } = b.allow(request);
+    const effectIndex = b.effectOf(request, envelope);
+    const traceId = b.traceId();
+    b.auditOutcome(sent, envelope.approval_id, traceId);
+    b.respond(sent, 'executed', { trace_id: traceId });
+    expectCaught(checkInv5(b.build()), 'INV-5', { events: [effectIndex], message: /no intent record announced/ });
+  });
+
+  it('catches a phantom record for a request nobody sent', () => {
+    const b = compliant();
+    b.appendAudit({
+      identity: 'alice',
+      decision: 'deny',
+      stage: 'final',
+      request_hash: sha256Digest('a request that never came'),
+      trace_id: b.traceId(),
+      data_hash: sha256Digest(''),
+      code: 'POLICY_DENIED',
+    });
+    expectCaught(checkInv5(b.build()), 'INV-5', { audit: [lastAuditIndex(b)], message: /never sent/ });
+  });
+
+  it('catches a record naming another identity than the sender', () => {
+    const b = compliant();
+    const sent = b.send(b.request({ identity: 'alice' }));
+    const traceId = b.traceId();
+    b.appendAudit({ ...b.attribution(sent), identity: 'bob', decision: 'deny', stage: 'final', trace_id: traceId, code: 'POLICY_DENIED' });
+    b.respond(sent, 'denied', { code: 'POLICY_DENIED', trace_id: traceId });
+    expectCaught(checkInv5(b.build()), 'INV-5', { events: [sent.eventIndex], audit: [lastAuditIndex(b)], message: /names identity "bob"/ });
+  });
+
+  it('catches a record of an unparseable body that names an identity', () => {
+    const b = compliant();
+    const sent = b.send('{"half": ');
+    const traceId = b.traceId();
+    b.appendAudit({ ...b.attribution(sent), identity: 'alice', decision: 'deny', stage: 'final', trace_id: traceId, code: 'REQUEST_MALFORMED' });
+    b.respond(sent, 'denied', { code: 'REQUEST_MALFORMED', trace_id: traceId });
+    expectCaught(checkInv5(b.build()), 'INV-5', { events: [sent.eventIndex], audit: [lastAuditIndex(b)], message: /"unknown"/ });
+  });
+
+  it('catches a data hash that is not the digest of the parameters', () => {
+    const b = compliant();
+    const sent = b.send(b.request());
+    const traceId = b.traceId();
+    b.appendAudit({ ...b.attribution(sent), data_hash: sha256Digest('{}'), decision: 'deny', stage: 'final', trace_id: traceId, code: 'POLICY_DENIED' });
+    b.respond(sent, 'denied', { code: 'POLICY_DENIED', trace_id: traceId });
+    expectCaught(checkInv5(b.build()), 'INV-5', { audit: [lastAuditIndex(b)], message: /data_hash/ });
+  });
+
+  type Tamper =
+    | { kind: 'edit'; at: number; field: number; value: JsonValue }
+    | { kind: 'delete'; at: number }
+    | { kind: 'swap'; a: number; b: number }
+    | { kind: 'insert-copy'; from: number; to: number };
+
+  const tamper: fc.Arbitrary<Tamper> = fc.oneof(
+    fc.record({ kind: fc.constant('edit' as const), at: fc.nat(), field: fc.nat(), value: fc.jsonValue() as fc.Arbitrary<JsonValue> }),
+    fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
+    fc.record({ kind: fc.constant('swap' as const), a: fc.nat(), b: fc.nat() }),
+    fc.record({ kind: fc.constant('insert-copy' as const), from: fc.nat(), to: fc.nat() }),
+  );
+
+  /** Applies one tampering to a copy of the log, always changing it. */
+  function applyTamper(audit: readonly JsonValue[], t: Tamper): JsonValue[] {
+    const log = structuredClone(audit) as JsonRecord[];
+    const n = log.length;
+    switch (t.kind) {
+      case 'edit': {
+        const record = log[t.at % n]!;
+        const fields = Object.keys(record);
+        const field = fields[t.field % fields.length]!;
+        const original = record[field]!;
+        // Wrapping a value that canonicalizes like the original still makes it a different one.
+        record[field] = canonicalize(t.value) === canonicalize(original) ? [t.value] : t.value;
+        break;
+      }
+      case 'delete':
+        log.splice(t.at % n, 1);
+        break;
+      case 'swap': {
+        const a = t.a % n;
+        const b = t.a % n === t.b % n ? (a + 1) % n : t.b % n;
+        [log[a], log[b]] = [log[b]!, log[a]!];
+        break;
+      }
+      case 'insert-copy':
+        log.splice(t.to % (n + 1), 0, structuredClone(log[t.from % n]!));
+        break;
+    }
+    return log;
+  }
+
+  it('catches any single tampering of a valid audit chain (edit, delete, swap, insert a copy)', () => {
+    const history = compliant().build();
+    expectHolds(checkInv5(history));
+    fc.assert(
+      fc.property(tamper, (t) => {
+        const verdict = checkInv5({ ...history, audit: applyTamper(history.audit, t) });
+        expect(verdict.holds).toBe(false);
+        expect(verdict.violations.every((v) => v.invariant === 'INV-5' && (v.auditIndexes?.length ?? 0) + v.eventIndexes.length > 0)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

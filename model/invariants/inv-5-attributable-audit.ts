@@ -1,0 +1,208 @@
+/**
+ * INV-5 — Attributable audit of every request: the exported log is a continuous hash chain of
+ * well-formed records, every request sent (malformed and denied ones included) has its own final
+ * record, the records agree with what the Gate answered and with who sent the bytes, every effect
+ * was announced by an intent record, and nothing in the log stands for a request nobody sent.
+ */
+import type { History, InvariantVerdict, Violation } from '../history.ts';
+import type { JsonValue } from '../profile/canonical-json.ts';
+import type { Digest } from '../profile/digest.ts';
+import { ZERO_DIGEST, sha256Digest } from '../profile/digest.ts';
+import type { AuditRecord } from '../profile/messages.ts';
+import { validateAuditRecord } from '../profile/messages.ts';
+import type { HistoryIndex, RequestOp } from './history-index.ts';
+import { buildHistoryIndex, digestJsonOrUndefined, isJsonObject, witnesses } from './history-index.ts';
+
+export const INV_5_STATEMENT =
+  'Every request, denied or malformed ones included, has attributable records in one continuous hash chain that agree with what the Gate answered, and every effect was audited before it happened.';
+
+const EMPTY_DATA_HASH = sha256Digest('');
+
+interface IndexedRecord {
+  auditIndex: number;
+  record: AuditRecord;
+}
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/** What a record's hash must be: the digest of the canonical record without record_hash. */
+export function expectedRecordHash(record: { [key: string]: JsonValue }): Digest | undefined {
+  const { record_hash: _excluded, ...body } = record;
+  return digestJsonOrUndefined(body);
+}
+
+function checkChain(audit: JsonValue[], violation: (message: string, auditIndexes: number[]) => void): void {
+  audit.forEach((raw, auditIndex) => {
+    if (!isJsonObject(raw)) return; // reported by the record validation
+    const previous = auditIndex === 0 ? undefined : audit[auditIndex - 1];
+    const expectedPrev = auditIndex === 0 ? ZERO_DIGEST : isJsonObject(previous) ? previous.record_hash : undefined;
+    if (raw.prev_hash !== expectedPrev) {
+      violation(
+        auditIndex === 0
+          ? 'The first audit record does not start the chain: its prev_hash is not the zero digest.'
+          : `Audit record ${auditIndex} does not link to record ${auditIndex - 1}: its prev_hash is not that record's hash.`,
+        auditIndex === 0 ? [0] : [auditIndex - 1, auditIndex],
+      );
+    }
+    if (raw.record_hash !== expectedRecordHash(raw)) {
+      violation(`Audit record ${auditIndex} does not hash to its record_hash: it was changed after it was written.`, [auditIndex]);
+    }
+  });
+}
+
+/** Identities and data hashes a record of this op may carry. */
+function allowedAttribution(op: RequestOp): { identities: Set<string>; dataHashes: Set<string> } {
+  if (op.parsed.ok) {
+    return { identities: new Set([op.parsed.request.identity]), dataHashes: new Set(op.claimedParametersDigest ? [op.claimedParametersDigest] : []) };
+  }
+  // "unknown" when the request did not parse that far; a Gate may still record the claimed identity.
+  const identities = new Set(['unknown']);
+  if (op.claimedIdentity !== undefined) identities.add(op.claimedIdentity);
+  const dataHashes = new Set<string>([EMPTY_DATA_HASH]);
+  if (op.claimedParametersDigest) dataHashes.add(op.claimedParametersDigest);
+  return { identities, dataHashes };
+}
+
+export function checkInv5(history: History, index: HistoryIndex = buildHistoryIndex(history)): InvariantVerdict {
+  const violations: Violation[] = [];
+  const violation = (message: string, eventIndexes: number[], auditIndexes: number[] = []): void => {
+    violations.push({ invariant: 'INV-5', message, eventIndexes, auditIndexes: [...new Set(auditIndexes)].sort((a, b) => a - b) });
+  };
+  const examined = history.audit.length + index.ops.length + index.effects.length;
+
+  if (!history.auditExported) {
+    violation(
+      'The audit log could not be exported, so no request can be shown to be audited.',
+      index.ops.map((op) => op.eventIndex),
+    );
+    return { invariant: 'INV-5', holds: false, violations, examined };
+  }
+
+  // Every record well formed, and the chain unbroken.
+  const records: IndexedRecord[] = [];
+  history.audit.forEach((raw, auditIndex) => {
+    const result = validateAuditRecord(raw);
+    if (result.ok) records.push({ auditIndex, record: result.value });
+    else {
+      const problems = result.problems.map((p) => `${p.path} ${p.message}`).join('; ');
+      violation(`Audit record ${auditIndex} is not a valid audit record: ${problems}.`, [], [auditIndex]);
+    }
+  });
+  checkChain(history.audit, (message, auditIndexes) => violation(message, [], auditIndexes));
+
+  const byRequestHash = new Map<string, IndexedRecord[]>();
+  const byTraceId = new Map<string, IndexedRecord[]>();
+  for (const entry of records) {
+    pushTo(byRequestHash, entry.record.request_hash, entry);
+    pushTo(byTraceId, entry.record.trace_id, entry);
+  }
+
+  // Every request sent has its own final record: the same bytes sent twice are two requests.
+  for (const op of index.ops) {
+    if (!op.requestHash) {
+      violation(`Request op ${op.op} was recorded with a body that is not base64url, so its audit cannot be found.`, [op.eventIndex]);
+    }
+  }
+  for (const [requestHash, ops] of index.opsByRequestHash) {
+    const finals = (byRequestHash.get(requestHash) ?? []).filter((e) => e.record.stage === 'final');
+    if (finals.length < ops.length) {
+      const which = ops.map((op) => op.op).join(', ');
+      violation(
+        ops.length === 1
+          ? `Request op ${which} has no final audit record.`
+          : `Request ops ${which} sent the same bytes ${ops.length} times, but the audit holds only ${finals.length} final records for them.`,
+        ops.map((op) => op.eventIndex),
+        finals.map((e) => e.auditIndex),
+      );
+    }
+  }
+
+  // Nothing in the log stands for a request nobody sent, and each record names the right sender.
+  for (const { auditIndex, record } of records) {
+    const ops = index.opsByRequestHash.get(record.request_hash);
+    if (!ops) {
+      violation(`Audit record ${auditIndex} records a request that was never sent (its request_hash matches no request).`, [], [auditIndex]);
+      continue;
+    }
+    const op = ops[0]!; // equal bytes: the same attribution for all of them
+    const allowed = allowedAttribution(op);
+    if (!allowed.identities.has(record.identity)) {
+      violation(
+        `Audit record ${auditIndex} names identity "${record.identity}", but the request it records came from ${[...allowed.identities].map((i) => `"${i}"`).join(' or ')}.`,
+        ops.map((o) => o.eventIndex),
+        [auditIndex],
+      );
+    }
+    if (!allowed.dataHashes.has(record.data_hash)) {
+      violation(
+        `Audit record ${auditIndex} has a data_hash that is not the digest of the parameters of the request it records.`,
+        ops.map((o) => o.eventIndex),
+        [auditIndex],
+      );
+    }
+  }
+
+  // All records of one trace are records of one request.
+  for (const [traceId, entries] of byTraceId) {
+    const hashes = new Set(entries.map((e) => e.record.request_hash));
+    if (hashes.size > 1) {
+      violation(
+        `The audit records of trace ${traceId} disagree on which request they record (${hashes.size} different request hashes).`,
+        [],
+        entries.map((e) => e.auditIndex),
+      );
+    }
+  }
+
+  // What the Gate answered is what its audit trace says.
+  for (const op of index.ops) {
+    const response = op.response;
+    const traceId = response?.event.trace_id;
+    if (!response || traceId === undefined || response.event.status === 'indeterminate') continue;
+    const trace = byTraceId.get(traceId) ?? [];
+    const eventIndexes = [op.eventIndex, response.eventIndex];
+    const auditIndexes = trace.map((e) => e.auditIndex);
+    if (op.requestHash && trace.some((e) => e.record.request_hash !== op.requestHash)) {
+      violation(`The audit trace ${traceId} that the Gate gave for request op ${op.op} records other bytes than were sent.`, eventIndexes, auditIndexes);
+    }
+    const finals = trace.filter((e) => e.record.stage === 'final').map((e) => e.record);
+    const { status, code } = response.event;
+    if (status === 'executed') {
+      if (!finals.some((r) => r.decision === 'allow' && r.outcome === 'executed')) {
+        violation(`The Gate reported request op ${op.op} executed, but its audit trace ${traceId} has no final record of an executed allow.`, eventIndexes, auditIndexes);
+      }
+    } else {
+      // The profile closes an unconfirmed dispatch as a denial too: a denial always carries its code.
+      const matches = (r: AuditRecord): boolean => r.decision === 'deny' && r.code === code;
+      if (!finals.some(matches)) {
+        violation(
+          `The Gate denied request op ${op.op} with ${code ?? 'no code'}, but its audit trace ${traceId} has no final denial record with that code.`,
+          eventIndexes,
+          auditIndexes,
+        );
+      }
+    }
+  }
+
+  // Audit before effect: each approval that executed was announced by an intent record.
+  const intentApprovals = new Set(
+    records.filter((e) => e.record.stage === 'intent' && e.record.approval_id !== undefined).map((e) => e.record.approval_id),
+  );
+  for (const effect of index.effects) {
+    const approvalId = effect.event.approval_id;
+    if (approvalId === undefined) {
+      violation(`Effect ${effect.event.effect_id} carries no approval id, so no intent record can account for it.`, [effect.eventIndex]);
+    } else if (!intentApprovals.has(approvalId)) {
+      violation(
+        `Effect ${effect.event.effect_id} executed approval ${approvalId}, which no intent record announced.`,
+        witnesses(effect.eventIndex, effect.op?.eventIndex),
+      );
+    }
+  }
+
+  return { invariant: 'INV-5', holds: violations.length === 0, violations, examined };
+}
