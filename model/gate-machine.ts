@@ -130,7 +130,10 @@ export const gateMachine = setup({
         decision: 'deny',
         codes: context.failures,
         identityKnown: context.passed.includes('structure'),
-        ...(dispatched ? { approvalId: context.request.approvalId, outcome: 'unknown' as const } : {}),
+        // Dispatched: the Execution Layer refused (failed) or nobody can tell (unknown).
+        ...(dispatched
+          ? { approvalId: context.request.approvalId, outcome: context.failures.includes('EXECUTION_UNCONFIRMED') ? ('unknown' as const) : ('failed' as const) }
+          : {}),
       };
       const accepted = context.gatewayEvents.includes('accepted');
       return {

@@ -8,61 +8,15 @@
  * with a revoked key, `timestamp.stale` backdates past the window, `controlPlane.forged` signs the
  * envelope with an untrusted key, `executionLink.partitioned` opens a partition fault span, …
  */
+import { answersOf, concreteEnvelope, concreteRequest, envelopeWindow } from './concrete-scenario.ts';
 import type { FaultKind, FaultSpan, History } from './history.ts';
 import type { JsonValue } from './profile/canonical-json.ts';
-import { digestJson } from './profile/digest.ts';
-import type { ApprovalEnvelope, ClientRequest, UnsignedEnvelope, UnsignedRequest } from './profile/messages.ts';
-import { testKeyPair } from './profile/signing.ts';
+import type { ApprovalEnvelope, ClientRequest } from './profile/messages.ts';
 import type { DirectCallScenarioRun, GateScenarioRun } from './predict.ts';
-import type { Question } from './questions.ts';
 import type { SentRequest } from './history-builder.ts';
 import { HistoryBuilder, TEST_KEYS } from './history-builder.ts';
 
-/** A key no registry knows. */
-const STRANGER = testKeyPair('stranger');
 const ACTION = 'payments.transfer';
-
-type Answers = Partial<Record<Question, string>>;
-const answersOf = (run: { steps: { question: Question; answer: string }[] }): Answers =>
-  Object.fromEntries(run.steps.map((s) => [s.question, s.answer]));
-
-/** The request the answers describe: signed with the right, revoked or unknown key, fresh or not. */
-function buildRequest(b: HistoryBuilder, a: Answers, fields: Partial<UnsignedRequest>): ClientRequest | string {
-  if (a.requestShape === 'malformed') return `{"request_id":"${fields.request_id ?? 'broken'}","identity":"alice"`;
-  const window = b.config.acceptanceWindowSec;
-  const key = a.identityKey === 'revoked' ? TEST_KEYS.aliceRevoked : a.identityKey === 'unknown' ? STRANGER : TEST_KEYS.alice;
-  const timestamp =
-    a.timestamp === 'stale' ? b.nowSec - window - 1 : a.timestamp === 'future' ? b.nowSec + window + 1 : b.nowSec;
-  const unsigned: Partial<UnsignedRequest> = {
-    ...fields,
-    identity: 'alice',
-    timestamp,
-    key_id: key.keyId,
-    ...(a.requestShape === 'nonceMalformed' ? { nonce: 'bad nonce!' } : {}),
-  };
-  // An invalid signature: made by another key than the one key_id names.
-  return b.request(unsigned, a.signature === 'invalid' ? TEST_KEYS.bob : key);
-}
-
-/** Validity times for an envelopeWindow answer; the builder's default window is current. */
-function envelopeWindow(answer: string | undefined, now: number): Partial<UnsignedEnvelope> {
-  if (answer === 'expired') return { issued_at: now - 120, expires_at: now - 60 };
-  if (answer === 'notYetValid') return { issued_at: now + 60, expires_at: now + 120 };
-  return {};
-}
-
-/** The envelope the Control Plane's answer carries, shaped by the window and binding answers. */
-function buildEnvelope(b: HistoryBuilder, a: Answers, request: ClientRequest, base: Partial<UnsignedEnvelope>): ApprovalEnvelope {
-  const window = envelopeWindow(a.envelopeWindow, b.nowSec);
-  const binding =
-    a.envelopeBinding === 'otherRequest' ? { request_id: `${request.request_id}-other` }
-    : a.envelopeBinding === 'otherIdentity' ? { identity: 'bob' }
-    : a.envelopeBinding === 'otherAction' ? { action: 'payments.refund' }
-    : a.envelopeBinding === 'otherParameters' ? { parameters_digest: digestJson({ swapped: true }) }
-    : {};
-  const key = a.controlPlane === 'forged' ? TEST_KEYS.untrusted : TEST_KEYS.controlPlane;
-  return b.envelopeFor(request, { ...base, ...window, ...binding }, key);
-}
 
 const FAULT_OF: Partial<Record<string, FaultKind>> = {
   'nonceStore.unavailable': 'nonce-store-down',
@@ -76,16 +30,16 @@ const FAULT_OF: Partial<Record<string, FaultKind>> = {
 
 function materializeGateRun(b: HistoryBuilder, run: GateScenarioRun, index: number): void {
   const a = answersOf(run);
-  const fields: Partial<UnsignedRequest> = { request_id: `req-${index}`, action: ACTION, parameters: { scenario: index, to: 'bob', amount: 10 } };
-  let reusedApproval: Partial<UnsignedEnvelope> = {};
+  const fields = { request_id: `req-${index}`, action: ACTION, parameters: { scenario: index, to: 'bob', amount: 10 }, nonce: b.freshNonce() };
+  let approvalId = `approval-${index}`;
 
   // Prior history, made real: an earlier execution that claimed the nonce or consumed the approval.
   if (run.prior === 'nonceClaimed') {
-    const earlier = b.executeRequest(b.request({ ...fields, request_id: `req-${index}-earlier` }));
-    fields.nonce = earlier.request.nonce;
+    b.executeRequest(b.request({ ...fields, request_id: `req-${index}-earlier` }));
   } else if (run.prior === 'approvalConsumed') {
-    const earlier = b.executeRequest(b.request(fields));
-    reusedApproval = { approval_id: earlier.envelope.approval_id };
+    // Same request id, another nonce: the Control Plane's earlier envelope still binds it.
+    const earlier = b.executeRequest(b.request({ ...fields, nonce: b.freshNonce() }));
+    approvalId = earlier.envelope.approval_id;
   }
 
   const faults: FaultSpan[] = run.steps
@@ -93,7 +47,7 @@ function materializeGateRun(b: HistoryBuilder, run: GateScenarioRun, index: numb
     .filter((f): f is FaultKind => f !== undefined)
     .map((f) => b.fault(f));
   const traceId = b.traceId();
-  const body = buildRequest(b, a, fields);
+  const body = concreteRequest(a, fields, b.nowSec, b.config.acceptanceWindowSec);
   const sent: SentRequest = b.send(body);
   const request = typeof body === 'string' ? undefined : body;
   b.tick();
@@ -103,7 +57,7 @@ function materializeGateRun(b: HistoryBuilder, run: GateScenarioRun, index: numb
     switch (a.controlPlane) {
       case 'allow':
       case 'forged':
-        envelope = buildEnvelope(b, a, request, reusedApproval);
+        envelope = concreteEnvelope(a, request, approvalId, b.nowSec);
         b.policy(request, { kind: 'allow', envelope: envelope as unknown as JsonValue });
         break;
       case 'deny':
@@ -143,7 +97,7 @@ function materializeGateRun(b: HistoryBuilder, run: GateScenarioRun, index: numb
       stage: 'final',
       trace_id: traceId,
       code,
-      ...(final.approvalId && envelope ? { approval_id: envelope.approval_id, outcome: final.outcome ?? 'unknown' } : {}),
+      ...(final.approvalId && envelope ? { approval_id: envelope.approval_id, outcome: final.outcome ?? 'failed' } : {}),
     });
   }
   if (run.terminal === 'executed') b.respond(sent, 'executed', { trace_id: traceId });
@@ -168,7 +122,7 @@ function materializeDirectCall(b: HistoryBuilder, run: DirectCallScenarioRun, in
   }
   let envelope: ApprovalEnvelope | undefined;
   if (a.presentedEnvelope === 'present') {
-    const window = envelopeWindow(a.envelopeWindow, b.nowSec);
+    const window = a.envelopeWindow === undefined ? {} : envelopeWindow(a.envelopeWindow, b.nowSec);
     const key = a.envelopeSignature === 'untrusted' ? TEST_KEYS.untrusted : TEST_KEYS.controlPlane;
     envelope = b.envelopeFor(base, { ...(approvalId ? { approval_id: approvalId } : {}), ...window }, key);
   }

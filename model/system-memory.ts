@@ -50,7 +50,7 @@ export interface ModelAuditRecord {
   /** for a denial: every code the Gate may report (check order is implementation-defined) */
   codes?: readonly DenialCode[];
   approvalId?: string;
-  outcome?: 'executed' | 'unknown';
+  outcome?: 'executed' | 'failed' | 'unknown';
   /** false when the request did not parse far enough to name one */
   identityKnown: boolean;
 }

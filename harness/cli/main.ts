@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CommandIO, CommandSpec } from './command.ts';
 import { exploreCommand } from './explore-command.ts';
+import { serveCommand } from './serve-command.ts';
 
-const COMMANDS: CommandSpec[] = [exploreCommand];
+const COMMANDS: CommandSpec[] = [exploreCommand, serveCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -1,0 +1,63 @@
+/** `failclosed serve`: the reference system over HTTP, until SIGINT or SIGTERM. */
+import { ConfigError, loadServeConfig } from '../../reference-impl/serve-config.ts';
+import { startReference } from '../../reference-impl/serve.ts';
+import type { CommandSpec } from './command.ts';
+
+export const serveCommand: CommandSpec = {
+  name: 'serve',
+  summary: 'run the reference Gate, Control Plane and Execution Layer over HTTP',
+  usage: 'failclosed serve [--config FILE]',
+  details: [
+    '--config FILE   a JSON configuration (every field optional). Defaults: loopback only,',
+    '                gate :8700, control plane :8701, execution layer :8702, data in',
+    '                ./failclosed-data (durable nonce and approval journals, audit log, effects,',
+    '                keys), a default-deny policy with one demo rule. See reference-impl/README.md.',
+    '',
+    'Prints its endpoints, key ids and where audit and effects go; stops cleanly on SIGINT/SIGTERM.',
+    'Exit status: 0 after a clean stop, 2 on a usage or configuration error, 1 if it cannot start.',
+  ],
+  options: { config: { type: 'string' } },
+  async run(values, io) {
+    let config;
+    try {
+      config = loadServeConfig(values.config as string | undefined);
+    } catch (error) {
+      if (error instanceof ConfigError) return io.usageError(error.message);
+      throw error;
+    }
+    let running;
+    try {
+      running = await startReference(config);
+    } catch (error) {
+      io.err(`failclosed serve: cannot start: ${(error as Error).message}\n`);
+      return 1;
+    }
+    const lines = [
+      'failclosed reference system is running',
+      `  gate             ${running.urls.gate}   (POST /v1/requests, GET /v1/audit, GET /v1/events, GET /healthz)`,
+      `  control plane    ${running.urls.controlPlane}${config.controlPlane.url ? '   (external)' : '   (POST /v1/decide, GET /v1/keys)'}`,
+      `  execution layer  ${running.urls.executionLayer}${config.executionLayer.url ? '   (external)' : '   (POST /v1/execute)'}`,
+      `  control plane keys: ${running.controlPlaneKeys.map((k) => k.key_id).join(', ')}`,
+      `  identity keys: ${running.identityKeys.map((k) => `${k.key_id} (${k.identity}, ${k.state})`).join(', ')}  from ${running.paths.identityKeys}`,
+      ...(running.paths.demoClientKey ? [`  demo client key (secret seed): ${running.paths.demoClientKey}`] : []),
+      ...(running.paths.policy ? [`  policy: ${running.paths.policy}`] : []),
+      `  audit log: ${running.paths.audit}`,
+      `  effects: ${running.paths.effects ?? config.effects.url}`,
+      `  nonces: ${running.paths.nonces}; approvals: ${running.paths.approvals}`,
+      'ready',
+      '',
+    ];
+    io.out(lines.join('\n'));
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        io.out(`received ${signal}, stopping\n`);
+        resolve();
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+    await running.close();
+    io.out('stopped\n');
+    return 0;
+  },
+};

@@ -1,0 +1,313 @@
+/**
+ * The reference Gate: the only ingress for anything that can execute. One pass, in the order of
+ * the spec, denying on any doubt:
+ *
+ *   size → strict JSON → fields → key & signature ∥ timestamp → nonce claim → Control Plane (with
+ *   a deadline) → envelope signature, window, binding → intent audit record → dispatch (no retry,
+ *   no queue) → final audit record → answer.
+ *
+ * Every request — malformed ones included — ends with exactly one final audit record whose code
+ * matches the answer. The Gate reports "executed" only when the Execution Layer confirmed it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { JsonValue } from '../../model/profile/canonical-json.ts';
+import { parseStrictJson } from '../../model/profile/canonical-json.ts';
+import type { DenialCode } from '../../model/profile/denial-codes.ts';
+import { isDenialCode } from '../../model/profile/denial-codes.ts';
+import type { Digest } from '../../model/profile/digest.ts';
+import { digestJson, sha256Digest } from '../../model/profile/digest.ts';
+import type { ApprovalEnvelope, ClientRequest, GatewayEvent, IdentityKey, PolicyQuestion, TrustedKey } from '../../model/profile/messages.ts';
+import { DEFAULT_ACCEPTANCE_WINDOW_SEC, validateRequest } from '../../model/profile/messages.ts';
+import { authenticateRequest, checkEnvelope, nonceKey } from '../../model/profile/request-checks.ts';
+import type { AuditEntry, AuditLog } from '../audit/audit-log.ts';
+import type { Clock } from '../clock.ts';
+import { nowSec, systemClock } from '../clock.ts';
+import type { ClaimStore } from '../stores/claim-store.ts';
+import { ClaimStoreError } from '../stores/claim-store.ts';
+import type { ControlPlaneLink, ExecutionLink } from './links.ts';
+import { LinkError } from './links.ts';
+
+export interface GateSettings {
+  acceptanceWindowSec: number;
+  /** ≥ acceptanceWindowSec: how long a claimed nonce is remembered */
+  replayWindowSec: number;
+  maxBodyBytes: number;
+  maxJsonDepth: number;
+  controlPlaneDeadlineMs: number;
+  nonceStoreDeadlineMs: number;
+  executionDeadlineMs: number;
+}
+
+export const DEFAULT_GATE_SETTINGS: GateSettings = {
+  acceptanceWindowSec: DEFAULT_ACCEPTANCE_WINDOW_SEC,
+  replayWindowSec: 2 * DEFAULT_ACCEPTANCE_WINDOW_SEC,
+  maxBodyBytes: 64 * 1024,
+  maxJsonDepth: 32,
+  controlPlaneDeadlineMs: 2000,
+  nonceStoreDeadlineMs: 1000,
+  executionDeadlineMs: 5000,
+};
+
+export interface GateDependencies {
+  settings?: Partial<GateSettings>;
+  clock?: Clock;
+  /** the identity key registry as it is now (re-read on every request, so revocation is immediate) */
+  identityKeys: () => readonly IdentityKey[];
+  /** Control Plane keys trusted for envelopes */
+  trustedKeys: () => readonly TrustedKey[];
+  nonces: ClaimStore;
+  audit: AuditLog;
+  controlPlane: ControlPlaneLink;
+  executionLayer: ExecutionLink;
+  onEvent?: (event: GatewayEvent) => void;
+}
+
+/** What the Gate answers a client. */
+export interface GateAnswer {
+  status: 'executed' | 'denied';
+  code?: DenialCode;
+  trace_id: string;
+  request_id?: string;
+  effect_id?: string;
+}
+
+/** Thrown inside the pipeline to stop it with a denial; the reason goes to logs only. */
+class Denial extends Error {
+  constructor(
+    readonly code: DenialCode,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** What the Gate knows about the request so far, for its audit records. */
+interface Attribution {
+  identity: string;
+  request_hash: Digest;
+  trace_id: string;
+  data_hash: Digest;
+  request_id?: string;
+  action?: string;
+}
+
+const EMPTY_DATA_HASH = sha256Digest('');
+
+export class Gate {
+  readonly settings: GateSettings;
+  private readonly clock: Clock;
+  /** Final records that could not be written yet: flushed before anything else is appended. */
+  private pendingAudit: AuditEntry[] = [];
+
+  constructor(private readonly deps: GateDependencies) {
+    this.settings = { ...DEFAULT_GATE_SETTINGS, ...deps.settings };
+    if (this.settings.replayWindowSec < this.settings.acceptanceWindowSec) {
+      throw new Error('replayWindowSec must be at least acceptanceWindowSec');
+    }
+    this.clock = deps.clock ?? systemClock;
+  }
+
+  async handle(body: Uint8Array): Promise<GateAnswer> {
+    const who: Attribution = {
+      identity: 'unknown',
+      request_hash: sha256Digest(body),
+      trace_id: `trace-${randomUUID()}`,
+      data_hash: EMPTY_DATA_HASH,
+    };
+    let approvalId: string | undefined;
+    let dispatched = false;
+    // If something unexpected throws, deny with the code of the step that was running.
+    let failClosed: DenialCode = 'REQUEST_MALFORMED';
+    try {
+      const request = this.readBody(body, who);
+      failClosed = 'SIGNATURE_INVALID';
+      this.authenticate(request);
+      failClosed = 'NONCE_STORE_UNAVAILABLE';
+      await this.claimNonce(request);
+      failClosed = 'CONTROL_PLANE_UNAVAILABLE';
+      const envelope = await this.askControlPlane(request);
+      approvalId = envelope.approval_id;
+      failClosed = 'AUDIT_UNAVAILABLE';
+      await this.writeIntent(who, envelope);
+      dispatched = true;
+      failClosed = 'EXECUTION_UNCONFIRMED';
+      const effectId = await this.dispatch(request, envelope);
+      await this.writeFinal({ ...who, decision: 'allow', stage: 'final', approval_id: envelope.approval_id, outcome: 'executed' });
+      this.emit(who, 'completed');
+      return { status: 'executed', trace_id: who.trace_id, effect_id: effectId, ...(who.request_id ? { request_id: who.request_id } : {}) };
+    } catch (error) {
+      const code = error instanceof Denial ? error.code : failClosed;
+      return this.deny(who, code, dispatched ? approvalId : undefined);
+    }
+  }
+
+  /** A body over the size limit, known only by the hash of its bytes: denied and audited all the same. */
+  async refuseOversized(requestHash: Digest): Promise<GateAnswer> {
+    return this.deny({ identity: 'unknown', request_hash: requestHash, trace_id: `trace-${randomUUID()}`, data_hash: EMPTY_DATA_HASH }, 'REQUEST_MALFORMED', undefined);
+  }
+
+  private async deny(who: Attribution, code: DenialCode, dispatchedApproval: string | undefined): Promise<GateAnswer> {
+    const outcome = code === 'EXECUTION_UNCONFIRMED' ? 'unknown' : 'failed';
+    await this.writeFinal({
+      ...who,
+      decision: 'deny',
+      stage: 'final',
+      code,
+      ...(dispatchedApproval ? { approval_id: dispatchedApproval, outcome } : {}),
+    });
+    this.emit(who, 'failed', code);
+    return { status: 'denied', code, trace_id: who.trace_id, ...(who.request_id ? { request_id: who.request_id } : {}) };
+  }
+
+  // ------------------------------------------------------------------ the steps
+
+  private readBody(body: Uint8Array, who: Attribution): ClientRequest {
+    if (body.length > this.settings.maxBodyBytes) throw new Denial('REQUEST_MALFORMED', `body of ${body.length} bytes is over the limit`);
+    let value: JsonValue;
+    try {
+      value = parseStrictJson(body, { maxBytes: this.settings.maxBodyBytes, maxDepth: this.settings.maxJsonDepth });
+    } catch (error) {
+      throw new Denial('REQUEST_MALFORMED', (error as Error).message);
+    }
+    const result = validateRequest(value);
+    if (!result.ok) {
+      // A request that is whole but for its nonce is attributable to the identity it names.
+      if (result.code === 'NONCE_MALFORMED') {
+        Object.assign(who, attributionOf(value as unknown as ClientRequest));
+        this.emit(who, 'accepted');
+      }
+      throw new Denial(result.code, result.problems.map((p) => `${p.path} ${p.message}`).join('; '));
+    }
+    Object.assign(who, attributionOf(result.value));
+    this.emit(who, 'accepted');
+    return result.value;
+  }
+
+  private authenticate(request: ClientRequest): void {
+    const codes = authenticateRequest(request, this.deps.identityKeys(), nowSec(this.clock), this.settings.acceptanceWindowSec);
+    if (codes[0] !== undefined) throw new Denial(codes[0], `authentication failed: ${codes.join(', ')}`);
+  }
+
+  private async claimNonce(request: ClientRequest): Promise<void> {
+    const key = nonceKey(request.identity, request.action, request.nonce);
+    // Remember the nonce for as long as any copy of the request could still be fresh.
+    const expiresAtMs = (Math.max(request.timestamp, nowSec(this.clock)) + this.settings.replayWindowSec) * 1000;
+    let result;
+    try {
+      result = await withDeadline(this.deps.nonces.claim(key, expiresAtMs), this.settings.nonceStoreDeadlineMs);
+    } catch (error) {
+      if (error instanceof ClaimStoreError && error.kind === 'unconfirmed') throw new Denial('NONCE_WRITE_UNCONFIRMED', error.message);
+      throw new Denial('NONCE_STORE_UNAVAILABLE', (error as Error).message);
+    }
+    if (result === 'duplicate') throw new Denial('REPLAY_DETECTED', 'nonce already accepted');
+  }
+
+  private async askControlPlane(request: ClientRequest): Promise<ApprovalEnvelope> {
+    const question: PolicyQuestion = {
+      request_id: request.request_id,
+      identity: request.identity,
+      action: request.action,
+      parameters: request.parameters,
+      parameters_digest: digestJson(request.parameters),
+    };
+    let raw: Uint8Array | JsonValue;
+    try {
+      raw = await this.deps.controlPlane.ask(question, AbortSignal.timeout(this.settings.controlPlaneDeadlineMs));
+    } catch (error) {
+      if (error instanceof LinkError && error.kind === 'timeout') throw new Denial('CONTROL_PLANE_TIMEOUT', error.message);
+      throw new Denial('CONTROL_PLANE_UNAVAILABLE', (error as Error).message);
+    }
+    let answer: JsonValue;
+    try {
+      answer = raw instanceof Uint8Array ? parseStrictJson(raw) : raw;
+    } catch (error) {
+      throw new Denial('CONTROL_PLANE_MALFORMED', `answer is not strict JSON: ${(error as Error).message}`);
+    }
+    if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) throw new Denial('CONTROL_PLANE_MALFORMED', 'answer is not an object');
+    if (answer.decision === 'deny') throw new Denial('POLICY_DENIED', 'the Control Plane denied');
+    if (answer.decision !== 'allow') throw new Denial('CONTROL_PLANE_MALFORMED', 'answer has no decision');
+    // An allow is worth only its signed envelope.
+    const codes = checkEnvelope(answer.envelope, request, this.deps.trustedKeys(), nowSec(this.clock));
+    if (codes[0] !== undefined) throw new Denial(codes[0], `envelope refused: ${codes.join(', ')}`);
+    return answer.envelope as unknown as ApprovalEnvelope;
+  }
+
+  private async writeIntent(who: Attribution, envelope: ApprovalEnvelope): Promise<void> {
+    try {
+      await this.flushPending();
+      await this.deps.audit.append({ ...who, decision: 'allow', stage: 'intent', approval_id: envelope.approval_id });
+    } catch (error) {
+      throw new Denial('AUDIT_UNAVAILABLE', `intent record not written: ${(error as Error).message}`);
+    }
+  }
+
+  private async dispatch(request: ClientRequest, envelope: ApprovalEnvelope): Promise<string> {
+    let raw: Uint8Array | JsonValue;
+    try {
+      raw = await this.deps.executionLayer.execute(
+        { envelope: envelope as unknown as JsonValue, request_id: request.request_id, identity: request.identity, action: request.action, parameters: request.parameters },
+        AbortSignal.timeout(this.settings.executionDeadlineMs),
+      );
+    } catch (error) {
+      // Refused before it arrived: nothing ran. Anything else: it may have run; never claim it did.
+      if (error instanceof LinkError && error.kind === 'unreachable') throw new Denial('EXECUTION_UNAVAILABLE', error.message);
+      throw new Denial('EXECUTION_UNCONFIRMED', (error as Error).message);
+    }
+    let result: JsonValue;
+    try {
+      result = raw instanceof Uint8Array ? parseStrictJson(raw) : raw;
+    } catch {
+      throw new Denial('EXECUTION_UNCONFIRMED', 'the Execution Layer answer is not JSON');
+    }
+    if (typeof result === 'object' && result !== null && !Array.isArray(result)) {
+      if (result.status === 'executed' && typeof result.effect_id === 'string') return result.effect_id;
+      if (result.status === 'denied' && isDenialCode(result.code)) throw new Denial(result.code, 'the Execution Layer refused');
+    }
+    throw new Denial('EXECUTION_UNCONFIRMED', 'the Execution Layer answer is not a result');
+  }
+
+  /** The final record must not be lost: if the log refuses it now, it waits at the head of the queue. */
+  private async writeFinal(entry: AuditEntry): Promise<void> {
+    this.pendingAudit.push(entry);
+    try {
+      await this.flushPending();
+    } catch {
+      // Kept in pendingAudit; the next successful append writes it first.
+    }
+  }
+
+  private async flushPending(): Promise<void> {
+    while (this.pendingAudit.length > 0) {
+      await this.deps.audit.append(this.pendingAudit[0]!);
+      this.pendingAudit.shift();
+    }
+  }
+
+  /** Final records waiting for the audit log to come back (0 when healthy). */
+  get unwrittenAuditRecords(): number {
+    return this.pendingAudit.length;
+  }
+
+  private emit(who: Attribution, event: GatewayEvent['event'], code?: DenialCode): void {
+    if (!this.deps.onEvent || who.request_id === undefined) return;
+    this.deps.onEvent({ request_id: who.request_id, trace_id: who.trace_id, event, timestamp_ms: this.clock.nowMs(), ...(code ? { code } : {}) });
+  }
+}
+
+function attributionOf(request: ClientRequest): Partial<Attribution> {
+  let data_hash: Digest = EMPTY_DATA_HASH;
+  try {
+    data_hash = digestJson(request.parameters);
+  } catch {
+    // parameters without a canonical form: keep the empty-data hash
+  }
+  return { identity: request.identity, request_id: request.request_id, action: request.action, data_hash };
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

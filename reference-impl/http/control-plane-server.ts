@@ -1,0 +1,37 @@
+/**
+ * The Control Plane over HTTP.
+ *   POST /v1/decide   a policy question → {"decision":"allow","envelope":{…}} or {"decision":"deny"}
+ *   GET  /v1/keys     the public keys to trust
+ *   GET  /healthz
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { parseStrictJson } from '../../model/profile/canonical-json.ts';
+import type { ControlPlane } from '../control-plane/control-plane.ts';
+import { readBody, sendJson } from './http-util.ts';
+
+const QUESTION_LIMIT = 256 * 1024;
+
+export function createControlPlaneServer(controlPlane: ControlPlane): Server {
+  return createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://control-plane');
+      if (req.method === 'POST' && url.pathname === '/v1/decide') {
+        const body = await readBody(req, QUESTION_LIMIT);
+        if (!body.bytes) return body.truncated ? undefined : sendJson(res, 200, { decision: 'deny', reason: 'question too large' });
+        let question;
+        try {
+          question = parseStrictJson(body.bytes);
+        } catch (error) {
+          return sendJson(res, 200, { decision: 'deny', reason: `question is not strict JSON: ${(error as Error).message}` });
+        }
+        return sendJson(res, 200, controlPlane.decide(question));
+      }
+      if (req.method === 'GET' && url.pathname === '/v1/keys') return sendJson(res, 200, { keys: controlPlane.publicKeys() });
+      if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', role: 'control-plane' });
+      sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` });
+    } catch (error) {
+      if (!res.headersSent) sendJson(res, 500, { error: (error as Error).message });
+    }
+  });
+}

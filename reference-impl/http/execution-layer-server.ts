@@ -1,0 +1,38 @@
+/**
+ * The Execution Layer over HTTP — reachable by anyone on its network, which is why it re-validates
+ * everything itself.
+ *   POST /v1/execute  {envelope, request_id, identity, action, parameters}
+ *                     → 200 {status:"executed",effect_id,…} or 403 {status:"denied",code,…}
+ *   GET  /healthz
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { parseStrictJson } from '../../model/profile/canonical-json.ts';
+import type { ExecutionLayer } from '../execution-layer/execution-layer.ts';
+import { readBody, sendJson } from './http-util.ts';
+
+const CALL_LIMIT = 256 * 1024;
+
+export function createExecutionLayerServer(executionLayer: ExecutionLayer): Server {
+  return createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://execution-layer');
+      if (req.method === 'POST' && url.pathname === '/v1/execute') {
+        const body = await readBody(req, CALL_LIMIT);
+        if (!body.bytes) return body.truncated ? undefined : sendJson(res, 403, { status: 'denied', code: 'REQUEST_MALFORMED', reason: 'call too large' });
+        let call;
+        try {
+          call = parseStrictJson(body.bytes);
+        } catch (error) {
+          return sendJson(res, 403, { status: 'denied', code: 'REQUEST_MALFORMED', reason: (error as Error).message });
+        }
+        const result = await executionLayer.execute(call);
+        return sendJson(res, result.status === 'executed' ? 200 : 403, result);
+      }
+      if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', role: 'execution-layer' });
+      sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` });
+    } catch (error) {
+      if (!res.headersSent) sendJson(res, 500, { error: (error as Error).message });
+    }
+  });
+}

@@ -1,0 +1,41 @@
+/**
+ * The Gate over HTTP.
+ *   POST /v1/requests   a signed client request → 200 {status:"executed",…} or 403 {status:"denied",code,…}
+ *   GET  /v1/audit      the audit export (JSON array; ?format=ndjson for one record per line)
+ *   GET  /v1/events     gateway events (accepted / completed / failed) keyed by request id
+ *   GET  /healthz       200 when the Gate can serve
+ * Every request to /v1/requests — oversized and malformed ones included — is answered with a code
+ * and audited.
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { GatewayEvent } from '../../model/profile/messages.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { exportJson, exportNdjson } from '../audit/audit-log.ts';
+import type { Gate, GateAnswer } from '../gate/gate.ts';
+import { readBody, sendJson, sendText } from './http-util.ts';
+
+export function createGateServer(gate: Gate, audit: AuditLog, events: readonly GatewayEvent[]): Server {
+  return createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://gate');
+      if (req.method === 'POST' && url.pathname === '/v1/requests') {
+        const body = await readBody(req, gate.settings.maxBodyBytes);
+        const answer: GateAnswer = body.bytes ? await gate.handle(body.bytes) : await gate.refuseOversized(body.digest);
+        if (!body.truncated) sendJson(res, answer.status === 'executed' ? 200 : 403, answer);
+        return;
+      }
+      if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', role: 'gate' });
+      if (req.method === 'GET' && url.pathname === '/v1/audit') {
+        const records = await audit.records();
+        return url.searchParams.get('format') === 'ndjson'
+          ? sendText(res, 200, exportNdjson(records), 'application/x-ndjson')
+          : sendText(res, 200, exportJson(records), 'application/json');
+      }
+      if (req.method === 'GET' && url.pathname === '/v1/events') return sendJson(res, 200, events);
+      sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` });
+    } catch (error) {
+      if (!res.headersSent) sendJson(res, 500, { error: (error as Error).message });
+    }
+  });
+}

@@ -1,0 +1,76 @@
+/** Small HTTP helpers shared by the reference servers. */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { Digest } from '../../model/profile/digest.ts';
+import { toHex } from '../../model/profile/encoding.ts';
+
+export interface ReadBody {
+  /** the body, or undefined when it was over the limit */
+  bytes: Uint8Array | undefined;
+  /** sha256 of every byte received, even past the limit */
+  digest: Digest;
+  size: number;
+  /** the client sent more than the hard cap: the connection is being dropped */
+  truncated: boolean;
+}
+
+/**
+ * Reads a body, keeping at most `limit` bytes but hashing everything up to `hardCap`, so an
+ * oversized request can still be audited under the hash of what its client sent.
+ */
+export function readBody(req: IncomingMessage, limit: number, hardCap = 64 * 1024 * 1024): Promise<ReadBody> {
+  return new Promise((resolve, reject) => {
+    const hash = sha256.create();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const finish = (truncated: boolean) => {
+      if (settled) return;
+      settled = true;
+      resolve({ bytes: size <= limit ? new Uint8Array(Buffer.concat(chunks)) : undefined, digest: `sha256:${toHex(hash.digest())}`, size, truncated });
+    };
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      hash.update(chunk);
+      if (size <= limit) chunks.push(chunk);
+      if (size > hardCap) {
+        finish(true);
+        req.destroy();
+      }
+    });
+    req.on('end', () => finish(false));
+    req.on('error', (error) => (settled ? undefined : ((settled = true), reject(error))));
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, type = 'text/plain'): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Listens on host:port (port 0 picks a free one) and resolves to the base URL. */
+export function listen(server: Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      if (address === null || typeof address === 'string') return reject(new Error('no TCP address'));
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      resolve(`http://${shownHost}:${address.port}`);
+    });
+  });
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,105 @@
+/**
+ * The whole reference system wired with function calls, for the fast tier of the suite. Every
+ * dependency can be replaced — a test harness plays the Control Plane, owns the effect sink, or
+ * wraps a store to inject faults — through the same options any in-process gate would take.
+ */
+import type { GatewayEvent, IdentityKey, TrustedKey } from '../model/profile/messages.ts';
+import type { KeyPair } from '../model/profile/signing.ts';
+import type { AuditLog } from './audit/audit-log.ts';
+import { MemoryAuditLog } from './audit/memory-audit-log.ts';
+import type { Clock } from './clock.ts';
+import { systemClock } from './clock.ts';
+import { ControlPlane } from './control-plane/control-plane.ts';
+import type { Policy } from './control-plane/policy.ts';
+import type { EffectSink } from './execution-layer/effect-sink.ts';
+import { MemoryEffectSink } from './execution-layer/effect-sink.ts';
+import type { ActionHandler } from './execution-layer/execution-layer.ts';
+import { ExecutionLayer } from './execution-layer/execution-layer.ts';
+import type { GateSettings } from './gate/gate.ts';
+import { Gate } from './gate/gate.ts';
+import type { ControlPlaneLink, ExecutionLink } from './gate/links.ts';
+import type { ClaimStore } from './stores/claim-store.ts';
+import { MemoryClaimStore } from './stores/memory-claim-store.ts';
+
+export interface InProcessOptions {
+  identityKeys: IdentityKey[] | (() => readonly IdentityKey[]);
+  /** the embedded Control Plane's signing keys (first signs) */
+  controlPlaneKeys: KeyPair[];
+  policy: Policy;
+  clock?: Clock;
+  settings?: Partial<GateSettings>;
+  envelopeTtlSec?: number;
+  /** Control Plane keys the Gate and Execution Layer trust; defaults to the embedded Control Plane's */
+  trustedKeys?: TrustedKey[];
+  nonces?: ClaimStore;
+  approvals?: ClaimStore;
+  audit?: AuditLog;
+  sink?: EffectSink;
+  handlers?: Record<string, ActionHandler>;
+  /** replaces the link to the embedded Control Plane (a harness playing the Control Plane) */
+  controlPlaneLink?: ControlPlaneLink;
+  /** replaces the link to the embedded Execution Layer (a harness cutting or delaying it) */
+  executionLink?: ExecutionLink;
+}
+
+export interface InProcessReference {
+  gate: Gate;
+  controlPlane: ControlPlane;
+  executionLayer: ExecutionLayer;
+  audit: AuditLog;
+  nonces: ClaimStore;
+  approvals: ClaimStore;
+  sink: EffectSink;
+  events: GatewayEvent[];
+  /** the links the Gate uses by default, for wrappers that decorate them */
+  links: { controlPlane: ControlPlaneLink; executionLayer: ExecutionLink };
+  close(): Promise<void>;
+}
+
+export function createInProcessReference(options: InProcessOptions): InProcessReference {
+  const clock = options.clock ?? systemClock;
+  const controlPlane = new ControlPlane({
+    policy: options.policy,
+    signingKeys: options.controlPlaneKeys,
+    clock,
+    ...(options.envelopeTtlSec === undefined ? {} : { envelopeTtlSec: options.envelopeTtlSec }),
+  });
+  const trustedKeys = options.trustedKeys ?? controlPlane.publicKeys();
+  const nonces = options.nonces ?? new MemoryClaimStore(clock);
+  const approvals = options.approvals ?? new MemoryClaimStore(clock);
+  const audit = options.audit ?? new MemoryAuditLog(clock);
+  const sink = options.sink ?? new MemoryEffectSink();
+  const executionLayer = new ExecutionLayer({ trustedKeys, approvals, sink, clock, ...(options.handlers ? { handlers: options.handlers } : {}) });
+  // Copies cross every link, as bytes would: no side may mutate what the other holds.
+  const links = {
+    controlPlane: { ask: async (question) => controlPlane.decide(structuredClone(question)) } as ControlPlaneLink,
+    executionLayer: { execute: async (call) => (await executionLayer.execute(structuredClone(call))) as never } as ExecutionLink,
+  };
+  const events: GatewayEvent[] = [];
+  const identityKeys = options.identityKeys;
+  const gate = new Gate({
+    clock,
+    ...(options.settings ? { settings: options.settings } : {}),
+    identityKeys: typeof identityKeys === 'function' ? identityKeys : () => identityKeys,
+    trustedKeys: () => trustedKeys,
+    nonces,
+    audit,
+    controlPlane: options.controlPlaneLink ?? links.controlPlane,
+    executionLayer: options.executionLink ?? links.executionLayer,
+    onEvent: (event) => events.push(event),
+  });
+  return {
+    gate,
+    controlPlane,
+    executionLayer,
+    audit,
+    nonces,
+    approvals,
+    sink,
+    events,
+    links,
+    async close() {
+      await Promise.allSettled([nonces.close(), approvals.close(), audit.close(), sink.close()]);
+    },
+  };
+}
