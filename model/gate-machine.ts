@@ -313,6 +313,8 @@ export const gateMachine = setup({
           on: {
             'executionLink.up': pass('linkUp', 'executionLayer'),
             'executionLink.partitioned': deny('EXECUTION_UNAVAILABLE'),
+            // The Execution Layer recomputes the binding from what arrives, and refuses.
+            'executionLink.tampered': { ...deny('ENVELOPE_BINDING_MISMATCH'), actions: [{ type: 'pass', params: { check: 'linkUp' } }, { type: 'fail', params: { code: 'ENVELOPE_BINDING_MISMATCH' } }] },
           },
         },
         // The Execution Layer re-validates on its own (see execution-layer-machine.ts); the one

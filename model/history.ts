@@ -104,6 +104,7 @@ export type FaultKind =
   | 'nonce-store-down'
   | 'nonce-store-unconfirmed'
   | 'execution-partition'
+  | 'execution-tamper'
   | 'audit-down'
   | 'clock-offset'
   | 'crash';

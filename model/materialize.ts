@@ -26,6 +26,7 @@ const FAULT_OF: Partial<Record<string, FaultKind>> = {
   'controlPlane.malformed': 'control-plane-garbage',
   'auditStore.failing': 'audit-down',
   'executionLink.partitioned': 'execution-partition',
+  'executionLink.tampered': 'execution-tamper',
 };
 
 function materializeGateRun(b: HistoryBuilder, run: GateScenarioRun, index: number): void {

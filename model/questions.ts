@@ -28,8 +28,8 @@ export const QUESTIONS = {
   envelopeBinding: ['exact', 'otherRequest', 'otherIdentity', 'otherAction', 'otherParameters'],
   /** Can the intent record be written durably before dispatch? */
   auditStore: ['available', 'failing'],
-  /** The link between Gate and Execution Layer. */
-  executionLink: ['up', 'partitioned'],
+  /** The link between Gate and Execution Layer (tampered: something rewrites the parameters in flight). */
+  executionLink: ['up', 'partitioned', 'tampered'],
   /** Did the Execution Layer's confirmation come back after it executed? */
   executionOutcome: ['confirmed', 'unconfirmed'],
   // Questions of a call made straight to the Execution Layer (INV-6).

@@ -41,7 +41,7 @@ function harnessedReference() {
   let answerPolicy: (question: Parameters<ControlPlaneLink['ask']>[0], signal: AbortSignal) => Promise<Uint8Array | JsonValue> = async () => {
     throw new Error('no Control Plane answer scripted');
   };
-  let executionFault: 'none' | 'partitioned' | 'unconfirmed' = 'none';
+  let executionFault: 'none' | 'partitioned' | 'tampered' | 'unconfirmed' = 'none';
   const controlPlaneLink: ControlPlaneLink = { ask: (question, signal) => answerPolicy(question, signal) };
   const reference = createInProcessReference({
     identityKeys: defaultHistoryKeys().identityKeys,
@@ -56,7 +56,9 @@ function harnessedReference() {
     executionLink: {
       execute: async (call, signal) => {
         if (executionFault === 'partitioned') throw new LinkError('unreachable', 'partitioned');
-        const result = await reference.links.executionLayer.execute(call, signal);
+        // A man in the middle rewrites one nested parameter on the way.
+        const delivered = executionFault === 'tampered' ? { ...call, parameters: { ...(call.parameters as object), amount: 10_000 } } : call;
+        const result = await reference.links.executionLayer.execute(delivered, signal);
         if (executionFault === 'unconfirmed') throw new LinkError('timeout', 'the answer was lost');
         return result;
       },
@@ -139,6 +141,7 @@ async function driveGateScenario(run: GateScenarioRun) {
   if (a.nonceStore === 'writeUnconfirmed') h.nonces.mode = 'unconfirmed';
   if (a.auditStore === 'failing') h.audit.mode = 'failing';
   if (a.executionLink === 'partitioned') h.cutExecution('partitioned');
+  if (a.executionLink === 'tampered') h.cutExecution('tampered');
   if (a.executionOutcome === 'unconfirmed') h.cutExecution('unconfirmed');
 
   const answer = await h.reference.gate.handle(bodyOf(request));
