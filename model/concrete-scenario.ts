@@ -25,6 +25,8 @@ export interface RequestFields {
   action: string;
   parameters: JsonValue;
   nonce: string;
+  /** alice (default) or bob: both have active keys; alice also has a revoked one */
+  identity?: 'alice' | 'bob';
 }
 
 /**
@@ -33,34 +35,63 @@ export interface RequestFields {
  */
 export function concreteRequest(a: Answers, fields: RequestFields, nowSec: number, acceptanceWindowSec: number): ClientRequest | string {
   if (a.requestShape === 'malformed') return `{"request_id":"${fields.request_id}","identity":"alice"`;
-  const key = a.identityKey === 'revoked' ? TEST_KEYS.aliceRevoked : a.identityKey === 'unknown' ? STRANGER_KEY : TEST_KEYS.alice;
+  const identity = fields.identity ?? 'alice';
+  const own = identity === 'bob' ? TEST_KEYS.bob : TEST_KEYS.alice;
+  const key = a.identityKey === 'revoked' ? TEST_KEYS.aliceRevoked : a.identityKey === 'unknown' ? STRANGER_KEY : own;
   const timestamp =
     a.timestamp === 'stale' ? nowSec - acceptanceWindowSec - 1 : a.timestamp === 'future' ? nowSec + acceptanceWindowSec + 1 : nowSec;
+  const { identity: _identity, ...rest } = fields;
   const unsigned: UnsignedRequest = {
-    ...fields,
-    identity: 'alice',
+    ...rest,
+    identity: a.identityKey === 'revoked' ? 'alice' : identity,
     timestamp,
     key_id: key.keyId,
     ...(a.requestShape === 'nonceMalformed' ? { nonce: 'bad nonce!' } : {}),
   };
   // An invalid signature: made by another key than the one key_id names.
-  return signRequest(unsigned, a.signature === 'invalid' ? TEST_KEYS.bob : key);
+  return signRequest(unsigned, a.signature === 'invalid' ? (key === TEST_KEYS.bob ? TEST_KEYS.alice : TEST_KEYS.bob) : key);
 }
 
-/** Validity times for an envelopeWindow answer. */
-export function envelopeWindow(answer: string | undefined, nowSec: number): Pick<UnsignedEnvelope, 'issued_at' | 'expires_at'> {
-  if (answer === 'expired') return { issued_at: nowSec - 120, expires_at: nowSec - 60 };
-  if (answer === 'notYetValid') return { issued_at: nowSec + 60, expires_at: nowSec + 120 };
-  return { issued_at: nowSec, expires_at: nowSec + DEFAULT_ENVELOPE_TTL_SEC };
+/** A current envelope was issued a little before now, so a few seconds of clock skew do not void it. */
+export const ISSUE_SKEW_SEC = 5;
+
+/** Validity times for an envelopeWindow answer; `edge` puts an expired envelope exactly at its expiry. */
+export function envelopeWindow(answer: string | undefined, nowSec: number, edge = false): Pick<UnsignedEnvelope, 'issued_at' | 'expires_at'> {
+  if (answer === 'expired') return edge ? { issued_at: nowSec - 60, expires_at: nowSec } : { issued_at: nowSec - 120, expires_at: nowSec - 60 };
+  if (answer === 'notYetValid') return edge ? { issued_at: nowSec + 2, expires_at: nowSec + 62 } : { issued_at: nowSec + 60, expires_at: nowSec + 120 };
+  return { issued_at: nowSec - ISSUE_SKEW_SEC, expires_at: nowSec + DEFAULT_ENVELOPE_TTL_SEC };
+}
+
+export type Bound = Pick<ClientRequest, 'request_id' | 'identity' | 'action' | 'parameters'>;
+
+/** Parameters that differ from `parameters` in one nested place (a binding must notice). */
+export function swappedParameters(parameters: JsonValue, variant: 'nested' | 'array-order' | 'whole' = 'whole'): JsonValue {
+  if (variant !== 'whole' && typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters)) {
+    const memo = parameters.memo;
+    if (variant === 'nested' && typeof memo === 'object' && memo !== null && !Array.isArray(memo)) {
+      return { ...parameters, memo: { ...memo, note: `${String(memo.note ?? '')}!` } };
+    }
+    if (variant === 'array-order' && typeof memo === 'object' && memo !== null && !Array.isArray(memo) && Array.isArray(memo.tags) && memo.tags.length > 1) {
+      return { ...parameters, memo: { ...memo, tags: [...memo.tags].reverse() } };
+    }
+  }
+  return { swapped: true };
+}
+
+export interface EnvelopeOptions {
+  /** put an expired / not-yet-valid envelope right at the edge of its window */
+  edge?: boolean;
+  /** how otherParameters differs from the real parameters */
+  swap?: 'nested' | 'array-order' | 'whole';
 }
 
 /** The envelope a Control Plane answer carries: bound as the binding answer says, signed as the answer says. */
-export function concreteEnvelope(a: Answers, request: ClientRequest, approvalId: string, nowSec: number): ApprovalEnvelope {
+export function concreteEnvelope(a: Answers, request: Bound, approvalId: string, nowSec: number, options: EnvelopeOptions = {}): ApprovalEnvelope {
   const binding =
     a.envelopeBinding === 'otherRequest' ? { request_id: `${request.request_id}-other` }
-    : a.envelopeBinding === 'otherIdentity' ? { identity: 'bob' }
+    : a.envelopeBinding === 'otherIdentity' ? { identity: request.identity === 'bob' ? 'alice' : 'bob' }
     : a.envelopeBinding === 'otherAction' ? { action: `${request.action}.other` }
-    : a.envelopeBinding === 'otherParameters' ? { parameters_digest: digestJson({ swapped: true }) }
+    : a.envelopeBinding === 'otherParameters' ? { parameters_digest: digestJson(swappedParameters(request.parameters, options.swap)) }
     : {};
   const key = a.controlPlane === 'forged' ? TEST_KEYS.untrusted : TEST_KEYS.controlPlane;
   return signEnvelope(
@@ -70,7 +101,7 @@ export function concreteEnvelope(a: Answers, request: ClientRequest, approvalId:
       identity: request.identity,
       action: request.action,
       parameters_digest: digestJson(request.parameters),
-      ...envelopeWindow(a.envelopeWindow, nowSec),
+      ...envelopeWindow(a.envelopeWindow, nowSec, options.edge),
       key_id: key.keyId,
       ...binding,
     },

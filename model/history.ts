@@ -105,6 +105,7 @@ export type FaultKind =
   | 'nonce-store-unconfirmed'
   | 'execution-partition'
   | 'execution-tamper'
+  | 'execution-unconfirmed'
   | 'audit-down'
   | 'clock-offset'
   | 'crash';

@@ -13,9 +13,9 @@ import { ControlPlane } from './control-plane/control-plane.ts';
 import type { Policy } from './control-plane/policy.ts';
 import type { EffectSink } from './execution-layer/effect-sink.ts';
 import { MemoryEffectSink } from './execution-layer/effect-sink.ts';
-import type { ActionHandler } from './execution-layer/execution-layer.ts';
+import type { ActionHandler, ExecutionLayerOptions } from './execution-layer/execution-layer.ts';
 import { ExecutionLayer } from './execution-layer/execution-layer.ts';
-import type { GateSettings } from './gate/gate.ts';
+import type { GateDependencies, GateSettings } from './gate/gate.ts';
 import { Gate } from './gate/gate.ts';
 import type { ControlPlaneLink, ExecutionLink } from './gate/links.ts';
 import type { ClaimStore } from './stores/claim-store.ts';
@@ -40,6 +40,12 @@ export interface InProcessOptions {
   controlPlaneLink?: ControlPlaneLink;
   /** replaces the link to the embedded Execution Layer (a harness cutting or delaying it) */
   executionLink?: ExecutionLink;
+  /** decorates the Gate's link to the embedded Execution Layer (a driver partitioning or tampering with it) */
+  wrapExecutionLink?: (link: ExecutionLink) => ExecutionLink;
+  /** builds the Gate (a planted-bug variant subclasses it) */
+  makeGate?: (deps: GateDependencies) => Gate;
+  /** builds the Execution Layer (a planted-bug variant subclasses it) */
+  makeExecutionLayer?: (options: ExecutionLayerOptions) => ExecutionLayer;
 }
 
 export interface InProcessReference {
@@ -69,7 +75,8 @@ export function createInProcessReference(options: InProcessOptions): InProcessRe
   const approvals = options.approvals ?? new MemoryClaimStore(clock);
   const audit = options.audit ?? new MemoryAuditLog(clock);
   const sink = options.sink ?? new MemoryEffectSink();
-  const executionLayer = new ExecutionLayer({ trustedKeys, approvals, sink, clock, ...(options.handlers ? { handlers: options.handlers } : {}) });
+  const elOptions: ExecutionLayerOptions = { trustedKeys, approvals, sink, clock, ...(options.handlers ? { handlers: options.handlers } : {}) };
+  const executionLayer = options.makeExecutionLayer ? options.makeExecutionLayer(elOptions) : new ExecutionLayer(elOptions);
   // Copies cross every link, as bytes would: no side may mutate what the other holds.
   const links = {
     controlPlane: { ask: async (question) => controlPlane.decide(structuredClone(question)) } as ControlPlaneLink,
@@ -77,7 +84,7 @@ export function createInProcessReference(options: InProcessOptions): InProcessRe
   };
   const events: GatewayEvent[] = [];
   const identityKeys = options.identityKeys;
-  const gate = new Gate({
+  const gateDeps: GateDependencies = {
     clock,
     ...(options.settings ? { settings: options.settings } : {}),
     identityKeys: typeof identityKeys === 'function' ? identityKeys : () => identityKeys,
@@ -85,9 +92,10 @@ export function createInProcessReference(options: InProcessOptions): InProcessRe
     nonces,
     audit,
     controlPlane: options.controlPlaneLink ?? links.controlPlane,
-    executionLayer: options.executionLink ?? links.executionLayer,
+    executionLayer: options.executionLink ?? options.wrapExecutionLink?.(links.executionLayer) ?? links.executionLayer,
     onEvent: (event) => events.push(event),
-  });
+  };
+  const gate = options.makeGate ? options.makeGate(gateDeps) : new Gate(gateDeps);
   return {
     gate,
     controlPlane,

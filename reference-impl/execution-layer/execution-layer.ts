@@ -45,9 +45,9 @@ export interface ExecutionLayerOptions {
 const APPROVAL_MEMORY_MS = 24 * 3600 * 1000;
 
 export class ExecutionLayer {
-  private readonly clock: Clock;
+  protected readonly clock: Clock;
 
-  constructor(private readonly options: ExecutionLayerOptions) {
+  constructor(protected readonly options: ExecutionLayerOptions) {
     this.clock = options.clock ?? systemClock;
   }
 
@@ -55,17 +55,27 @@ export class ExecutionLayer {
     this.options.trustedKeys = keys;
   }
 
+  /** Every failing check of the envelope against what it is asked to execute (empty: valid). */
+  protected envelopeFailures(envelope: unknown, call: ExecutionCall): DenialCode[] {
+    return checkEnvelope(envelope, call, this.options.trustedKeys, nowSec(this.clock));
+  }
+
+  /** Consumes the approval: "claimed" exactly once per approval id. */
+  protected consume(envelope: ApprovalEnvelope): Promise<'claimed' | 'duplicate'> {
+    return this.options.approvals.claim(envelope.approval_id, envelope.expires_at * 1000 + APPROVAL_MEMORY_MS);
+  }
+
   async execute(call: unknown): Promise<ExecutionResult> {
     const shape = readCall(call);
     if (typeof shape === 'string') return { status: 'denied', code: 'REQUEST_MALFORMED', reason: shape };
-    const codes = checkEnvelope(shape.envelope, shape, this.options.trustedKeys, nowSec(this.clock));
+    const codes = this.envelopeFailures(shape.envelope, shape);
     const first = codes[0];
     if (first !== undefined) return { status: 'denied', code: first, reason: `envelope check failed: ${codes.join(', ')}` };
     const envelope = shape.envelope as unknown as ApprovalEnvelope;
 
     let claim;
     try {
-      claim = await this.options.approvals.claim(envelope.approval_id, envelope.expires_at * 1000 + APPROVAL_MEMORY_MS);
+      claim = await this.consume(envelope);
     } catch (error) {
       // Single use cannot be guaranteed: refuse. (If the write landed, the approval is spent.)
       return { status: 'denied', code: 'EXECUTION_UNAVAILABLE', reason: `approval store: ${(error as Error).message}` };

@@ -71,8 +71,8 @@ export interface GateAnswer {
   effect_id?: string;
 }
 
-/** Thrown inside the pipeline to stop it with a denial; the reason goes to logs only. */
-class Denial extends Error {
+/** Thrown inside the pipeline (or a subclass's step) to stop it with a denial. */
+export class Denial extends Error {
   constructor(
     readonly code: DenialCode,
     reason: string,
@@ -95,11 +95,11 @@ const EMPTY_DATA_HASH = sha256Digest('');
 
 export class Gate {
   readonly settings: GateSettings;
-  private readonly clock: Clock;
+  protected readonly clock: Clock;
   /** Final records that could not be written yet: flushed before anything else is appended. */
   private pendingAudit: AuditEntry[] = [];
 
-  constructor(private readonly deps: GateDependencies) {
+  constructor(protected readonly deps: GateDependencies) {
     this.settings = { ...DEFAULT_GATE_SETTINGS, ...deps.settings };
     if (this.settings.replayWindowSec < this.settings.acceptanceWindowSec) {
       throw new Error('replayWindowSec must be at least acceptanceWindowSec');
@@ -161,7 +161,7 @@ export class Gate {
 
   // ------------------------------------------------------------------ the steps
 
-  private readBody(body: Uint8Array, who: Attribution): ClientRequest {
+  protected readBody(body: Uint8Array, who: Attribution): ClientRequest {
     if (body.length > this.settings.maxBodyBytes) throw new Denial('REQUEST_MALFORMED', `body of ${body.length} bytes is over the limit`);
     let value: JsonValue;
     try {
@@ -183,13 +183,27 @@ export class Gate {
     return result.value;
   }
 
-  private authenticate(request: ClientRequest): void {
-    const codes = authenticateRequest(request, this.deps.identityKeys(), nowSec(this.clock), this.settings.acceptanceWindowSec);
+  protected authenticate(request: ClientRequest): void {
+    const codes = this.authenticationFailures(request);
     if (codes[0] !== undefined) throw new Denial(codes[0], `authentication failed: ${codes.join(', ')}`);
   }
 
-  private async claimNonce(request: ClientRequest): Promise<void> {
-    const key = nonceKey(request.identity, request.action, request.nonce);
+  /** Every failing check of key, signature and timestamp (empty: authentic and fresh). */
+  protected authenticationFailures(request: ClientRequest): DenialCode[] {
+    return authenticateRequest(request, this.deps.identityKeys(), nowSec(this.clock), this.settings.acceptanceWindowSec);
+  }
+
+  /** Every failing check of an envelope against the request it must bind (empty: valid). */
+  protected envelopeFailures(envelope: unknown, request: ClientRequest): DenialCode[] {
+    return checkEnvelope(envelope, request, this.deps.trustedKeys(), nowSec(this.clock));
+  }
+
+  protected nonceKeyOf(request: ClientRequest): string {
+    return nonceKey(request.identity, request.action, request.nonce);
+  }
+
+  protected async claimNonce(request: ClientRequest): Promise<void> {
+    const key = this.nonceKeyOf(request);
     // Remember the nonce for as long as any copy of the request could still be fresh.
     const expiresAtMs = (Math.max(request.timestamp, nowSec(this.clock)) + this.settings.replayWindowSec) * 1000;
     let result;
@@ -202,7 +216,7 @@ export class Gate {
     if (result === 'duplicate') throw new Denial('REPLAY_DETECTED', 'nonce already accepted');
   }
 
-  private async askControlPlane(request: ClientRequest): Promise<ApprovalEnvelope> {
+  protected async askControlPlane(request: ClientRequest): Promise<ApprovalEnvelope> {
     const question: PolicyQuestion = {
       request_id: request.request_id,
       identity: request.identity,
@@ -227,12 +241,12 @@ export class Gate {
     if (answer.decision === 'deny') throw new Denial('POLICY_DENIED', 'the Control Plane denied');
     if (answer.decision !== 'allow') throw new Denial('CONTROL_PLANE_MALFORMED', 'answer has no decision');
     // An allow is worth only its signed envelope.
-    const codes = checkEnvelope(answer.envelope, request, this.deps.trustedKeys(), nowSec(this.clock));
+    const codes = this.envelopeFailures(answer.envelope, request);
     if (codes[0] !== undefined) throw new Denial(codes[0], `envelope refused: ${codes.join(', ')}`);
     return answer.envelope as unknown as ApprovalEnvelope;
   }
 
-  private async writeIntent(who: Attribution, envelope: ApprovalEnvelope): Promise<void> {
+  protected async writeIntent(who: Attribution, envelope: ApprovalEnvelope): Promise<void> {
     try {
       await this.flushPending();
       await this.deps.audit.append({ ...who, decision: 'allow', stage: 'intent', approval_id: envelope.approval_id });
@@ -241,7 +255,7 @@ export class Gate {
     }
   }
 
-  private async dispatch(request: ClientRequest, envelope: ApprovalEnvelope): Promise<string> {
+  protected async dispatch(request: ClientRequest, envelope: ApprovalEnvelope): Promise<string> {
     let raw: Uint8Array | JsonValue;
     try {
       raw = await this.deps.executionLayer.execute(

@@ -18,7 +18,7 @@ describe('acquireLock', () => {
   it('creates the lock file with our pid and removes it on release', async () => {
     const lockPath = path.join(await tempDir(), 'journal.lock');
     const lock = await acquireLock(lockPath);
-    expect((await fs.readFile(lockPath, 'utf8')).trim()).toBe(String(process.pid));
+    expect((await fs.readFile(lockPath, 'utf8')).trim().split(' ')[0]).toBe(String(process.pid));
     await lock.release();
     await expect(fs.access(lockPath)).rejects.toThrow();
   });
@@ -38,7 +38,15 @@ describe('acquireLock', () => {
     const lockPath = path.join(await tempDir(), 'journal.lock');
     await fs.writeFile(lockPath, `${deadPid()}\n`);
     const lock = await acquireLock(lockPath);
-    expect((await fs.readFile(lockPath, 'utf8')).trim()).toBe(String(process.pid));
+    expect((await fs.readFile(lockPath, 'utf8')).trim().split(' ')[0]).toBe(String(process.pid));
+    await lock.release();
+  });
+
+  it('takes over a lock left by an earlier process with our own pid (a restarted container is pid 1 again)', async () => {
+    const lockPath = path.join(await tempDir(), 'journal.lock');
+    await fs.writeFile(lockPath, `${process.pid} token-of-a-dead-predecessor\n`);
+    const lock = await acquireLock(lockPath);
+    await expect(acquireLock(lockPath)).rejects.toBeInstanceOf(LockHeldError); // but not our own live lock
     await lock.release();
   });
 

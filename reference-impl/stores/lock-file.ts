@@ -3,12 +3,18 @@
  * Two writers appending to one journal would each believe it decides alone, so a second owner is
  * refused rather than tolerated.
  *
- * The lock is `<file>.lock`, created exclusively ('wx') and holding the owner's pid. A lock whose
- * pid is no longer alive is stale (its owner crashed) and is taken over. Not handled: two
- * processes taking over the same stale lock at the same instant, and a dead owner's pid reused by
- * an unrelated live process (that one fails closed: the lock looks held).
+ * The lock is `<file>.lock`, created exclusively ('wx') and holding the owner's pid and a token
+ * unique to the owning process. A lock whose pid is no longer alive is stale (its owner crashed)
+ * and is taken over. So is one naming our own pid with another token: a restarted container runs
+ * as pid 1 again, and the lock it finds is its dead predecessor's. Not handled: two processes
+ * taking over the same stale lock at the same instant, and a dead owner's pid reused by an
+ * unrelated live process (that one fails closed: the lock looks held).
  */
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
+
+/** Distinguishes this process from an earlier one that had the same pid. */
+const PROCESS_TOKEN = randomUUID();
 
 export class LockHeldError extends Error {
   override name = 'LockHeldError';
@@ -33,12 +39,13 @@ export interface FileLock {
 export async function acquireLock(lockPath: string): Promise<FileLock> {
   // Bounded: each round either takes the lock, refuses, or removes one stale lock.
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (await createExclusive(lockPath, `${process.pid}\n`)) {
+    if (await createExclusive(lockPath, `${process.pid} ${PROCESS_TOKEN}\n`)) {
       return { path: lockPath, release: () => fs.rm(lockPath, { force: true }) };
     }
     const owner = await readOwner(lockPath);
     if (owner === 'gone') continue;
-    if (owner === undefined || isAlive(owner)) throw new LockHeldError(lockPath, owner);
+    const predecessor = owner !== undefined && owner.pid === process.pid && owner.token !== PROCESS_TOKEN;
+    if (!predecessor && (owner === undefined || isAlive(owner.pid))) throw new LockHeldError(lockPath, owner?.pid);
     await fs.rm(lockPath, { force: true });
   }
   throw new Error(`${lockPath}: could not take the lock (it kept reappearing)`);
@@ -65,7 +72,7 @@ async function createExclusive(path: string, content: string): Promise<boolean> 
   return true;
 }
 
-async function readOwner(lockPath: string): Promise<number | undefined | 'gone'> {
+async function readOwner(lockPath: string): Promise<{ pid: number; token: string | undefined } | undefined | 'gone'> {
   let text: string;
   try {
     text = await fs.readFile(lockPath, 'utf8');
@@ -73,8 +80,9 @@ async function readOwner(lockPath: string): Promise<number | undefined | 'gone'>
     if (errorCode(error) === 'ENOENT') return 'gone';
     throw error;
   }
-  const pid = Number(text.trim());
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  const [pidText, token] = text.trim().split(/\s+/);
+  const pid = Number(pidText);
+  return Number.isSafeInteger(pid) && pid > 0 ? { pid, token } : undefined;
 }
 
 function isAlive(pid: number): boolean {

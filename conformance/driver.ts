@@ -1,0 +1,68 @@
+/**
+ * The one driver interface: everything the suite needs from a system under test, and nothing
+ * more. The suite is written once against it; drivers (harness/drivers/) reach the reference
+ * in-process, a gate at a URL, or a container.
+ *
+ * The harness always plays the Control Plane (its answers, signed with its own trusted key or
+ * forged ones) and always owns the effect sink (ground truth of what really executed), so those
+ * are given to a driver, not asked of it. What a system cannot offer it leaves out of
+ * `capabilities`; the scenarios that need it are reported as not tested — never passed.
+ */
+import type { JsonValue } from '../model/profile/canonical-json.ts';
+
+/** Faults a driver can switch on and off inside the system under test. */
+export const DRIVER_FAULTS = [
+  'nonce-store-down',
+  'nonce-store-unconfirmed',
+  'audit-down',
+  'execution-partition',
+  'execution-tamper',
+  'execution-unconfirmed',
+] as const;
+export type DriverFault = (typeof DRIVER_FAULTS)[number];
+
+export type Capability =
+  | DriverFault
+  /** shift the system's clock */
+  | 'clock-offset'
+  /** kill the system hard and start it again on its durable state */
+  | 'crash-restart'
+  /** call the Execution Layer directly, bypassing the Gate */
+  | 'direct-execution'
+  /** read the audit export */
+  | 'audit-export';
+
+/** What the system answered a client, or `indeterminate` when no answer came in time. */
+export interface Answer {
+  status: 'executed' | 'denied' | 'indeterminate';
+  code?: string;
+  trace_id?: string;
+  request_id?: string;
+}
+
+export interface Driver {
+  /** what is under test, for reports (e.g. "reference (in-process)", an image digest) */
+  readonly target: string;
+  readonly capabilities: ReadonlySet<Capability>;
+  /** a fresh system: empty stores, empty audit log, no faults, no clock offset */
+  reset(): Promise<void>;
+  /** sends request bytes to the Gate */
+  submit(body: Uint8Array): Promise<Answer>;
+  /** calls the Execution Layer directly (needs 'direct-execution') */
+  callExecutionLayer(call: JsonValue): Promise<Answer>;
+  setFault(fault: DriverFault, active: boolean): Promise<void>;
+  /** the system's clock runs `offsetMs` ahead of the harness's (needs 'clock-offset') */
+  setClockOffset(offsetMs: number): Promise<void>;
+  /** hard kill and restart on the same durable state (needs 'crash-restart') */
+  crashAndRestart(): Promise<void>;
+  /** the audit export, raw (needs 'audit-export') */
+  auditExport(): Promise<JsonValue[]>;
+  close(): Promise<void>;
+}
+
+export class CapabilityMissing extends Error {
+  constructor(readonly capability: Capability) {
+    super(`the system under test does not offer "${capability}"`);
+    this.name = 'CapabilityMissing';
+  }
+}

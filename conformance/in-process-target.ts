@@ -1,0 +1,49 @@
+/**
+ * The protocol of an in-process target: a system under test that runs inside the harness's
+ * process. The driver builds the environment — the harness's Control Plane link, the effect sink,
+ * durable stores that it can fault, an interceptor on the Gate→Execution Layer link, a clock — and
+ * the target builds its system on it. A crash is "drop the system, start again on the same
+ * environment": whatever the target kept outside the environment is lost, as in a real crash.
+ */
+import type { JsonValue } from '../model/profile/canonical-json.ts';
+import type { IdentityKey, TrustedKey } from '../model/profile/messages.ts';
+import type { AuditLog } from '../reference-impl/audit/audit-log.ts';
+import type { Clock } from '../reference-impl/clock.ts';
+import type { EffectSink } from '../reference-impl/execution-layer/effect-sink.ts';
+import type { ControlPlaneLink, ExecutionLink } from '../reference-impl/gate/links.ts';
+import type { ClaimStore } from '../reference-impl/stores/claim-store.ts';
+import type { Answer } from './driver.ts';
+
+export interface TargetSettings {
+  acceptanceWindowSec: number;
+  replayWindowSec: number;
+  controlPlaneDeadlineMs: number;
+  executionDeadlineMs: number;
+}
+
+export interface InProcessEnvironment {
+  clock: Clock;
+  settings: TargetSettings;
+  identityKeys: () => readonly IdentityKey[];
+  /** the harness Control Plane's keys: the only ones to trust */
+  trustedKeys: readonly TrustedKey[];
+  controlPlane: ControlPlaneLink;
+  /** where executed actions must be reported: ground truth */
+  sink: EffectSink;
+  /** durable across crash-restart; the driver injects store faults here */
+  nonces: ClaimStore;
+  approvals: ClaimStore;
+  audit: AuditLog;
+  /** the driver's hand on the Gate→Execution Layer link (partition, tamper, lose answers) */
+  interceptExecution(link: ExecutionLink): ExecutionLink;
+}
+
+export interface InProcessSystem {
+  submit(body: Uint8Array): Promise<Answer>;
+  executeDirect(call: JsonValue): Promise<Answer>;
+}
+
+export interface InProcessTarget {
+  readonly name: string;
+  start(env: InProcessEnvironment): InProcessSystem;
+}

@@ -1,0 +1,190 @@
+/**
+ * The in-process driver: runs an in-process target (conformance/in-process-target.ts) inside the
+ * harness, on stores it owns — so it can fault them, keep them across a crash, and read them —
+ * with the harness's Control Plane and effect sink. The fast tier of the suite.
+ */
+import type { FaultKind, FaultSpan } from '../../model/history.ts';
+import type { JsonValue } from '../../model/profile/canonical-json.ts';
+import type { IdentityKey, TrustedKey } from '../../model/profile/messages.ts';
+import { FaultyAuditLog } from '../../reference-impl/audit/faulty-audit-log.ts';
+import { MemoryAuditLog } from '../../reference-impl/audit/memory-audit-log.ts';
+import { OffsetClock } from '../../reference-impl/clock.ts';
+import type { ExecutionLink } from '../../reference-impl/gate/links.ts';
+import { LinkError } from '../../reference-impl/gate/links.ts';
+import { FaultyClaimStore } from '../../reference-impl/stores/faulty-claim-store.ts';
+import { MemoryClaimStore } from '../../reference-impl/stores/memory-claim-store.ts';
+import type { Answer, Capability, Driver, DriverFault } from '../../conformance/driver.ts';
+import type { InProcessEnvironment, InProcessSystem, InProcessTarget, TargetSettings } from '../../conformance/in-process-target.ts';
+import type { ScriptedControlPlane } from '../control-plane/scripted-control-plane.ts';
+import type { HistoryRecorder } from '../history-recorder.ts';
+import { RecordingSink } from '../recording-sink.ts';
+
+const ALL_CAPABILITIES: Capability[] = [
+  'nonce-store-down',
+  'nonce-store-unconfirmed',
+  'audit-down',
+  'execution-partition',
+  'execution-tamper',
+  'execution-unconfirmed',
+  'clock-offset',
+  'crash-restart',
+  'direct-execution',
+  'audit-export',
+];
+
+const FAULT_KIND: Record<DriverFault, FaultKind> = {
+  'nonce-store-down': 'nonce-store-down',
+  'nonce-store-unconfirmed': 'nonce-store-unconfirmed',
+  'audit-down': 'audit-down',
+  'execution-partition': 'execution-partition',
+  'execution-tamper': 'execution-tamper',
+  'execution-unconfirmed': 'execution-unconfirmed',
+};
+
+export interface InProcessDriverOptions {
+  controlPlane: ScriptedControlPlane;
+  recorder: HistoryRecorder;
+  identityKeys: readonly IdentityKey[];
+  trustedKeys: readonly TrustedKey[];
+  settings: TargetSettings;
+}
+
+interface Durable {
+  nonces: FaultyClaimStore;
+  approvals: MemoryClaimStore;
+  auditInner: MemoryAuditLog;
+  audit: FaultyAuditLog;
+}
+
+export class InProcessDriver implements Driver {
+  readonly target: string;
+  readonly capabilities: ReadonlySet<Capability> = new Set(ALL_CAPABILITIES);
+  private readonly clock = new OffsetClock();
+  private durable!: Durable;
+  private system!: InProcessSystem;
+  private env!: InProcessEnvironment;
+  private readonly linkFaults = new Set<DriverFault>();
+  private readonly spans = new Map<string, FaultSpan>();
+
+  constructor(
+    private readonly targetUnderTest: InProcessTarget,
+    private readonly options: InProcessDriverOptions,
+  ) {
+    this.target = `${targetUnderTest.name} (in-process)`;
+  }
+
+  async reset(): Promise<void> {
+    this.clock.offsetMs = 0;
+    this.linkFaults.clear();
+    this.spans.clear();
+    const auditInner = new MemoryAuditLog(this.clock);
+    this.durable = {
+      nonces: new FaultyClaimStore(new MemoryClaimStore(this.clock)),
+      approvals: new MemoryClaimStore(this.clock),
+      auditInner,
+      audit: new FaultyAuditLog(auditInner),
+    };
+    this.env = {
+      clock: this.clock,
+      settings: this.options.settings,
+      identityKeys: () => this.options.identityKeys,
+      trustedKeys: this.options.trustedKeys,
+      controlPlane: this.options.controlPlane.link,
+      sink: new RecordingSink(this.options.recorder),
+      nonces: this.durable.nonces,
+      approvals: this.durable.approvals,
+      audit: this.durable.audit,
+      interceptExecution: (link) => this.intercept(link),
+    };
+    this.system = this.targetUnderTest.start(this.env);
+  }
+
+  /** The Gate→Execution Layer link, as the active faults make it. */
+  private intercept(inner: ExecutionLink): ExecutionLink {
+    return {
+      execute: async (call, signal) => {
+        if (this.linkFaults.has('execution-partition')) throw new LinkError('unreachable', 'partitioned by the harness');
+        const delivered = this.linkFaults.has('execution-tamper') ? { ...call, parameters: tamper(call.parameters) } : call;
+        const result = await inner.execute(delivered, signal);
+        if (this.linkFaults.has('execution-unconfirmed')) throw new LinkError('timeout', 'the harness dropped the answer');
+        return result;
+      },
+    };
+  }
+
+  async submit(body: Uint8Array): Promise<Answer> {
+    const op = this.options.recorder.requestSent(body);
+    const answer = await this.system.submit(body);
+    this.options.recorder.response(op, answer);
+    return answer;
+  }
+
+  async callExecutionLayer(call: JsonValue): Promise<Answer> {
+    const answer = await this.system.executeDirect(call);
+    const c = (typeof call === 'object' && call !== null && !Array.isArray(call) ? call : {}) as Record<string, JsonValue>;
+    this.options.recorder.directCall({
+      ...(c.envelope !== undefined ? { envelope: c.envelope } : {}),
+      ...(typeof c.request_id === 'string' ? { request_id: c.request_id } : {}),
+      identity: String(c.identity ?? ''),
+      action: String(c.action ?? ''),
+      parameters: c.parameters ?? null,
+      status: answer.status,
+      ...(answer.code ? { code: answer.code } : {}),
+    });
+    return answer;
+  }
+
+  async setFault(fault: DriverFault, active: boolean): Promise<void> {
+    switch (fault) {
+      case 'nonce-store-down':
+        this.durable.nonces.mode = active ? 'unavailable' : 'healthy';
+        break;
+      case 'nonce-store-unconfirmed':
+        this.durable.nonces.mode = active ? 'unconfirmed' : 'healthy';
+        break;
+      case 'audit-down':
+        this.durable.audit.mode = active ? 'failing' : 'healthy';
+        break;
+      default:
+        if (active) this.linkFaults.add(fault);
+        else this.linkFaults.delete(fault);
+    }
+    const span = this.spans.get(fault);
+    if (active && !span) this.spans.set(fault, this.options.recorder.faultStarted(FAULT_KIND[fault], fault));
+    if (!active && span) {
+      this.options.recorder.faultHealed(span);
+      this.spans.delete(fault);
+    }
+  }
+
+  async setClockOffset(offsetMs: number): Promise<void> {
+    this.clock.offsetMs = offsetMs;
+    const span = this.spans.get('clock');
+    if (span) {
+      this.options.recorder.faultHealed(span);
+      this.spans.delete('clock');
+    }
+    if (offsetMs !== 0) this.spans.set('clock', this.options.recorder.faultStarted('clock-offset', `${offsetMs} ms`));
+  }
+
+  async crashAndRestart(): Promise<void> {
+    const span = this.options.recorder.faultStarted('crash');
+    // Whatever the old system kept outside the environment dies with it.
+    this.system = this.targetUnderTest.start(this.env);
+    this.options.recorder.faultHealed(span);
+  }
+
+  async auditExport(): Promise<JsonValue[]> {
+    return (await this.durable.auditInner.records()) as unknown as JsonValue[];
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.durable?.nonces.close(), this.durable?.approvals.close(), this.durable?.audit.close()]);
+  }
+}
+
+/** What a man in the middle does to the parameters: change one nested value. */
+function tamper(parameters: JsonValue): JsonValue {
+  if (typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters)) return { ...parameters, amount: 1_000_000 };
+  return { tampered: parameters };
+}

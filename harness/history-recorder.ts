@@ -1,0 +1,73 @@
+/**
+ * Records one run as a History (model/history.ts): every request sent and its answer, every
+ * Control Plane exchange, every effect, direct call and fault span, on the harness's clock.
+ */
+import type { DirectCall, FaultKind, FaultSpan, GateResponse, History, HistoryConfig, HistoryEvent, HistoryKeys, PolicyAnswer } from '../model/history.ts';
+import type { JsonValue } from '../model/profile/canonical-json.ts';
+import { toBase64Url } from '../model/profile/encoding.ts';
+import type { EffectRecord } from '../reference-impl/execution-layer/effect-sink.ts';
+import type { Answer } from '../conformance/driver.ts';
+
+export class HistoryRecorder {
+  events: HistoryEvent[] = [];
+  private nextOp = 1;
+  private last = 0;
+
+  constructor(
+    readonly config: HistoryConfig,
+    readonly keys: HistoryKeys,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Events are kept in non-decreasing time even if the wall clock steps back. */
+  now(): number {
+    this.last = Math.max(this.last, this.clock());
+    return this.last;
+  }
+
+  reset(): void {
+    this.events = [];
+    this.nextOp = 1;
+  }
+
+  requestSent(body: Uint8Array): number {
+    const op = this.nextOp++;
+    this.events.push({ kind: 'request', op, at: this.now(), body: toBase64Url(body) });
+    return op;
+  }
+
+  response(op: number, answer: Answer): void {
+    const event: GateResponse = { kind: 'response', op, at: this.now(), status: answer.status };
+    if (answer.code !== undefined) event.code = answer.code;
+    if (answer.trace_id !== undefined) event.trace_id = answer.trace_id;
+    if (answer.request_id !== undefined) event.request_id = answer.request_id;
+    this.events.push(event);
+  }
+
+  policy(question: JsonValue, answer: PolicyAnswer): void {
+    this.events.push({ kind: 'policy', at: this.now(), question, answer });
+  }
+
+  effect(effect: EffectRecord): void {
+    const { effect_id, approval_id, request_id, identity, action, parameters } = effect;
+    this.events.push({ kind: 'effect', at: this.now(), effect_id, approval_id, request_id, identity, action, parameters });
+  }
+
+  directCall(call: Omit<DirectCall, 'kind' | 'op' | 'at'>): void {
+    this.events.push({ kind: 'direct-call', op: this.nextOp++, at: this.now(), ...call });
+  }
+
+  faultStarted(fault: FaultKind, detail?: string): FaultSpan {
+    const span: FaultSpan = { kind: 'fault', at: this.now(), until: null, fault, ...(detail ? { detail } : {}) };
+    this.events.push(span);
+    return span;
+  }
+
+  faultHealed(span: FaultSpan): void {
+    span.until = this.now();
+  }
+
+  build(audit: JsonValue[], auditExported: boolean): History {
+    return structuredClone({ config: this.config, keys: this.keys, events: this.events, audit, auditExported });
+  }
+}

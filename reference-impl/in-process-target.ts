@@ -1,0 +1,46 @@
+/**
+ * The reference as an in-process target (conformance/in-process-target.ts): built on the
+ * environment the driver hands it, keeping nothing durable of its own. Planted-bug variants pass
+ * their own Gate or Execution Layer subclasses, or replace a store.
+ */
+import type { JsonValue } from '../model/profile/canonical-json.ts';
+import type { InProcessEnvironment, InProcessSystem, InProcessTarget } from '../conformance/in-process-target.ts';
+import type { InProcessOptions } from './in-process.ts';
+import { createInProcessReference } from './in-process.ts';
+import { TEST_KEYS } from '../model/history-builder.ts';
+
+export type ReferenceVariation = Pick<InProcessOptions, 'makeGate' | 'makeExecutionLayer'> & {
+  /** replaces a store the environment provides (e.g. one that forgets on restart) */
+  nonces?: (env: InProcessEnvironment) => InProcessOptions['nonces'];
+  approvals?: (env: InProcessEnvironment) => InProcessOptions['approvals'];
+  audit?: (env: InProcessEnvironment) => InProcessOptions['audit'];
+};
+
+export function referenceTarget(name = 'reference', variation: ReferenceVariation = {}): InProcessTarget {
+  return {
+    name,
+    start(env: InProcessEnvironment): InProcessSystem {
+      const reference = createInProcessReference({
+        identityKeys: env.identityKeys,
+        // The embedded Control Plane is not used: the harness plays it through env.controlPlane.
+        controlPlaneKeys: [TEST_KEYS.controlPlane],
+        policy: { rules: [] },
+        trustedKeys: [...env.trustedKeys],
+        clock: env.clock,
+        settings: env.settings,
+        nonces: variation.nonces?.(env) ?? env.nonces,
+        approvals: variation.approvals?.(env) ?? env.approvals,
+        audit: variation.audit?.(env) ?? env.audit,
+        sink: env.sink,
+        controlPlaneLink: env.controlPlane,
+        wrapExecutionLink: (link) => env.interceptExecution(link),
+        ...(variation.makeGate ? { makeGate: variation.makeGate } : {}),
+        ...(variation.makeExecutionLayer ? { makeExecutionLayer: variation.makeExecutionLayer } : {}),
+      });
+      return {
+        submit: async (body) => reference.gate.handle(body),
+        executeDirect: async (call: JsonValue) => reference.executionLayer.execute(structuredClone(call)),
+      };
+    },
+  };
+}
