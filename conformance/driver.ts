@@ -55,6 +55,8 @@ export interface Driver {
   setClockOffset(offsetMs: number): Promise<void>;
   /** hard kill and restart on the same durable state (needs 'crash-restart') */
   crashAndRestart(): Promise<void>;
+  /** waits until the system has finished what it started (records waiting to be written, …) */
+  settle(): Promise<void>;
   /** the audit export, raw (needs 'audit-export') */
   auditExport(): Promise<JsonValue[]>;
   close(): Promise<void>;

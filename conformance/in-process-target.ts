@@ -41,6 +41,8 @@ export interface InProcessEnvironment {
 export interface InProcessSystem {
   submit(body: Uint8Array): Promise<Answer>;
   executeDirect(call: JsonValue): Promise<Answer>;
+  /** finishes what the system started (e.g. audit records waiting for the log) */
+  settle?(): Promise<void>;
 }
 
 export interface InProcessTarget {

@@ -16,6 +16,7 @@ export type Answers = Partial<Record<Question, string>>;
 /** A key no registry knows, for `identityKey.unknown`. */
 export const STRANGER_KEY = testKeyPair('stranger');
 export const DEFAULT_ENVELOPE_TTL_SEC = 60;
+export const OUTSIDE_WINDOW_SEC = 60;
 
 export const answersOf = (run: { steps: readonly { question: Question; answer: string }[] }): Answers =>
   Object.fromEntries(run.steps.map((s) => [s.question, s.answer]));
@@ -38,8 +39,9 @@ export function concreteRequest(a: Answers, fields: RequestFields, nowSec: numbe
   const identity = fields.identity ?? 'alice';
   const own = identity === 'bob' ? TEST_KEYS.bob : TEST_KEYS.alice;
   const key = a.identityKey === 'revoked' ? TEST_KEYS.aliceRevoked : a.identityKey === 'unknown' ? STRANGER_KEY : own;
+  // A minute beyond the window, so a replay a little later is still outside it.
   const timestamp =
-    a.timestamp === 'stale' ? nowSec - acceptanceWindowSec - 1 : a.timestamp === 'future' ? nowSec + acceptanceWindowSec + 1 : nowSec;
+    a.timestamp === 'stale' ? nowSec - acceptanceWindowSec - OUTSIDE_WINDOW_SEC : a.timestamp === 'future' ? nowSec + acceptanceWindowSec + OUTSIDE_WINDOW_SEC : nowSec;
   const { identity: _identity, ...rest } = fields;
   const unsigned: UnsignedRequest = {
     ...rest,

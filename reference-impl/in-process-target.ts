@@ -40,6 +40,9 @@ export function referenceTarget(name = 'reference', variation: ReferenceVariatio
       return {
         submit: async (body) => reference.gate.handle(body),
         executeDirect: async (call: JsonValue) => reference.executionLayer.execute(structuredClone(call)),
+        settle: async () => {
+          await reference.gate.settle();
+        },
       };
     },
   };

@@ -174,6 +174,10 @@ export class InProcessDriver implements Driver {
     this.options.recorder.faultHealed(span);
   }
 
+  async settle(): Promise<void> {
+    await this.system.settle?.();
+  }
+
   async auditExport(): Promise<JsonValue[]> {
     return (await this.durable.auditInner.records()) as unknown as JsonValue[];
   }

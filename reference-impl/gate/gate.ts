@@ -92,6 +92,7 @@ interface Attribution {
 }
 
 const EMPTY_DATA_HASH = sha256Digest('');
+const AUDIT_RETRY_MS = 100;
 
 export class Gate {
   readonly settings: GateSettings;
@@ -280,21 +281,52 @@ export class Gate {
     throw new Denial('EXECUTION_UNCONFIRMED', 'the Execution Layer answer is not a result');
   }
 
-  /** The final record must not be lost: if the log refuses it now, it waits at the head of the queue. */
+  /**
+   * The final record must not be lost: if the log refuses it now, it waits at the head of the
+   * queue, is written before anything else, and is retried in the background until it lands.
+   */
   private async writeFinal(entry: AuditEntry): Promise<void> {
     this.pendingAudit.push(entry);
     try {
       await this.flushPending();
     } catch {
-      // Kept in pendingAudit; the next successful append writes it first.
+      this.scheduleRetry();
     }
   }
 
-  private async flushPending(): Promise<void> {
-    while (this.pendingAudit.length > 0) {
-      await this.deps.audit.append(this.pendingAudit[0]!);
-      this.pendingAudit.shift();
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  private scheduleRetry(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.flushPending().catch(() => this.scheduleRetry());
+    }, AUDIT_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  /** Writes what is still waiting (call before reading the audit export); true when nothing waits. */
+  async settle(): Promise<boolean> {
+    try {
+      await this.flushPending();
+    } catch {
+      this.scheduleRetry();
     }
+    return this.pendingAudit.length === 0;
+  }
+
+  private flushing: Promise<void> = Promise.resolve();
+
+  /** One flusher at a time, so a waiting record is appended exactly once. */
+  private flushPending(): Promise<void> {
+    const run = this.flushing.catch(() => undefined).then(async () => {
+      while (this.pendingAudit.length > 0) {
+        await this.deps.audit.append(this.pendingAudit[0]!);
+        this.pendingAudit.shift();
+      }
+    });
+    this.flushing = run;
+    return run;
   }
 
   /** Final records waiting for the audit log to come back (0 when healthy). */

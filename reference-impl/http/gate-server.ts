@@ -27,6 +27,7 @@ export function createGateServer(gate: Gate, audit: AuditLog, events: readonly G
       }
       if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', role: 'gate' });
       if (req.method === 'GET' && url.pathname === '/v1/audit') {
+        await gate.settle(); // records waiting for the log to come back go out first
         const records = await audit.records();
         return url.searchParams.get('format') === 'ndjson'
           ? sendText(res, 200, exportNdjson(records), 'application/x-ndjson')

@@ -1,0 +1,37 @@
+/** Calls straight to the Execution Layer, bypassing the Gate (INV-6). */
+import type { Answers } from '../../model/concrete-scenario.ts';
+import type { RunContext } from '../run-context.ts';
+import type { NoModel } from './command.ts';
+import { Command } from './command.ts';
+
+export type BypassKind = 'no-envelope' | 'forged' | 'expired' | 'expired-at-edge' | 'not-yet-valid' | 'replayed' | 'mismatched';
+
+const ANSWERS: Record<BypassKind, Answers> = {
+  'no-envelope': { presentedEnvelope: 'absent' },
+  forged: { envelopeSignature: 'untrusted' },
+  expired: { envelopeWindow: 'expired' },
+  'expired-at-edge': { envelopeWindow: 'expired' },
+  'not-yet-valid': { envelopeWindow: 'notYetValid' },
+  replayed: {},
+  mismatched: { callBinding: 'mismatched' },
+};
+
+export class DirectCall extends Command {
+  readonly threat = 'bypass';
+  readonly invariants = ['INV-6'] as const;
+  constructor(readonly kind: BypassKind) {
+    super();
+  }
+  async run(_m: NoModel, ctx: RunContext): Promise<void> {
+    await ctx.directCall({
+      label: this.toString(),
+      tag: this,
+      answers: ANSWERS[this.kind],
+      prior: this.kind === 'replayed' ? 'approvalConsumed' : 'none',
+      edge: this.kind === 'expired-at-edge',
+    });
+  }
+  toString() {
+    return `DirectCall(${this.kind})`;
+  }
+}

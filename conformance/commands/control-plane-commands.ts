@@ -1,0 +1,65 @@
+/** Commands about the Control Plane's answer and the envelope it carries (the harness plays it). */
+import type { Answers, EnvelopeOptions } from '../../model/concrete-scenario.ts';
+import { ScenarioCommand } from './command.ts';
+
+export type ControlPlaneFault = 'deny' | 'unreachable' | 'timeout' | 'malformed';
+
+export class ControlPlaneAnswers extends ScenarioCommand {
+  readonly threat = 'control-plane-failure';
+  readonly invariants = ['INV-1', 'INV-4'] as const;
+  readonly answers: Answers;
+  constructor(readonly answer: ControlPlaneFault) {
+    super();
+    this.answers = { controlPlane: answer };
+  }
+  toString() {
+    return `ControlPlaneAnswers(${this.answer})`;
+  }
+}
+
+export class ForgedApproval extends ScenarioCommand {
+  readonly threat = 'forged-approval';
+  readonly invariants = ['INV-1', 'INV-4'] as const;
+  readonly answers: Answers;
+  constructor(readonly kind: 'unsignedAllow' | 'forged') {
+    super();
+    this.answers = { controlPlane: kind };
+  }
+  toString() {
+    return `ForgedApproval(${this.kind})`;
+  }
+}
+
+export class ExpiredApproval extends ScenarioCommand {
+  readonly threat = 'expired-approval';
+  readonly invariants = ['INV-3', 'INV-4'] as const;
+  readonly answers: Answers;
+  constructor(
+    readonly window: 'expired' | 'notYetValid',
+    readonly atEdge: boolean,
+  ) {
+    super();
+    this.answers = { envelopeWindow: window };
+    this.envelope = { edge: atEdge };
+  }
+  toString() {
+    return `ExpiredApproval(${this.window}${this.atEdge ? ', at the edge' : ''})`;
+  }
+}
+
+export class ApprovalBoundElsewhere extends ScenarioCommand {
+  readonly threat = 'argument-swap';
+  readonly invariants = ['INV-2'] as const;
+  readonly answers: Answers;
+  constructor(
+    readonly binding: 'otherRequest' | 'otherIdentity' | 'otherAction' | 'otherParameters',
+    readonly swap: NonNullable<EnvelopeOptions['swap']>,
+  ) {
+    super();
+    this.answers = { envelopeBinding: binding };
+    this.envelope = { swap };
+  }
+  toString() {
+    return `ApprovalBoundElsewhere(${this.binding}${this.binding === 'otherParameters' ? `, ${this.swap}` : ''})`;
+  }
+}

@@ -1,0 +1,83 @@
+/** Commands that use a request, a nonce or an approval twice. */
+import type { RunContext } from '../run-context.ts';
+import type { NoModel } from './command.ts';
+import { Command } from './command.ts';
+
+export class ReplayEarlier extends Command {
+  readonly threat = 'replay';
+  readonly invariants = ['INV-3'] as const;
+  constructor(readonly pick: number) {
+    super();
+  }
+  async run(_m: NoModel, ctx: RunContext): Promise<void> {
+    await ctx.replay(this.pick, this);
+  }
+  toString() {
+    return `ReplayEarlier(#${this.pick})`;
+  }
+}
+
+export class ConcurrentDuplicates extends Command {
+  readonly threat = 'replay';
+  readonly invariants = ['INV-3'] as const;
+  constructor(readonly copies: number) {
+    super();
+  }
+  async run(_m: NoModel, ctx: RunContext): Promise<void> {
+    await ctx.concurrentDuplicates(this.copies, this);
+  }
+  toString() {
+    return `ConcurrentDuplicates(${this.copies})`;
+  }
+}
+
+/** The same nonce under another identity is a different request: it must execute. */
+export class SameNonceOtherIdentity extends Command {
+  readonly threat = 'replay';
+  readonly invariants = ['INV-3'] as const;
+  async run(_m: NoModel, ctx: RunContext): Promise<void> {
+    const nonce = ctx.nonce();
+    await ctx.gateScenario({ label: 'alice, nonce N', tag: this, answers: {}, nonce });
+    await ctx.gateScenario({ label: 'bob, the same nonce N', tag: this, answers: {}, nonce, identity: 'bob' });
+  }
+  toString() {
+    return 'SameNonceOtherIdentity()';
+  }
+}
+
+/** A request id reused under a new nonce, and the Control Plane's earlier envelope replayed to the Gate. */
+export class ReplayedApproval extends Command {
+  readonly threat = 'replay';
+  readonly invariants = ['INV-3', 'INV-6'] as const;
+  async run(_m: NoModel, ctx: RunContext): Promise<void> {
+    await ctx.gateScenario({ label: this.toString(), tag: this, answers: {}, prior: 'approvalConsumed' });
+  }
+  toString() {
+    return 'ReplayedApproval()';
+  }
+}
+
+export class CrashRestart extends Command {
+  readonly threat = 'crash-restart';
+  readonly invariants = ['INV-3'] as const;
+  async run(_m: NoModel, ctx: RunContext): Promise<void> {
+    await ctx.crashAndRestart(this);
+  }
+  toString() {
+    return 'CrashRestart()';
+  }
+}
+
+export class ClockSkew extends Command {
+  readonly threat = 'stale-request';
+  readonly invariants = ['INV-3', 'INV-4'] as const;
+  constructor(readonly offsetSec: number) {
+    super();
+  }
+  async run(_m: NoModel, ctx: RunContext): Promise<void> {
+    await ctx.clockSkew(this.offsetSec, this);
+  }
+  toString() {
+    return `ClockSkew(${this.offsetSec >= 0 ? '+' : ''}${this.offsetSec}s)`;
+  }
+}

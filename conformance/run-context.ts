@@ -1,0 +1,425 @@
+/**
+ * One run of the suite against one system: drives model scenarios through the Driver, predicts
+ * each outcome by running the model, and compares — decision, denial code, and the effects that
+ * really happened (ground truth). The model's memory of claimed nonces and consumed approvals is
+ * threaded from step to step, so replays and restarts mean what they mean in the model.
+ *
+ * Every command of the suite comes down to `gateScenario` or `directCall` here.
+ */
+import type { Answers, EnvelopeOptions, RequestFields } from '../model/concrete-scenario.ts';
+import { concreteRequest, envelopeWindow } from '../model/concrete-scenario.ts';
+import { TEST_KEYS } from '../model/history-builder.ts';
+import type { DirectCallRun, GateRun, PriorHistory } from '../model/predict.ts';
+import { predictDirectCall, predictRequest } from '../model/predict.ts';
+import type { JsonValue } from '../model/profile/canonical-json.ts';
+import { canonicalBytes } from '../model/profile/canonical-json.ts';
+import type { InvariantId } from '../model/profile/denial-codes.ts';
+import { digestJson } from '../model/profile/digest.ts';
+import { utf8Encode } from '../model/profile/encoding.ts';
+import type { ClientRequest } from '../model/profile/messages.ts';
+import { signEnvelope } from '../model/profile/messages.ts';
+import type { Question } from '../model/questions.ts';
+import type { SystemMemory } from '../model/system-memory.ts';
+import { EMPTY_MEMORY, restart } from '../model/system-memory.ts';
+import type { ScriptedControlPlane } from '../harness/control-plane/scripted-control-plane.ts';
+import type { HistoryRecorder } from '../harness/history-recorder.ts';
+import type { Answer, Capability, Driver, DriverFault } from './driver.ts';
+import type { Tagged, Threat } from './threats.ts';
+
+export const ACTION = 'payments.transfer';
+
+/** A step the system got wrong, with the invariants and threat it concerns. */
+export class ConformanceFailure extends Error {
+  constructor(
+    readonly invariants: readonly InvariantId[],
+    readonly threat: Threat | 'history',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConformanceFailure';
+  }
+}
+
+/** Faults each answer needs switched on inside the system. */
+const FAULTS_FOR: Partial<Record<string, DriverFault>> = {
+  'nonceStore.unavailable': 'nonce-store-down',
+  'nonceStore.writeUnconfirmed': 'nonce-store-unconfirmed',
+  'auditStore.failing': 'audit-down',
+  'executionLink.partitioned': 'execution-partition',
+  'executionLink.tampered': 'execution-tamper',
+  'executionOutcome.unconfirmed': 'execution-unconfirmed',
+};
+
+export function faultsFor(answers: Answers): DriverFault[] {
+  return Object.entries(answers)
+    .map(([q, a]) => FAULTS_FOR[`${q}.${a}`])
+    .filter((f): f is DriverFault => f !== undefined);
+}
+
+/** A malformed body of a given kind, made from a valid request so only the defect differs. */
+export type MalformedKind = 'truncated' | 'duplicate-key' | 'missing-field' | 'wrong-type' | 'proto-key' | 'not-json' | 'oversized';
+
+export function malformedBody(kind: MalformedKind, request: ClientRequest): Uint8Array {
+  const text = new TextDecoder().decode(canonicalBytes(request));
+  switch (kind) {
+    case 'truncated':
+      return utf8Encode(text.slice(0, Math.floor(text.length / 2)));
+    case 'duplicate-key':
+      // The second "action" is what a lax reader would execute; the signature covers the first.
+      return utf8Encode(text.replace('"action":', '"action":"admin.delete","action":'));
+    case 'missing-field': {
+      const { timestamp: _t, ...rest } = request;
+      return canonicalBytes(rest);
+    }
+    case 'wrong-type':
+      return canonicalBytes({ ...request, timestamp: String(request.timestamp) });
+    case 'proto-key':
+      return utf8Encode(text.replace('{', '{"__proto__":{"action":"admin.delete"},'));
+    case 'not-json':
+      return utf8Encode(`request_id=${request.request_id}&action=${request.action}`);
+    case 'oversized':
+      return canonicalBytes({ ...request, parameters: { blob: 'x'.repeat(2 * 1024 * 1024) } });
+  }
+}
+
+export interface GateStep {
+  label: string;
+  tag: Tagged;
+  answers: Answers;
+  prior?: PriorHistory;
+  identity?: 'alice' | 'bob';
+  nonce?: string;
+  requestId?: string;
+  approvalId?: string;
+  parameters?: JsonValue;
+  envelope?: EnvelopeOptions;
+  malformed?: MalformedKind;
+}
+
+export interface DirectStep {
+  label: string;
+  tag: Tagged;
+  answers: Answers;
+  prior: 'none' | 'approvalConsumed';
+  edge?: boolean;
+}
+
+export interface SentRequest {
+  body: Uint8Array;
+  request: ClientRequest | undefined;
+  answers: Answers;
+  approvalId: string;
+}
+
+export class RunContext {
+  memory: SystemMemory = EMPTY_MEMORY;
+  /** requests sent, for replays */
+  readonly sent: SentRequest[] = [];
+  /** "gate:<state>:<question.answer>" for every model transition a prediction took */
+  readonly coverage = new Set<string>();
+  /** scenarios skipped because the system lacks a capability: label → capability */
+  readonly notTested = new Map<string, Capability>();
+  /** one line per step, for counterexamples */
+  readonly trail: string[] = [];
+  steps = 0;
+  effectsSeen = 0;
+  private counter = 0;
+
+  constructor(
+    readonly driver: Driver,
+    readonly controlPlane: ScriptedControlPlane,
+    readonly recorder: HistoryRecorder,
+    readonly acceptanceWindowSec: number,
+    /** distinguishes ids between runs against one long-lived system */
+    readonly runTag: string,
+  ) {}
+
+  unique(prefix: string): string {
+    this.counter += 1;
+    return `${prefix}-${this.runTag}-${this.counter}`;
+  }
+
+  nonce(): string {
+    return this.unique('nonce').replace(/[^A-Za-z0-9_-]/g, '_').padEnd(16, '0');
+  }
+
+  nowSec(): number {
+    return Math.floor(Date.now() / 1000);
+  }
+
+  private effectCount(): number {
+    let n = 0;
+    for (const e of this.recorder.events) if (e.kind === 'effect') n += 1;
+    return n;
+  }
+
+  /** Capabilities the answers need that the system lacks. */
+  missing(answers: Answers, extra: Capability[] = []): Capability | undefined {
+    return [...faultsFor(answers), ...extra].find((c) => !this.driver.capabilities.has(c));
+  }
+
+  private cover(run: GateRun | DirectCallRun, chart: 'gate' | 'executionLayer'): void {
+    for (const s of run.steps) this.coverage.add(`${chart}:${s.state}:${s.question}.${s.answer}`);
+  }
+
+  async withFaults<T>(faults: DriverFault[], action: () => Promise<T>): Promise<T> {
+    for (const f of faults) await this.driver.setFault(f, true);
+    try {
+      return await action();
+    } finally {
+      for (const f of faults) await this.driver.setFault(f, false);
+    }
+  }
+
+  /** Compares one answer with the model's prediction; throws a ConformanceFailure naming what broke. */
+  check(step: { label: string; tag: Tagged }, predicted: GateRun | DirectCallRun, observed: Answer, effects: number): void {
+    const o = predicted.outcome;
+    const expected = o.decision === 'executed' ? 'executed' : `denied with ${o.acceptableCodes.join(' or ')}`;
+    const seen = observed.status === 'denied' ? `denied with ${observed.code ?? 'no code'}` : observed.status;
+    const line = `${step.label}: expected ${expected}, ${o.effects.length} effect(s); observed ${seen}, ${effects} effect(s)`;
+    this.trail.push(line);
+    const wrongDecision = observed.status !== 'indeterminate' && observed.status !== o.decision;
+    const wrongCode = observed.status === 'denied' && o.decision === 'denied' && !o.acceptableCodes.includes(observed.code as never);
+    // An indeterminate answer may or may not have executed: the effects decide (as in Jepsen).
+    const wrongEffects = effects !== o.effects.length;
+    if (wrongDecision || wrongCode || wrongEffects) {
+      throw new ConformanceFailure(step.tag.invariants, step.tag.threat, line);
+    }
+  }
+
+  /** A healthy request that executes, as prior history for a scenario. Returns what it used. */
+  private async priorExecution(fields: RequestFields, approvalId: string): Promise<void> {
+    await this.gateScenario({
+      label: 'prior history: a valid request',
+      tag: { threat: 'happy-path', invariants: ['INV-1'] },
+      answers: {},
+      requestId: fields.request_id,
+      nonce: fields.nonce,
+      parameters: fields.parameters,
+      ...(fields.identity ? { identity: fields.identity } : {}),
+      approvalId,
+    });
+  }
+
+  /** Drives one gate scenario and checks it. Returns false when it could not be tested here. */
+  async gateScenario(step: GateStep): Promise<boolean> {
+    const missing = this.missing(step.answers);
+    if (missing) {
+      this.notTested.set(step.label, missing);
+      return false;
+    }
+    const identity = step.identity ?? 'alice';
+    const fields: RequestFields = {
+      request_id: step.requestId ?? this.unique('req'),
+      action: ACTION,
+      parameters: step.parameters ?? { to: 'bob', amount: 10, memo: { note: 'rent', tags: ['march', 'flat'] } },
+      nonce: step.nonce ?? this.nonce(),
+      identity,
+    };
+    let approvalId = step.approvalId ?? this.unique('approval');
+    if (step.prior === 'nonceClaimed') {
+      await this.priorExecution({ ...fields, request_id: this.unique('req') }, this.unique('approval'));
+    } else if (step.prior === 'approvalConsumed') {
+      // Same request id under another nonce: the earlier envelope still binds it.
+      await this.priorExecution({ ...fields, nonce: this.nonce() }, approvalId);
+    } else {
+      approvalId = step.approvalId ?? approvalId;
+    }
+
+    const request = concreteRequest(step.answers, fields, this.nowSec(), this.acceptanceWindowSec);
+    const body =
+      typeof request === 'string'
+        ? step.malformed
+          ? malformedBody(step.malformed, concreteRequest({}, fields, this.nowSec(), this.acceptanceWindowSec) as ClientRequest)
+          : utf8Encode(request)
+        : canonicalBytes(request);
+    const signedIdentity = typeof request === 'string' ? identity : request.identity;
+    const predicted = predictRequest(step.answers as never, this.memory, {
+      requestId: fields.request_id,
+      identity: signedIdentity,
+      action: fields.action,
+      nonce: typeof request === 'string' ? fields.nonce : request.nonce,
+      approvalId,
+    });
+    this.controlPlane.answer({ answers: step.answers, approvalId, ...(step.envelope ? { envelope: step.envelope } : {}) });
+    const before = this.effectCount();
+    const observed = await this.withFaults(faultsFor(step.answers), () => this.driver.submit(body));
+    this.controlPlane.answer(undefined);
+    const effects = this.effectCount() - before;
+    this.steps += 1;
+    this.effectsSeen += effects;
+    this.sent.push({ body, request: typeof request === 'string' ? undefined : request, answers: step.answers, approvalId });
+    this.cover(predicted, 'gate');
+    this.check(step, predicted, observed, effects);
+    this.memory = predicted.outcome.memory;
+    return true;
+  }
+
+  /** Sends an earlier request's exact bytes again, with every dependency healthy. */
+  async replay(index: number, tag: Tagged): Promise<void> {
+    const earlier = this.sent[index % Math.max(1, this.sent.length)];
+    if (!earlier) return;
+    const requestAnswers: Answers = {};
+    for (const q of ['requestShape', 'identityKey', 'signature', 'timestamp'] as Question[]) {
+      if (earlier.answers[q] !== undefined) requestAnswers[q] = earlier.answers[q];
+    }
+    const approvalId = this.unique('approval');
+    const r = earlier.request;
+    const predicted = predictRequest(requestAnswers as never, this.memory, {
+      requestId: r?.request_id ?? 'unparsed',
+      identity: r?.identity ?? 'unknown',
+      action: r?.action ?? ACTION,
+      nonce: r?.nonce ?? 'unparsed',
+      approvalId,
+    });
+    this.controlPlane.answer({ answers: requestAnswers, approvalId });
+    const before = this.effectCount();
+    const observed = await this.driver.submit(earlier.body);
+    this.controlPlane.answer(undefined);
+    const effects = this.effectCount() - before;
+    this.steps += 1;
+    this.effectsSeen += effects;
+    this.cover(predicted, 'gate');
+    this.check({ label: `replay of request #${index % this.sent.length}`, tag }, predicted, observed, effects);
+    this.memory = predicted.outcome.memory;
+  }
+
+  /** n identical copies of one valid request, all at once: exactly one may execute. */
+  async concurrentDuplicates(n: number, tag: Tagged): Promise<void> {
+    const fields: RequestFields = { request_id: this.unique('req'), action: ACTION, parameters: { to: 'carol', amount: 1 }, nonce: this.nonce() };
+    const request = concreteRequest({}, fields, this.nowSec(), this.acceptanceWindowSec) as ClientRequest;
+    const body = canonicalBytes(request);
+    const approvalId = this.unique('approval');
+    const first = predictRequest({}, this.memory, { requestId: request.request_id, identity: request.identity, action: ACTION, nonce: request.nonce, approvalId });
+    const rest = predictRequest({}, first.outcome.memory, { requestId: request.request_id, identity: request.identity, action: ACTION, nonce: request.nonce, approvalId: `${approvalId}-dup` });
+    this.controlPlane.answer({ answers: {}, approvalId });
+    const before = this.effectCount();
+    const answers = await Promise.all(Array.from({ length: n }, () => this.driver.submit(body)));
+    this.controlPlane.answer(undefined);
+    const effects = this.effectCount() - before;
+    this.steps += n;
+    this.effectsSeen += effects;
+    this.cover(first, 'gate');
+    this.cover(rest, 'gate');
+    const executed = answers.filter((a) => a.status === 'executed').length;
+    const replays = answers.filter((a) => a.status === 'denied' && rest.outcome.acceptableCodes.includes(a.code as never)).length;
+    const line = `${n} concurrent copies of one valid request: expected 1 executed, ${n - 1} denied ${rest.outcome.acceptableCodes.join('/')}, 1 effect; observed ${executed} executed, ${replays} replay denials, ${effects} effect(s)`;
+    this.trail.push(line);
+    this.sent.push({ body, request, answers: {}, approvalId });
+    if (executed !== 1 || replays !== n - 1 || effects !== 1) throw new ConformanceFailure(tag.invariants, tag.threat, line);
+    this.memory = first.outcome.memory;
+  }
+
+  /** Partition, send, heal — then wait a little: anything queued would execute now. */
+  async partitionThenHeal(tag: Tagged): Promise<void> {
+    if (this.missing({ executionLink: 'partitioned' })) {
+      this.notTested.set('partition then heal', 'execution-partition');
+      return;
+    }
+    const before = this.effectCount();
+    await this.gateScenario({ label: 'request during a partition', tag, answers: { executionLink: 'partitioned' } });
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    const late = this.effectCount() - before;
+    const line = `after the partition healed: expected no effect, observed ${late}`;
+    this.trail.push(line);
+    if (late !== 0) throw new ConformanceFailure(tag.invariants, tag.threat, line);
+  }
+
+  async crashAndRestart(tag: Tagged): Promise<void> {
+    if (!this.driver.capabilities.has('crash-restart')) {
+      this.notTested.set('crash and restart', 'crash-restart');
+      return;
+    }
+    await this.driver.crashAndRestart();
+    this.memory = restart(this.memory);
+    this.trail.push('crash and restart');
+    void tag;
+  }
+
+  /**
+   * A valid request, honestly signed and approved on the harness's clock, while the system's clock
+   * is off by `offsetSec`: what the system must decide follows from its own view of time.
+   */
+  async clockSkew(offsetSec: number, tag: Tagged): Promise<void> {
+    if (!this.driver.capabilities.has('clock-offset')) {
+      this.notTested.set('clock skew', 'clock-offset');
+      return;
+    }
+    const w = this.acceptanceWindowSec;
+    const window = envelopeWindow('current', 0);
+    const systemView: Answers = {
+      ...(offsetSec > w ? { timestamp: 'stale' } : offsetSec < -w ? { timestamp: 'future' } : {}),
+      ...(offsetSec >= window.expires_at ? { envelopeWindow: 'expired' } : offsetSec < window.issued_at ? { envelopeWindow: 'notYetValid' } : {}),
+    };
+    const fields: RequestFields = { request_id: this.unique('req'), action: ACTION, parameters: { to: 'dave', amount: 3 }, nonce: this.nonce() };
+    const request = concreteRequest({}, fields, this.nowSec(), w) as ClientRequest;
+    const body = canonicalBytes(request);
+    const approvalId = this.unique('approval');
+    const predicted = predictRequest(systemView as never, this.memory, { requestId: request.request_id, identity: request.identity, action: ACTION, nonce: request.nonce, approvalId });
+    this.controlPlane.answer({ answers: {}, approvalId });
+    const before = this.effectCount();
+    await this.driver.setClockOffset(offsetSec * 1000);
+    let observed: Answer;
+    try {
+      observed = await this.driver.submit(body);
+    } finally {
+      await this.driver.setClockOffset(0);
+      this.controlPlane.answer(undefined);
+    }
+    const effects = this.effectCount() - before;
+    this.steps += 1;
+    this.effectsSeen += effects;
+    this.sent.push({ body, request, answers: {}, approvalId });
+    this.cover(predicted, 'gate');
+    this.check({ label: `valid request, system clock ${offsetSec >= 0 ? '+' : ''}${offsetSec}s`, tag }, predicted, observed, effects);
+    this.memory = predicted.outcome.memory;
+  }
+
+  /** A call straight to the Execution Layer, with the envelope the answers describe. */
+  async directCall(step: DirectStep): Promise<boolean> {
+    const missing = this.missing({}, ['direct-execution']);
+    if (missing) {
+      this.notTested.set(step.label, missing);
+      return false;
+    }
+    const parameters = { to: 'mallory', amount: 1000, memo: { note: 'bypass' } };
+    const fields: RequestFields = { request_id: this.unique('direct'), action: ACTION, parameters, nonce: this.nonce() };
+    let approvalId = this.unique('approval');
+    if (step.prior === 'approvalConsumed') await this.priorExecution(fields, approvalId);
+    else approvalId = this.unique('approval');
+    const a = step.answers;
+    let envelope: JsonValue | undefined;
+    if (a.presentedEnvelope !== 'absent') {
+      const key = a.envelopeSignature === 'untrusted' ? TEST_KEYS.untrusted : TEST_KEYS.controlPlane;
+      envelope = signEnvelope(
+        {
+          approval_id: approvalId,
+          request_id: fields.request_id,
+          identity: 'alice',
+          action: ACTION,
+          parameters_digest: digestJson(parameters),
+          ...envelopeWindow(a.envelopeWindow, this.nowSec(), step.edge),
+          key_id: key.keyId,
+        },
+        key,
+      ) as unknown as JsonValue;
+    }
+    const call: JsonValue = {
+      ...(envelope ? { envelope } : {}),
+      request_id: fields.request_id,
+      identity: 'alice',
+      action: ACTION,
+      parameters: a.callBinding === 'mismatched' ? { ...parameters, amount: 999_999 } : parameters,
+    };
+    const predicted = predictDirectCall(a as never, this.memory, { approvalId, requestId: fields.request_id });
+    const before = this.effectCount();
+    const observed = await this.driver.callExecutionLayer(call);
+    const effects = this.effectCount() - before;
+    this.steps += 1;
+    this.effectsSeen += effects;
+    this.cover(predicted, 'executionLayer');
+    this.check(step, predicted, observed, effects);
+    this.memory = predicted.outcome.memory;
+    return true;
+  }
+}
