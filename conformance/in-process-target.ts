@@ -34,6 +34,11 @@ export interface InProcessEnvironment {
   nonces: ClaimStore;
   approvals: ClaimStore;
   audit: AuditLog;
+  /**
+   * The target's "disk": whatever it keeps here survives a crash-restart, nothing else does. The
+   * stores above are already durable; this is for anything else a target must not lose.
+   */
+  disk: Map<string, unknown>;
   /** the driver's hand on the Gate→Execution Layer link (partition, tamper, lose answers) */
   interceptExecution(link: ExecutionLink): ExecutionLink;
 }

@@ -191,7 +191,7 @@ export class RunContext {
   private async priorExecution(fields: RequestFields, approvalId: string): Promise<void> {
     await this.gateScenario({
       label: 'prior history: a valid request',
-      tag: { threat: 'happy-path', invariants: ['INV-1'] },
+      tag: { threat: 'happy-path', invariants: [] },
       answers: {},
       requestId: fields.request_id,
       nonce: fields.nonce,

@@ -35,6 +35,7 @@ import type { Driver } from './driver.ts';
 import type { Profile } from './profiles.ts';
 import { ConformanceFailure, RunContext } from './run-context.ts';
 import type { Threat } from './threats.ts';
+import { THREAT_INVARIANTS } from './threats.ts';
 
 export const REPORT_VERSION = 'failclosed-run/1';
 export const ACCEPTANCE_WINDOW_SEC = 300;
@@ -123,8 +124,7 @@ function scenarioLabel(prior: PriorHistory, steps: { question: Question; answer:
 function tagOf(prior: PriorHistory, steps: { question: Question; answer: string }[]) {
   const first = steps.find((s) => !isHealthy(s.question, s.answer));
   const threat: Threat = prior !== 'none' ? 'replay' : first ? (THREAT_OF[first.question] ?? 'happy-path') : 'happy-path';
-  const invariants: InvariantId[] = threat === 'happy-path' ? ['INV-1', 'INV-5'] : threat === 'bypass' ? ['INV-6'] : threat === 'replay' ? ['INV-3'] : ['INV-4'];
-  return { threat, invariants };
+  return { threat, invariants: THREAT_INVARIANTS[threat] };
 }
 
 function renderWitnesses(history: History, indexes: number[]): string {

@@ -24,6 +24,26 @@ export const THREATS = {
 
 export type Threat = keyof typeof THREATS;
 
+/** The invariants each threat puts at stake. A happy path defends none: a Gate that refuses a
+ *  valid request breaks no safety invariant, but it diverges from the model and fails the suite. */
+export const THREAT_INVARIANTS: Record<Threat, readonly InvariantId[]> = {
+  'happy-path': [],
+  'forged-request': ['INV-3'],
+  'stale-request': ['INV-3', 'INV-4'],
+  'malformed-input': ['INV-3', 'INV-5'],
+  replay: ['INV-3'],
+  'control-plane-failure': ['INV-1', 'INV-4'],
+  'forged-approval': ['INV-1', 'INV-4'],
+  'argument-swap': ['INV-2'],
+  'expired-approval': ['INV-3', 'INV-4'],
+  'nonce-store-failure': ['INV-3', 'INV-4'],
+  'audit-failure': ['INV-5', 'INV-4'],
+  'partition-during-approval': ['INV-4'],
+  'lost-confirmation': ['INV-4'],
+  'crash-restart': ['INV-3'],
+  bypass: ['INV-6'],
+};
+
 export interface Tagged {
   readonly threat: Threat;
   readonly invariants: readonly InvariantId[];

@@ -8,6 +8,7 @@ import type { InProcessEnvironment, InProcessSystem, InProcessTarget } from '../
 import type { InProcessOptions } from './in-process.ts';
 import { createInProcessReference } from './in-process.ts';
 import { TEST_KEYS } from '../model/history-builder.ts';
+import { MemoryAuditSpool } from './audit/audit-spool.ts';
 
 export type ReferenceVariation = Pick<InProcessOptions, 'makeGate' | 'makeExecutionLayer'> & {
   /** replaces a store the environment provides (e.g. one that forgets on restart) */
@@ -20,7 +21,11 @@ export function referenceTarget(name = 'reference', variation: ReferenceVariatio
   return {
     name,
     start(env: InProcessEnvironment): InProcessSystem {
+      // The spool of refused audit records lives on the target's disk: it must outlive a crash.
+      const spool = (env.disk.get('audit-spool') as MemoryAuditSpool | undefined) ?? new MemoryAuditSpool();
+      env.disk.set('audit-spool', spool);
       const reference = createInProcessReference({
+        spool,
         identityKeys: env.identityKeys,
         // The embedded Control Plane is not used: the harness plays it through env.controlPlane.
         controlPlaneKeys: [TEST_KEYS.controlPlane],

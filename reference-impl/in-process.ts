@@ -6,6 +6,7 @@
 import type { GatewayEvent, IdentityKey, TrustedKey } from '../model/profile/messages.ts';
 import type { KeyPair } from '../model/profile/signing.ts';
 import type { AuditLog } from './audit/audit-log.ts';
+import type { AuditSpool } from './audit/audit-spool.ts';
 import { MemoryAuditLog } from './audit/memory-audit-log.ts';
 import type { Clock } from './clock.ts';
 import { systemClock } from './clock.ts';
@@ -34,6 +35,8 @@ export interface InProcessOptions {
   nonces?: ClaimStore;
   approvals?: ClaimStore;
   audit?: AuditLog;
+  /** where refused final audit records wait (default: memory) */
+  spool?: AuditSpool;
   sink?: EffectSink;
   handlers?: Record<string, ActionHandler>;
   /** replaces the link to the embedded Control Plane (a harness playing the Control Plane) */
@@ -91,6 +94,7 @@ export function createInProcessReference(options: InProcessOptions): InProcessRe
     trustedKeys: () => trustedKeys,
     nonces,
     audit,
+    ...(options.spool ? { spool: options.spool } : {}),
     controlPlane: options.controlPlaneLink ?? links.controlPlane,
     executionLayer: options.executionLink ?? options.wrapExecutionLink?.(links.executionLayer) ?? links.executionLayer,
     onEvent: (event) => events.push(event),

@@ -12,6 +12,7 @@ import type { GatewayEvent, IdentityKey, TrustedKey } from '../model/profile/mes
 import type { KeyId, KeyPair } from '../model/profile/signing.ts';
 import { keyPairFromSeed, publicKeyToText } from '../model/profile/signing.ts';
 import { FileAuditLog } from './audit/file-audit-log.ts';
+import { FileAuditSpool } from './audit/audit-spool.ts';
 import { systemClock } from './clock.ts';
 import { ControlPlane } from './control-plane/control-plane.ts';
 import { parsePolicy } from './control-plane/policy.ts';
@@ -117,6 +118,8 @@ export async function startReference(config: ServeConfig): Promise<RunningRefere
     closers.push(() => nonces.close());
     const audit = await FileAuditLog.open(paths.audit, { clock, fsync: config.fsync });
     closers.push(() => audit.close());
+    const spool = await FileAuditSpool.open(join(config.dataDir, 'audit-spool.ndjson'), { fsync: config.fsync });
+    closers.push(() => spool.close());
     const events: GatewayEvent[] = [];
     const gate = new Gate({
       clock,
@@ -131,6 +134,7 @@ export async function startReference(config: ServeConfig): Promise<RunningRefere
       trustedKeys: () => trustedKeys,
       nonces,
       audit,
+      spool,
       controlPlane: new HttpControlPlaneLink(urls.controlPlane!),
       executionLayer: new HttpExecutionLink(urls.executionLayer!),
       // Bounded: the newest 10,000 events are enough for operator look-ups.

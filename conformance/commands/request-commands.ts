@@ -5,7 +5,7 @@ import { ScenarioCommand } from './command.ts';
 
 export class ValidRequest extends ScenarioCommand {
   readonly threat = 'happy-path';
-  readonly invariants = ['INV-1', 'INV-4', 'INV-5'] as const;
+  readonly invariants = [] as const;
   readonly answers: Answers = {};
   toString() {
     return 'ValidRequest()';

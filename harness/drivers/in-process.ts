@@ -94,6 +94,7 @@ export class InProcessDriver implements Driver {
       nonces: this.durable.nonces,
       approvals: this.durable.approvals,
       audit: this.durable.audit,
+      disk: new Map(),
       interceptExecution: (link) => this.intercept(link),
     };
     this.system = this.targetUnderTest.start(this.env);

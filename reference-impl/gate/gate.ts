@@ -20,6 +20,8 @@ import type { ApprovalEnvelope, ClientRequest, GatewayEvent, IdentityKey, Policy
 import { DEFAULT_ACCEPTANCE_WINDOW_SEC, validateRequest } from '../../model/profile/messages.ts';
 import { authenticateRequest, checkEnvelope, nonceKey } from '../../model/profile/request-checks.ts';
 import type { AuditEntry, AuditLog } from '../audit/audit-log.ts';
+import type { AuditSpool } from '../audit/audit-spool.ts';
+import { MemoryAuditSpool } from '../audit/audit-spool.ts';
 import type { Clock } from '../clock.ts';
 import { nowSec, systemClock } from '../clock.ts';
 import type { ClaimStore } from '../stores/claim-store.ts';
@@ -57,6 +59,8 @@ export interface GateDependencies {
   trustedKeys: () => readonly TrustedKey[];
   nonces: ClaimStore;
   audit: AuditLog;
+  /** durable holding area for final records the audit log refused (default: memory, lost on a crash) */
+  spool?: AuditSpool;
   controlPlane: ControlPlaneLink;
   executionLayer: ExecutionLink;
   onEvent?: (event: GatewayEvent) => void;
@@ -98,7 +102,7 @@ export class Gate {
   readonly settings: GateSettings;
   protected readonly clock: Clock;
   /** Final records that could not be written yet: flushed before anything else is appended. */
-  private pendingAudit: AuditEntry[] = [];
+  private readonly spool: AuditSpool;
 
   constructor(protected readonly deps: GateDependencies) {
     this.settings = { ...DEFAULT_GATE_SETTINGS, ...deps.settings };
@@ -106,6 +110,9 @@ export class Gate {
       throw new Error('replayWindowSec must be at least acceptanceWindowSec');
     }
     this.clock = deps.clock ?? systemClock;
+    this.spool = deps.spool ?? new MemoryAuditSpool();
+    // Records spooled before a crash go out as soon as the log takes them.
+    if (this.spool.size > 0) void this.settle();
   }
 
   async handle(body: Uint8Array): Promise<GateAnswer> {
@@ -282,16 +289,26 @@ export class Gate {
   }
 
   /**
-   * The final record must not be lost: if the log refuses it now, it waits at the head of the
-   * queue, is written before anything else, and is retried in the background until it lands.
+   * The final record must not be lost: if the log refuses it now, it goes to the durable spool, is
+   * written before anything else, and is retried in the background until the log takes it.
    */
   private async writeFinal(entry: AuditEntry): Promise<void> {
-    this.pendingAudit.push(entry);
     try {
       await this.flushPending();
+      if (this.spool.size === 0) {
+        await this.deps.audit.append(entry);
+        return;
+      }
     } catch {
-      this.scheduleRetry();
+      // the log refuses: spool it below
     }
+    try {
+      await this.spool.push(entry);
+    } catch (error) {
+      // Nowhere durable to keep it: the denial stands, the gap is reported loudly.
+      process.stderr.write(`gate: audit record lost (log and spool both refused): ${(error as Error).message}\n`);
+    }
+    this.scheduleRetry();
   }
 
   private retryTimer: NodeJS.Timeout | undefined;
@@ -305,24 +322,24 @@ export class Gate {
     this.retryTimer.unref();
   }
 
-  /** Writes what is still waiting (call before reading the audit export); true when nothing waits. */
+  /** Writes what is still spooled (call before reading the audit export); true when nothing waits. */
   async settle(): Promise<boolean> {
     try {
       await this.flushPending();
     } catch {
       this.scheduleRetry();
     }
-    return this.pendingAudit.length === 0;
+    return this.spool.size === 0;
   }
 
   private flushing: Promise<void> = Promise.resolve();
 
-  /** One flusher at a time, so a waiting record is appended exactly once. */
+  /** One flusher at a time, so a spooled record is appended once (at least once across a crash). */
   private flushPending(): Promise<void> {
     const run = this.flushing.catch(() => undefined).then(async () => {
-      while (this.pendingAudit.length > 0) {
-        await this.deps.audit.append(this.pendingAudit[0]!);
-        this.pendingAudit.shift();
+      for (let head = this.spool.peek(); head !== undefined; head = this.spool.peek()) {
+        await this.deps.audit.append(head);
+        await this.spool.shift();
       }
     });
     this.flushing = run;
@@ -331,7 +348,7 @@ export class Gate {
 
   /** Final records waiting for the audit log to come back (0 when healthy). */
   get unwrittenAuditRecords(): number {
-    return this.pendingAudit.length;
+    return this.spool.size;
   }
 
   private emit(who: Attribution, event: GatewayEvent['event'], code?: DenialCode): void {

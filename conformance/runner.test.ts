@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import type { DenialCode } from '../model/profile/denial-codes.ts';
+import type { ClientRequest } from '../model/profile/messages.ts';
+import { Gate } from '../reference-impl/gate/gate.ts';
+import { referenceTarget } from '../reference-impl/in-process-target.ts';
+import { InProcessDriver } from '../harness/drivers/in-process.ts';
+import type { Capability } from './driver.ts';
+import { PROFILES } from './profiles.ts';
+import type { DriverFactory } from './runner.ts';
+import { runSuite } from './runner.ts';
+
+const reference: DriverFactory = (h) => new InProcessDriver(referenceTarget(), h);
+
+/** Accepts revoked keys: a one-line planted bug, to show the suite can fail. */
+class RevocationIgnored extends Gate {
+  protected override authenticationFailures(request: ClientRequest): DenialCode[] {
+    return super.authenticationFailures(request).filter((c) => c !== 'KEY_REVOKED');
+  }
+}
+const revocationIgnored: DriverFactory = (h) => new InProcessDriver(referenceTarget('revocation-ignored', { makeGate: (deps) => new RevocationIgnored(deps) }), h);
+
+describe('the suite', () => {
+  it('finds the reference compliant, with full model coverage and every invariant held', async () => {
+    const report = await runSuite(reference, { profile: PROFILES.quick, seed: 7 });
+    expect(report.reasons).toEqual([]);
+    expect(report.verdict).toBe('compliant');
+    expect(report.exitCode).toBe(0);
+    expect(report.coverage.percent).toBe(100);
+    expect(report.counts.steps).toBeGreaterThanOrEqual(PROFILES.quick.minSteps);
+    expect(report.counts.effects).toBeGreaterThan(0);
+    expect(Object.values(report.invariants)).toEqual(['held', 'held', 'held', 'held', 'held', 'held']);
+  });
+
+  it('catches a planted bug in the prelude, naming the invariant and the threat', async () => {
+    const report = await runSuite(revocationIgnored, { profile: PROFILES.quick, seed: 7 });
+    expect(report.verdict).toBe('non-compliant');
+    expect(report.exitCode).toBe(1);
+    expect(report.failure?.invariants).toContain('INV-3');
+    expect(report.failure?.threat).toBe('forged-request');
+    expect(report.invariants['INV-3']).toBe('broken');
+  });
+
+  it('shrinks a random-phase counterexample to a few steps, and replays it exactly', async () => {
+    const first = await runSuite(revocationIgnored, { profile: PROFILES.quick, seed: 11, skipPrelude: true });
+    const f = first.failure;
+    expect(f?.phase).toBe('random');
+    expect(f?.commands.length).toBeGreaterThan(0);
+    expect(f?.commands.length).toBeLessThanOrEqual(6);
+    expect(f?.commands.join(' ')).toContain('RevokedKey');
+    const again = await runSuite(revocationIgnored, { profile: PROFILES.quick, replay: { seed: f!.seed, path: f!.path!, ...(f!.replayPath ? { replayPath: f!.replayPath } : {}) } });
+    expect(again.verdict).toBe('non-compliant');
+    expect(again.failure?.commands).toEqual(f?.commands);
+    expect(again.counts.runs).toBe(1);
+  });
+
+  it('is inconclusive, never compliant, when it executed fewer steps than the profile demands', async () => {
+    const report = await runSuite(reference, { profile: { ...PROFILES.quick, minSteps: 1_000_000 }, seed: 3, runs: 2 });
+    expect(report.verdict).toBe('inconclusive');
+    expect(report.exitCode).toBe(2);
+    expect(report.reasons.join(' ')).toMatch(/only \d+ steps executed/);
+  });
+
+  it('reports what a system cannot be tested for, and is inconclusive below full coverage', async () => {
+    const without: Capability[] = ['execution-partition', 'direct-execution'];
+    const limited: DriverFactory = (h) => {
+      const driver = new InProcessDriver(referenceTarget(), h);
+      Object.defineProperty(driver, 'capabilities', { value: new Set([...driver.capabilities].filter((c) => !without.includes(c))) });
+      return driver;
+    };
+    const report = await runSuite(limited, { profile: PROFILES.quick, seed: 5, runs: 5 });
+    expect(report.verdict).toBe('inconclusive');
+    expect(report.notTested.map((n) => n.needs)).toEqual(expect.arrayContaining(['execution-partition', 'direct-execution']));
+    expect(report.coverage.percent).toBeLessThan(100);
+    expect(report.coverage.missing.some((m) => m.includes('executionLink.partitioned'))).toBe(true);
+  });
+});
