@@ -78,6 +78,8 @@ export async function startReference(config: ServeConfig): Promise<RunningRefere
   }
   const registry = new IdentityRegistryFile(paths.identityKeys);
 
+  // The Control Plane and Execution Layer see a request's parameters plus an envelope.
+  const bodyLimit = Math.max(256 * 1024, 2 * config.maxBodyBytes + 4096);
   const servers: Server[] = [];
   const closers: (() => Promise<void>)[] = [];
   const urls: RunningReference['urls'] = { gate: '', controlPlane: null, executionLayer: null };
@@ -96,7 +98,7 @@ export async function startReference(config: ServeConfig): Promise<RunningRefere
         envelopeTtlSec: config.envelopeTtlSec,
       });
       trustedKeys = controlPlane.publicKeys();
-      const server = createControlPlaneServer(controlPlane);
+      const server = createControlPlaneServer(controlPlane, bodyLimit);
       servers.push(server);
       urls.controlPlane = await listen(server, config.host, config.ports.controlPlane);
     }
@@ -109,7 +111,7 @@ export async function startReference(config: ServeConfig): Promise<RunningRefere
       const sink: EffectSink = config.effects.url ? new UrlEffectSink(config.effects.url) : await FileEffectSink.open(paths.effects!);
       closers.push(() => sink.close());
       const executionLayer = new ExecutionLayer({ trustedKeys, approvals, sink, clock });
-      const server = createExecutionLayerServer(executionLayer);
+      const server = createExecutionLayerServer(executionLayer, bodyLimit);
       servers.push(server);
       urls.executionLayer = await listen(server, config.host, config.ports.executionLayer);
     }

@@ -149,8 +149,8 @@ export class Gate {
     }
   }
 
-  /** A body over the size limit, known only by the hash of its bytes: denied and audited all the same. */
-  async refuseOversized(requestHash: Digest): Promise<GateAnswer> {
+  /** A body not read whole (over the size limit, or aborted), known only by the hash of its bytes: denied and audited all the same. */
+  async refuseUnread(requestHash: Digest): Promise<GateAnswer> {
     return this.deny({ identity: 'unknown', request_hash: requestHash, trace_id: `trace-${randomUUID()}`, data_hash: EMPTY_DATA_HASH }, 'REQUEST_MALFORMED', undefined);
   }
 

@@ -10,14 +10,15 @@ import { parseStrictJson } from '../../model/profile/canonical-json.ts';
 import type { ControlPlane } from '../control-plane/control-plane.ts';
 import { readBody, sendJson } from './http-util.ts';
 
-const QUESTION_LIMIT = 256 * 1024;
+/** A question or call carries a request's parameters: allow what the Gate allows, with room to spare. */
+export const DEFAULT_BODY_LIMIT = 256 * 1024;
 
-export function createControlPlaneServer(controlPlane: ControlPlane): Server {
+export function createControlPlaneServer(controlPlane: ControlPlane, limit = DEFAULT_BODY_LIMIT): Server {
   return createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://control-plane');
       if (req.method === 'POST' && url.pathname === '/v1/decide') {
-        const body = await readBody(req, QUESTION_LIMIT);
+        const body = await readBody(req, limit);
         if (!body.bytes) return body.truncated ? undefined : sendJson(res, 200, { decision: 'deny', reason: 'question too large' });
         let question;
         try {

@@ -11,14 +11,15 @@ import { parseStrictJson } from '../../model/profile/canonical-json.ts';
 import type { ExecutionLayer } from '../execution-layer/execution-layer.ts';
 import { readBody, sendJson } from './http-util.ts';
 
-const CALL_LIMIT = 256 * 1024;
+/** A question or call carries a request's parameters: allow what the Gate allows, with room to spare. */
+export const DEFAULT_BODY_LIMIT = 256 * 1024;
 
-export function createExecutionLayerServer(executionLayer: ExecutionLayer): Server {
+export function createExecutionLayerServer(executionLayer: ExecutionLayer, limit = DEFAULT_BODY_LIMIT): Server {
   return createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://execution-layer');
       if (req.method === 'POST' && url.pathname === '/v1/execute') {
-        const body = await readBody(req, CALL_LIMIT);
+        const body = await readBody(req, limit);
         if (!body.bytes) return body.truncated ? undefined : sendJson(res, 403, { status: 'denied', code: 'REQUEST_MALFORMED', reason: 'call too large' });
         let call;
         try {

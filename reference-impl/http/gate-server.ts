@@ -21,7 +21,7 @@ export function createGateServer(gate: Gate, audit: AuditLog, events: readonly G
       const url = new URL(req.url ?? '/', 'http://gate');
       if (req.method === 'POST' && url.pathname === '/v1/requests') {
         const body = await readBody(req, gate.settings.maxBodyBytes);
-        const answer: GateAnswer = body.bytes ? await gate.handle(body.bytes) : await gate.refuseOversized(body.digest);
+        const answer: GateAnswer = body.bytes ? await gate.handle(body.bytes) : await gate.refuseUnread(body.digest);
         if (!body.truncated) sendJson(res, answer.status === 'executed' ? 200 : 403, answer);
         return;
       }

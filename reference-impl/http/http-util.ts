@@ -10,7 +10,7 @@ export interface ReadBody {
   /** sha256 of every byte received, even past the limit */
   digest: Digest;
   size: number;
-  /** the client sent more than the hard cap: the connection is being dropped */
+  /** the client sent more than the hard cap, or aborted: there is no one to answer */
   truncated: boolean;
 }
 
@@ -19,7 +19,7 @@ export interface ReadBody {
  * oversized request can still be audited under the hash of what its client sent.
  */
 export function readBody(req: IncomingMessage, limit: number, hardCap = 64 * 1024 * 1024): Promise<ReadBody> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const hash = sha256.create();
     const chunks: Buffer[] = [];
     let size = 0;
@@ -39,7 +39,13 @@ export function readBody(req: IncomingMessage, limit: number, hardCap = 64 * 102
       }
     });
     req.on('end', () => finish(false));
-    req.on('error', (error) => (settled ? undefined : ((settled = true), reject(error))));
+    // A client that aborts mid-body still sent a request: it is refused and audited by what arrived,
+    // never handed on as a (possibly complete-looking) body.
+    req.on('error', () => {
+      if (settled) return;
+      settled = true;
+      resolve({ bytes: undefined, digest: `sha256:${toHex(hash.digest())}`, size, truncated: true });
+    });
   });
 }
 

@@ -1,0 +1,300 @@
+/**
+ * Allowed-path decisions of the reference system over HTTP on loopback: requests per second and
+ * p50/p99 latency for a fixed count of signed, allowed requests (each one Gate → Control Plane →
+ * Gate → Execution Layer → audit), with the durable stores fsync'ed (as deployed) and, on a
+ * second line, without fsync. Next to them, a bare node:http server that answers a constant,
+ * measured in the same run with the same client, concurrency and request bodies: the ratio says
+ * how far below what this machine's HTTP stack can do the reference runs.
+ *
+ * - The client runs in its own process (this file, forked with --bench-client), so that it does
+ *   not share the servers' event loop; it reuses connections (keep-alive agent).
+ * - Requests are signed before timing: signing is the client's cost, not the Gate's.
+ * - Each measured phase stops at a deadline whatever happens.
+ * - At the end exactly one effect per request must have been written; anything else (a denial, a
+ *   lost request, a deadline) is reported and makes the run fail: a bench of denials is not a
+ *   bench of decisions.
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, createServer, request } from 'node:http';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { canonicalBytes } from '../model/profile/canonical-json.ts';
+import { fromHex } from '../model/profile/encoding.ts';
+import { signRequest } from '../model/profile/messages.ts';
+import type { KeyId, KeyPair } from '../model/profile/signing.ts';
+import { keyPairFromSeed } from '../model/profile/signing.ts';
+import { closeServer, listen } from '../reference-impl/http/http-util.ts';
+import { startReference } from '../reference-impl/serve.ts';
+import { parseServeConfig } from '../reference-impl/serve-config.ts';
+import type { BenchResult } from './run.ts';
+
+const NAME = 'reference-http';
+const REQUESTS = 2000;
+/** Untimed requests first, so that both servers are measured with warm JIT and open connections. */
+const WARMUP = 200;
+const CONCURRENCY = 16;
+/** Per measured phase. */
+const DEADLINE_MS = 60_000;
+const CLIENT_FLAG = '--bench-client';
+const THIS_FILE = fileURLToPath(import.meta.url);
+
+// ================================================================ the client (child process)
+
+interface Job {
+  id: number;
+  url: string;
+  bodies: Uint8Array[];
+  concurrency: number;
+  deadlineMs: number;
+}
+
+interface JobResult {
+  id: number;
+  /** requests that got an answer */
+  completed: number;
+  elapsedMs: number;
+  latenciesMs: number[];
+  /** "executed", "denied:<code>", "ok" or "HTTP <status>", with counts */
+  answers: Record<string, number>;
+  errors: number;
+  firstError?: string;
+}
+
+function post(agent: Agent, url: string, body: Uint8Array, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(Math.max(1, timeoutMs), () => req.destroy(new Error('no answer before the deadline')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function answerLabel(status: number, text: string): string {
+  try {
+    const answer = JSON.parse(text) as { status?: unknown; code?: unknown };
+    if (answer.status === 'denied') return `denied:${String(answer.code)}`;
+    if (typeof answer.status === 'string') return answer.status;
+  } catch {
+    // not JSON: fall through to the HTTP status
+  }
+  return `HTTP ${status}`;
+}
+
+/** `concurrency` loops pull the next body until all are sent or the deadline passes. */
+async function runJob(job: Job, agent: Agent): Promise<JobResult> {
+  const latenciesMs: number[] = [];
+  const answers: Record<string, number> = {};
+  let next = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const started = performance.now();
+  const deadline = started + job.deadlineMs;
+  const loop = async (): Promise<void> => {
+    while (next < job.bodies.length && performance.now() < deadline) {
+      const body = job.bodies[next++]!;
+      const sentAt = performance.now();
+      try {
+        const { status, text } = await post(agent, job.url, body, deadline - sentAt);
+        latenciesMs.push(performance.now() - sentAt);
+        const label = answerLabel(status, text);
+        answers[label] = (answers[label] ?? 0) + 1;
+      } catch (error) {
+        errors++;
+        firstError ??= (error as Error).message;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: job.concurrency }, loop));
+  return { id: job.id, completed: latenciesMs.length, elapsedMs: performance.now() - started, latenciesMs, answers, errors, ...(firstError ? { firstError } : {}) };
+}
+
+function clientMain(): void {
+  // One keep-alive agent per server, kept across its warm-up and timed phases.
+  const agents = new Map<string, Agent>();
+  process.on('message', (job: Job) => {
+    let agent = agents.get(job.url);
+    if (!agent) agents.set(job.url, (agent = new Agent({ keepAlive: true, maxSockets: job.concurrency })));
+    void runJob(job, agent).then((result) => process.send!(result));
+  });
+  // The parent hung up: drop the idle connections so that the process can end.
+  process.on('disconnect', () => {
+    for (const agent of agents.values()) agent.destroy();
+  });
+}
+
+// ================================================================ the parent
+
+class ClientProcess {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (r: JobResult) => void; reject: (e: Error) => void }>();
+  private readonly exited: Promise<void>;
+
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (message: JobResult) => {
+      this.pending.get(message.id)?.resolve(message);
+      this.pending.delete(message.id);
+    });
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        for (const { reject } of this.pending.values()) reject(new Error(`the bench client exited (${signal ?? code})`));
+        this.pending.clear();
+        resolve();
+      });
+    });
+  }
+
+  static start(): ClientProcess {
+    // The child is this file again, compiled on the fly by tsx like the parent.
+    const child = fork(THIS_FILE, [CLIENT_FLAG], { execArgv: ['--import', import.meta.resolve('tsx')], serialization: 'advanced', stdio: 'inherit' });
+    return new ClientProcess(child);
+  }
+
+  run(url: string, bodies: Uint8Array[]): Promise<JobResult> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.child.send({ id, url, bodies, concurrency: CONCURRENCY, deadlineMs: DEADLINE_MS } satisfies Job);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.child.connected) this.child.disconnect();
+    // It ends by itself once disconnected; if it does not within 5 s, end it.
+    const timer = setTimeout(() => this.child.kill(), 5000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+interface Measured {
+  label: string;
+  timed: JobResult;
+  warm: JobResult;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  problems: string[];
+}
+
+/** Nearest-rank percentile. */
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Warm-up, then the timed phase, on the same connections; `expected` is the answer every request must get. */
+async function measure(client: ClientProcess, label: string, url: string, bodies: Uint8Array[], expected: string): Promise<Measured> {
+  const warm = await client.run(url, bodies.slice(0, WARMUP));
+  const timed = await client.run(url, bodies.slice(WARMUP));
+  const sorted = [...timed.latenciesMs].sort((a, b) => a - b);
+  const problems: string[] = [];
+  for (const [phase, result, count] of [['warm-up', warm, WARMUP], ['timed', timed, REQUESTS]] as const) {
+    if (result.completed + result.errors < count) problems.push(`${label}: ${phase} phase hit the ${DEADLINE_MS / 1000} s deadline after ${result.completed + result.errors} of ${count} requests`);
+    if (result.errors > 0) problems.push(`${label}: ${result.errors} ${phase} requests got no answer (first: ${result.firstError})`);
+    const unexpected = Object.entries(result.answers).filter(([answer]) => answer !== expected);
+    if (unexpected.length > 0) {
+      problems.push(`${label}: MEASURED THE WRONG THING: ${phase} answers other than "${expected}": ${unexpected.map(([answer, n]) => `${answer} ×${n}`).join(', ')}`);
+    }
+  }
+  return { label, timed, warm, reqPerSec: timed.completed / (timed.elapsedMs / 1000), p50: percentile(sorted, 50), p99: percentile(sorted, 99), problems };
+}
+
+function presign(key: KeyPair, count: number): Uint8Array[] {
+  const now = Math.floor(Date.now() / 1000);
+  return Array.from({ length: count }, (_, i) =>
+    canonicalBytes(
+      signRequest(
+        { request_id: `req-${randomUUID()}`, identity: 'demo', action: 'demo.echo', parameters: { message: 'bench', i }, timestamp: now, nonce: `n${randomUUID().replaceAll('-', '')}`, key_id: key.keyId },
+        key,
+      ),
+    ),
+  );
+}
+
+const BARE_ANSWER = '{"status":"ok"}';
+
+async function measureBare(client: ClientProcess, bodies: Uint8Array[]): Promise<Measured> {
+  // Reads the body like the Gate does, then answers a constant.
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BARE_ANSWER) });
+      res.end(BARE_ANSWER);
+    });
+  });
+  const url = await listen(server, '127.0.0.1', 0);
+  try {
+    return await measure(client, 'bare node:http hello', `${url}/`, bodies, 'ok');
+  } finally {
+    await closeServer(server);
+  }
+}
+
+/** The reference on a fresh data directory; its bodies are signed by its own demo key. */
+async function measureReference(client: ClientProcess, fsync: boolean, bodiesFor: (key: KeyPair) => Uint8Array[]): Promise<Measured> {
+  const dir = mkdtempSync(join(tmpdir(), 'failclosed-bench-'));
+  try {
+    const config = parseServeConfig(JSON.stringify({ ports: { gate: 0, controlPlane: 0, executionLayer: 0 }, dataDir: join(dir, 'data'), fsync }));
+    const ref = await startReference(config);
+    let measured: Measured;
+    try {
+      const stored = JSON.parse(readFileSync(ref.paths.demoClientKey!, 'utf8')) as { key_id: KeyId; seed_hex: string };
+      const bodies = bodiesFor(keyPairFromSeed(stored.key_id, fromHex(stored.seed_hex)!));
+      measured = await measure(client, `reference, fsync ${fsync ? 'on' : 'off'}`, `${ref.urls.gate}/v1/requests`, bodies, 'executed');
+    } finally {
+      // Closing waits for the effect sink, so the count below is final.
+      await ref.close();
+    }
+    const effects = readFileSync(ref.paths.effects!, 'utf8').split('\n').filter((line) => line !== '').length;
+    if (effects !== WARMUP + REQUESTS) {
+      measured.problems.push(`${measured.label}: ${effects} effects written, expected exactly ${WARMUP + REQUESTS} (${WARMUP} warm-up + ${REQUESTS} timed)`);
+    }
+    return measured;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const fmt = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+
+export async function run(): Promise<BenchResult> {
+  const client = ClientProcess.start();
+  const rows: Measured[] = [];
+  try {
+    // The bare server ignores what it reads; it gets bodies of the same shape and size, signed by
+    // a key of its own (each reference makes its key in its fresh data directory).
+    rows.push(await measureBare(client, presign(keyPairFromSeed('ed25519/bench', new Uint8Array(32).fill(7)), WARMUP + REQUESTS)));
+    rows.push(await measureReference(client, true, (key) => presign(key, WARMUP + REQUESTS)));
+    rows.push(await measureReference(client, false, (key) => presign(key, WARMUP + REQUESTS)));
+  } finally {
+    await client.close();
+  }
+
+  const [bare] = rows;
+  const lines = [
+    `${NAME}: ${REQUESTS} signed allowed requests (after ${WARMUP} warm-up) per server, concurrency ${CONCURRENCY}, loopback HTTP/1.1 keep-alive, client in its own process; node ${process.version}, ${availableParallelism()} CPUs`,
+    `  ${'server'.padEnd(24)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}   ratio to bare: req/s   p50    p99`,
+  ];
+  for (const row of rows) {
+    const ratio = row === bare || !bare ? '' : `   ${' '.repeat(15)}${fmt(row.reqPerSec / bare.reqPerSec, 3).padStart(6)} ${`×${fmt(row.p50 / bare.p50, 1)}`.padStart(6)} ${`×${fmt(row.p99 / bare.p99, 1)}`.padStart(6)}`;
+    lines.push(`  ${row.label.padEnd(24)}${fmt(row.reqPerSec, 0).padStart(9)}${fmt(row.p50, 2).padStart(9)}${fmt(row.p99, 2).padStart(9)}${ratio}`);
+  }
+  const problems = rows.flatMap((row) => row.problems);
+  if (problems.length === 0) {
+    lines.push(`  every request was answered as expected; each reference wrote exactly ${WARMUP + REQUESTS} effects (${WARMUP} warm-up + ${REQUESTS} timed)`);
+  } else {
+    for (const problem of problems) lines.push(`  PROBLEM: ${problem}`);
+  }
+  return { name: NAME, lines, ok: problems.length === 0 };
+}
+
+if (process.argv[1] === THIS_FILE && process.argv.includes(CLIENT_FLAG)) clientMain();
