@@ -20,6 +20,8 @@ interface BenchModule {
 
 /** Add new benches here. Loaded lazily, so that running one does not import the others. */
 const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
+  { name: 'model', load: () => import('./model.bench.ts') },
+  { name: 'suite', load: () => import('./suite.bench.ts') },
   { name: 'reference-http', load: () => import('./reference-http.bench.ts') },
 ];
 
