@@ -22,6 +22,7 @@ interface BenchModule {
 const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: 'model', load: () => import('./model.bench.ts') },
   { name: 'suite', load: () => import('./suite.bench.ts') },
+  { name: 'mutants', load: () => import('./mutants.bench.ts') },
   { name: 'reference-http', load: () => import('./reference-http.bench.ts') },
 ];
 

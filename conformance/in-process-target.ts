@@ -48,6 +48,8 @@ export interface InProcessSystem {
   executeDirect(call: JsonValue): Promise<Answer>;
   /** finishes what the system started (e.g. audit records waiting for the log) */
   settle?(): Promise<void>;
+  /** the system's audit export; without it the driver exports the environment's audit log */
+  auditExport?(): Promise<JsonValue[]>;
 }
 
 export interface InProcessTarget {

@@ -6,6 +6,7 @@
  *
  * Every command of the suite comes down to `gateScenario` or `directCall` here.
  */
+import type fc from 'fast-check';
 import type { Answers, EnvelopeOptions, RequestFields } from '../model/concrete-scenario.ts';
 import { concreteRequest, envelopeWindow } from '../model/concrete-scenario.ts';
 import { TEST_KEYS } from '../model/history-builder.ts';
@@ -34,6 +35,8 @@ export class ConformanceFailure extends Error {
     readonly invariants: readonly InvariantId[],
     readonly threat: Threat | 'history',
     message: string,
+    /** for a failure of the history predicates: the witnessing events */
+    readonly eventIndexes: readonly number[] = [],
   ) {
     super(message);
     this.name = 'ConformanceFailure';
@@ -109,6 +112,8 @@ export interface SentRequest {
   request: ClientRequest | undefined;
   answers: Answers;
   approvalId: string;
+  /** it executed: replaying it is the sharpest test of memory */
+  executed?: boolean;
 }
 
 export class RunContext {
@@ -124,6 +129,8 @@ export class RunContext {
   steps = 0;
   effectsSeen = 0;
   private counter = 0;
+  /** one per top-level scenario: where its trail lines and history events begin */
+  readonly segments: { label: string; trailStart: number; eventStart: number }[] = [];
 
   constructor(
     readonly driver: Driver,
@@ -140,7 +147,20 @@ export class RunContext {
   }
 
   nonce(): string {
-    return this.unique('nonce').replace(/[^A-Za-z0-9_-]/g, '_').padEnd(16, '0');
+    // Padded with '_', which never occurs in `nonce-<tag>-<n>`: padding must not make two nonces equal.
+    return this.unique('nonce').replace(/[^A-Za-z0-9_-]/g, '-').padEnd(16, '_');
+  }
+
+  /** Starts a new top-level scenario, so a failure can be traced back to it alone. */
+  beginSegment(label: string): void {
+    this.segments.push({ label, trailStart: this.trail.length, eventStart: this.recorder.events.length });
+  }
+
+  /** The segments that produced these events (or the last one), with their trail lines. */
+  segmentsFor(eventIndexes: readonly number[]): { labels: string[]; trail: string[] } {
+    const ranges = this.segments.map((s, i) => ({ ...s, trailEnd: this.segments[i + 1]?.trailStart ?? this.trail.length, eventEnd: this.segments[i + 1]?.eventStart ?? Number.MAX_SAFE_INTEGER }));
+    const chosen = eventIndexes.length === 0 ? ranges.slice(-1) : ranges.filter((r) => eventIndexes.some((e) => e >= r.eventStart && e < r.eventEnd));
+    return { labels: chosen.map((r) => r.label), trail: chosen.flatMap((r) => this.trail.slice(r.trailStart, r.trailEnd)) };
   }
 
   nowSec(): number {
@@ -173,6 +193,7 @@ export class RunContext {
 
   /** Compares one answer with the model's prediction; throws a ConformanceFailure naming what broke. */
   check(step: { label: string; tag: Tagged }, predicted: GateRun | DirectCallRun, observed: Answer, effects: number): void {
+    this.checkBindingDigests(step.label);
     const o = predicted.outcome;
     const expected = o.decision === 'executed' ? 'executed' : `denied with ${o.acceptableCodes.join(' or ')}`;
     const seen = observed.status === 'denied' ? `denied with ${observed.code ?? 'no code'}` : observed.status;
@@ -184,6 +205,16 @@ export class RunContext {
     const wrongEffects = effects !== o.effects.length;
     if (wrongDecision || wrongCode || wrongEffects) {
       throw new ConformanceFailure(step.tag.invariants, step.tag.threat, line);
+    }
+  }
+
+  /** The Gate must ask the Control Plane about the exact parameters: a lossy digest breaks the binding. */
+  private checkBindingDigests(label: string): void {
+    const mismatch = this.controlPlane.takeDigestMismatches()[0];
+    if (mismatch) {
+      const line = `${label}: the Gate asked the Control Plane with parameters_digest ${mismatch.sent}, but the parameters it sent digest to ${mismatch.actual}`;
+      this.trail.push(line);
+      throw new ConformanceFailure(['INV-2'], 'argument-swap', line);
     }
   }
 
@@ -243,21 +274,26 @@ export class RunContext {
     });
     this.controlPlane.answer({ answers: step.answers, approvalId, ...(step.envelope ? { envelope: step.envelope } : {}) });
     const before = this.effectCount();
-    const observed = await this.withFaults(faultsFor(step.answers), () => this.driver.submit(body));
+    const faults = faultsFor(step.answers);
+    const observed = await this.withFaults(faults, () => this.driver.submit(body));
     this.controlPlane.answer(undefined);
+    // Work queued during a partition would run now that it healed: count it against this step.
+    if (faults.includes('execution-partition')) await new Promise((resolve) => setTimeout(resolve, 25));
     const effects = this.effectCount() - before;
     this.steps += 1;
     this.effectsSeen += effects;
-    this.sent.push({ body, request: typeof request === 'string' ? undefined : request, answers: step.answers, approvalId });
+    this.sent.push({ body, request: typeof request === 'string' ? undefined : request, answers: step.answers, approvalId, executed: observed.status === 'executed' });
     this.cover(predicted, 'gate');
     this.check(step, predicted, observed, effects);
     this.memory = predicted.outcome.memory;
     return true;
   }
 
-  /** Sends an earlier request's exact bytes again, with every dependency healthy. */
+  /** Sends an earlier request's exact bytes again, with every dependency healthy (an executed one when there is one). */
   async replay(index: number, tag: Tagged): Promise<void> {
-    const earlier = this.sent[index % Math.max(1, this.sent.length)];
+    const executed = this.sent.filter((s) => s.executed);
+    const pool = executed.length > 0 ? executed : this.sent;
+    const earlier = pool[index % Math.max(1, pool.length)];
     if (!earlier) return;
     const requestAnswers: Answers = {};
     for (const q of ['requestShape', 'identityKey', 'signature', 'timestamp'] as Question[]) {
@@ -280,22 +316,31 @@ export class RunContext {
     this.steps += 1;
     this.effectsSeen += effects;
     this.cover(predicted, 'gate');
-    this.check({ label: `replay of request #${index % this.sent.length}`, tag }, predicted, observed, effects);
+    this.check({ label: `replay of earlier request ${r?.request_id ?? '(unparsed body)'}`, tag }, predicted, observed, effects);
     this.memory = predicted.outcome.memory;
   }
 
   /** n identical copies of one valid request, all at once: exactly one may execute. */
-  async concurrentDuplicates(n: number, tag: Tagged): Promise<void> {
+  async concurrentDuplicates(n: number, tag: Tagged, scheduler?: fc.Scheduler): Promise<void> {
     const fields: RequestFields = { request_id: this.unique('req'), action: ACTION, parameters: { to: 'carol', amount: 1 }, nonce: this.nonce() };
     const request = concreteRequest({}, fields, this.nowSec(), this.acceptanceWindowSec) as ClientRequest;
     const body = canonicalBytes(request);
     const approvalId = this.unique('approval');
     const first = predictRequest({}, this.memory, { requestId: request.request_id, identity: request.identity, action: ACTION, nonce: request.nonce, approvalId });
     const rest = predictRequest({}, first.outcome.memory, { requestId: request.request_id, identity: request.identity, action: ACTION, nonce: request.nonce, approvalId: `${approvalId}-dup` });
-    this.controlPlane.answer({ answers: {}, approvalId });
+    // Each copy that reaches the Control Plane gets its own approval, so a racy nonce store shows
+    // as a second execution rather than hiding behind single use of one approval.
+    this.controlPlane.answer({ answers: {}, approvalId, approvalPerQuestion: true });
     const before = this.effectCount();
-    const answers = await Promise.all(Array.from({ length: n }, () => this.driver.submit(body)));
-    this.controlPlane.answer(undefined);
+    this.controlPlane.scheduler = scheduler;
+    let answers: Answer[];
+    try {
+      const all = Promise.all(Array.from({ length: n }, () => this.driver.submit(body)));
+      answers = scheduler ? await scheduler.waitFor(all) : await all;
+    } finally {
+      this.controlPlane.scheduler = undefined;
+      this.controlPlane.answer(undefined);
+    }
     const effects = this.effectCount() - before;
     this.steps += n;
     this.effectsSeen += effects;
@@ -303,6 +348,7 @@ export class RunContext {
     this.cover(rest, 'gate');
     const executed = answers.filter((a) => a.status === 'executed').length;
     const replays = answers.filter((a) => a.status === 'denied' && rest.outcome.acceptableCodes.includes(a.code as never)).length;
+    this.checkBindingDigests(`${n} concurrent copies`);
     const line = `${n} concurrent copies of one valid request: expected 1 executed, ${n - 1} denied ${rest.outcome.acceptableCodes.join('/')}, 1 effect; observed ${executed} executed, ${replays} replay denials, ${effects} effect(s)`;
     this.trail.push(line);
     this.sent.push({ body, request, answers: {}, approvalId });

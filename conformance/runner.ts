@@ -29,7 +29,7 @@ import { commandArbitraries } from './commands/index.ts';
 import { ApprovalBoundElsewhere, ExpiredApproval } from './commands/control-plane-commands.ts';
 import { PartitionThenHeal } from './commands/fault-commands.ts';
 import { MalformedBody } from './commands/request-commands.ts';
-import { ClockSkew, ConcurrentDuplicates, CrashRestart, ReplayEarlier, SameNonceOtherIdentity } from './commands/replay-commands.ts';
+import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, SameNonceOtherIdentity } from './commands/replay-commands.ts';
 import { DirectCall } from './commands/bypass-commands.ts';
 import type { Driver } from './driver.ts';
 import type { Profile } from './profiles.ts';
@@ -123,7 +123,8 @@ function scenarioLabel(prior: PriorHistory, steps: { question: Question; answer:
 
 function tagOf(prior: PriorHistory, steps: { question: Question; answer: string }[]) {
   const first = steps.find((s) => !isHealthy(s.question, s.answer));
-  const threat: Threat = prior !== 'none' ? 'replay' : first ? (THREAT_OF[first.question] ?? 'happy-path') : 'happy-path';
+  const tampered = first?.question === 'executionLink' && first.answer === 'tampered';
+  const threat: Threat = prior !== 'none' ? 'replay' : tampered ? 'argument-swap' : first ? (THREAT_OF[first.question] ?? 'happy-path') : 'happy-path';
   return { threat, invariants: THREAT_INVARIANTS[threat] };
 }
 
@@ -165,7 +166,7 @@ async function judgeHistory(ctx: RunContext): Promise<History> {
     if (v) {
       const line = `${v.invariant} does not hold: ${v.message} [${renderWitnesses(history, v.eventIndexes)}]`;
       ctx.trail.push(line);
-      throw new ConformanceFailure([v.invariant], 'history', line);
+      throw new ConformanceFailure([v.invariant], 'history', line, v.eventIndexes);
     }
   }
   return history;
@@ -175,6 +176,7 @@ async function judgeHistory(ctx: RunContext): Promise<History> {
 async function prelude(ctx: RunContext): Promise<number> {
   let scenarios = 0;
   for (const run of enumerateGateScenarios()) {
+    ctx.beginSegment(scenarioLabel(run.prior, run.steps));
     await ctx.gateScenario({ label: scenarioLabel(run.prior, run.steps), tag: tagOf(run.prior, run.steps), answers: answersOf(run), prior: run.prior });
     scenarios += 1;
   }
@@ -182,6 +184,7 @@ async function prelude(ctx: RunContext): Promise<number> {
     // A valid, unused envelope made up by the harness is not a compliant trace: its effect would
     // have no policy exchange. Those runs are the Execution Layer's own tests.
     if (run.outcome.decision === 'executed') continue;
+    ctx.beginSegment(`direct call ${scenarioLabel(run.prior, run.steps)}`);
     await ctx.directCall({ label: `direct call ${scenarioLabel(run.prior, run.steps)}`, tag: tagOf('none', run.steps), answers: answersOf(run), prior: run.prior === 'approvalConsumed' ? 'approvalConsumed' : 'none' });
     scenarios += 1;
   }
@@ -196,11 +199,11 @@ async function prelude(ctx: RunContext): Promise<number> {
     new ClockSkew(ACCEPTANCE_WINDOW_SEC + 30),
     new ClockSkew(-(ACCEPTANCE_WINDOW_SEC + 30)),
     new DirectCall('expired-at-edge'),
-    new CrashRestart(),
-    new ReplayEarlier(0),
+    new CrashRestartThenReplay(0),
     new ReplayEarlier(1),
   ];
   for (const command of extras) {
+    ctx.beginSegment(command.toString());
     await command.run({}, ctx);
     scenarios += 1;
   }
@@ -254,12 +257,14 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
         await judgeHistory(ctx);
       } catch (error) {
         if (!(error instanceof ConformanceFailure)) throw error;
+        // The counterexample is the scenario that failed, or those whose events witness the violation.
+        const { labels, trail } = ctx.segmentsFor(error.eventIndexes);
         failure = {
           invariants: [...error.invariants],
           threat: error.threat,
           message: error.message,
-          commands: ctx.trail.slice(-6).map((line) => line.replace(/: expected .*/, '')),
-          trail: ctx.trail.slice(-6),
+          commands: labels,
+          trail: error.threat === 'history' ? [...trail, error.message] : trail,
           phase: 'prelude',
           seed,
           shrinks: 0,

@@ -48,6 +48,7 @@ export function referenceTarget(name = 'reference', variation: ReferenceVariatio
         settle: async () => {
           await reference.gate.settle();
         },
+        auditExport: async () => (await reference.audit.records()) as unknown as JsonValue[],
       };
     },
   };

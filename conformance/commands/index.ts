@@ -4,7 +4,7 @@ import type { Command } from './command.ts';
 import { DirectCall } from './bypass-commands.ts';
 import { ApprovalBoundElsewhere, ControlPlaneAnswers, ExpiredApproval, ForgedApproval } from './control-plane-commands.ts';
 import { AuditStoreFault, LostConfirmation, NonceStoreFault, PartitionThenHeal, TamperInFlight } from './fault-commands.ts';
-import { ClockSkew, ConcurrentDuplicates, CrashRestart, ReplayEarlier, ReplayedApproval, SameNonceOtherIdentity } from './replay-commands.ts';
+import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, ReplayedApproval, SameNonceOtherIdentity } from './replay-commands.ts';
 import { FutureTimestamp, MalformedBody, MalformedNonce, RevokedKey, StaleTimestamp, TamperedSignature, UnknownKey, ValidRequest } from './request-commands.ts';
 
 export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Command>[] {
@@ -31,10 +31,10 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
     fc.constant(new TamperInFlight()),
     fc.constant(new LostConfirmation()),
     fc.nat({ max: 20 }).map((i) => new ReplayEarlier(i)),
-    fc.integer({ min: 2, max: 12 }).map((n) => new ConcurrentDuplicates(n)),
+    fc.tuple(fc.integer({ min: 2, max: 12 }), fc.scheduler()).map(([n, s]) => new ConcurrentDuplicates(n, s)),
     fc.constant(new SameNonceOtherIdentity()),
     fc.constant(new ReplayedApproval()),
-    fc.constant(new CrashRestart()),
+    fc.nat({ max: 20 }).map((i) => new CrashRestartThenReplay(i)),
     fc.constantFrom(-3, 3, w - 5, -(w - 5), w + 30, -(w + 30)).map((s) => new ClockSkew(s)),
     fc.constantFrom('no-envelope', 'forged', 'expired', 'expired-at-edge', 'not-yet-valid', 'replayed', 'mismatched').map((k) => new DirectCall(k as never)),
   ];

@@ -1,4 +1,5 @@
 /** Commands that use a request, a nonce or an approval twice. */
+import type fc from 'fast-check';
 import type { RunContext } from '../run-context.ts';
 import type { NoModel } from './command.ts';
 import { Command } from './command.ts';
@@ -17,14 +18,18 @@ export class ReplayEarlier extends Command {
   }
 }
 
+/** n copies at once; with a scheduler, the Control Plane's answers come back in the order it picks. */
 export class ConcurrentDuplicates extends Command {
   readonly threat = 'replay';
   readonly invariants = ['INV-3'] as const;
-  constructor(readonly copies: number) {
+  constructor(
+    readonly copies: number,
+    readonly scheduler?: fc.Scheduler,
+  ) {
     super();
   }
   async run(_m: NoModel, ctx: RunContext): Promise<void> {
-    await ctx.concurrentDuplicates(this.copies, this);
+    await ctx.concurrentDuplicates(this.copies, this, this.scheduler);
   }
   toString() {
     return `ConcurrentDuplicates(${this.copies})`;
@@ -57,14 +62,19 @@ export class ReplayedApproval extends Command {
   }
 }
 
-export class CrashRestart extends Command {
+/** Kill the system and start it again, then replay one earlier request: it must still be spent. */
+export class CrashRestartThenReplay extends Command {
   readonly threat = 'crash-restart';
   readonly invariants = ['INV-3'] as const;
+  constructor(readonly pick: number) {
+    super();
+  }
   async run(_m: NoModel, ctx: RunContext): Promise<void> {
     await ctx.crashAndRestart(this);
+    await ctx.replay(this.pick, this);
   }
   toString() {
-    return 'CrashRestart()';
+    return `CrashRestartThenReplay(#${this.pick})`;
   }
 }
 

@@ -3,10 +3,12 @@
  * the harness's trusted key (current, expired, bound elsewhere…), a deny, a forged envelope,
  * garbage, silence until the deadline, a refused connection — and every exchange is recorded.
  */
+import type fc from 'fast-check';
 import type { Answers, EnvelopeOptions } from '../../model/concrete-scenario.ts';
 import { concreteEnvelope } from '../../model/concrete-scenario.ts';
 import type { PolicyAnswer } from '../../model/history.ts';
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
+import { digestJson } from '../../model/profile/digest.ts';
 import { utf8Encode } from '../../model/profile/encoding.ts';
 import type { PolicyQuestion } from '../../model/profile/messages.ts';
 import type { ControlPlaneLink } from '../../reference-impl/gate/links.ts';
@@ -19,13 +21,22 @@ export interface ScriptedAnswer {
   /** the model's controlPlane / envelope answers to play */
   answers: Answers;
   approvalId: string;
+  /** every question gets an approval of its own (`<approvalId>`, `<approvalId>-2`, …) */
+  approvalPerQuestion?: boolean;
   envelope?: EnvelopeOptions;
+}
+
+export interface DigestMismatch {
+  sent: string;
+  actual: string;
 }
 
 export class ScriptedControlPlane {
   private script: ScriptedAnswer | undefined;
   /** how many questions arrived while nothing was scripted (each is answered "deny") */
   unscripted = 0;
+  private asked = 0;
+  private digestMismatches: DigestMismatch[] = [];
 
   constructor(
     private readonly recorder: HistoryRecorder,
@@ -35,16 +46,41 @@ export class ScriptedControlPlane {
   /** Answers the next questions as `script` says, until scripted again. */
   answer(script: ScriptedAnswer | undefined): void {
     this.script = script;
+    this.asked = 0;
   }
+
+  /** Questions whose parameters_digest was not the digest of their parameters, since last asked. */
+  takeDigestMismatches(): DigestMismatch[] {
+    const taken = this.digestMismatches;
+    this.digestMismatches = [];
+    return taken;
+  }
+
+  /**
+   * While set, answers are released in the order fast-check's scheduler chooses, so concurrent
+   * requests meet their approvals in every interleaving fast-check explores (and shrinks).
+   */
+  scheduler: fc.Scheduler | undefined;
 
   /** The link an in-process Gate asks through. */
   readonly link: ControlPlaneLink = {
-    ask: (question, signal) => this.respond(question, signal),
+    ask: (question, signal) => {
+      const answer = this.respond(question, signal);
+      return this.scheduler ? this.scheduler.schedule(answer, `Control Plane answers ${question.request_id}`) : answer;
+    },
   };
 
   async respond(question: PolicyQuestion, signal?: AbortSignal): Promise<Uint8Array | JsonValue> {
     const q = question as unknown as JsonValue;
     const script = this.script;
+    let actual: string | undefined;
+    try {
+      actual = digestJson(question.parameters);
+    } catch {
+      actual = 'no canonical form';
+    }
+    if (question.parameters_digest !== actual) this.digestMismatches.push({ sent: String(question.parameters_digest), actual });
+    this.asked += 1;
     if (!script) {
       this.unscripted += 1;
       this.recorder.policy(q, { kind: 'deny' });
@@ -54,7 +90,8 @@ export class ScriptedControlPlane {
     switch (script.answers.controlPlane ?? 'allow') {
       case 'allow':
       case 'forged': {
-        const envelope = concreteEnvelope(script.answers, question, script.approvalId, this.nowSec(), script.envelope) as unknown as JsonValue;
+        const approvalId = script.approvalPerQuestion && this.asked > 1 ? `${script.approvalId}-${this.asked}` : script.approvalId;
+        const envelope = concreteEnvelope(script.answers, question, approvalId, this.nowSec(), script.envelope) as unknown as JsonValue;
         record({ kind: 'allow', envelope });
         return { decision: 'allow', envelope };
       }

@@ -180,6 +180,7 @@ export class InProcessDriver implements Driver {
   }
 
   async auditExport(): Promise<JsonValue[]> {
+    if (this.system.auditExport) return this.system.auditExport();
     return (await this.durable.auditInner.records()) as unknown as JsonValue[];
   }
 

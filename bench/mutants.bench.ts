@@ -1,0 +1,35 @@
+/**
+ * How fast the suite catches each planted-bug variant (quick profile, in-process): with the
+ * prelude, and from random command sequences alone. Targets: median time to catch ≤ 2 s,
+ * counterexamples ≤ 6 steps after shrinking.
+ */
+import { median, runKillMatrix } from '../conformance/mutants/kill-matrix.ts';
+import { PROFILES } from '../conformance/profiles.ts';
+import type { BenchResult } from './run.ts';
+
+const TARGET_MEDIAN_MS = 2_000;
+const TARGET_STEPS = 6;
+
+export async function run(): Promise<BenchResult> {
+  const lines: string[] = [];
+  let ok = true;
+  for (const skipPrelude of [false, true]) {
+    const matrix = await runKillMatrix({ profile: PROFILES.quick, seed: 42, skipPrelude });
+    const label = skipPrelude ? 'random phase only' : 'with the prelude';
+    for (const r of matrix.rows) {
+      lines.push(`mutants (${label}): ${r.id.padEnd(36)} ${r.caughtBy.length ? `caught by ${r.caughtBy.join('+').padEnd(11)}` : 'NOT CAUGHT           '} ${String(r.timeToDetectionMs ?? '-').padStart(6)} ms, ${r.runsToDetection ?? '-'} run(s), counterexample ${r.counterexampleLength ?? '-'} step(s)`);
+    }
+    const times = matrix.rows.flatMap((r) => (r.timeToDetectionMs === undefined ? [] : [r.timeToDetectionMs]));
+    const longest = Math.max(0, ...matrix.rows.map((r) => r.counterexampleLength ?? 0));
+    const m = median(times) ?? Infinity;
+    // Without the prelude the reference cannot reach full coverage (inconclusive); it must never fail.
+    const allCaught = matrix.rows.every((r) => r.verdict === 'non-compliant');
+    const referenceFine = skipPrelude ? matrix.reference.verdict !== 'non-compliant' : matrix.reference.verdict === 'compliant';
+    const good = allCaught && referenceFine && m <= TARGET_MEDIAN_MS && longest <= TARGET_STEPS;
+    ok &&= good;
+    lines.push(
+      `mutants (${label}): ${matrix.rows.filter((r) => r.verdict === 'non-compliant').length}/${matrix.rows.length} caught, reference ${matrix.reference.verdict}; median time to catch ${Math.round(m)} ms (target ≤ ${TARGET_MEDIAN_MS}), ratio to target ${(m / TARGET_MEDIAN_MS).toFixed(2)}; longest counterexample ${longest} steps (target ≤ ${TARGET_STEPS})${good ? '' : '  MISSED A TARGET'}`,
+    );
+  }
+  return { name: 'mutants', ok, lines };
+}

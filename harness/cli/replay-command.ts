@@ -1,0 +1,41 @@
+/** `failclosed replay FILE`: re-runs one recorded counterexample exactly. */
+import { readFileSync } from 'node:fs';
+import type { CommandSpec } from './command.ts';
+import type { CounterexampleFile } from './run-command.ts';
+import { COUNTEREXAMPLE_VERSION, executeRun } from './run-command.ts';
+
+export const replayCommand: CommandSpec = {
+  name: 'replay',
+  summary: 're-run a counterexample written by failclosed run',
+  usage: 'failclosed replay FILE',
+  details: [
+    'FILE   a counterexample or run report written by `failclosed run` (its target, profile,',
+    '       seed and fast-check path are in it)',
+    '',
+    'A failure found in the random phase is replayed exactly (seed, path and command replay path);',
+    'one found in the prelude re-runs the prelude, which is deterministic.',
+    'Exit status: as for run — 1 when the counterexample still fails, 0 when it no longer does.',
+  ],
+  options: {},
+  positionals: true,
+  async run(_values, io, positionals) {
+    const [file, ...extra] = positionals;
+    if (!file || extra.length > 0) return io.usageError('give exactly one FILE');
+    let document: CounterexampleFile;
+    try {
+      document = JSON.parse(readFileSync(file, 'utf8')) as CounterexampleFile;
+    } catch (error) {
+      return io.usageError(`cannot read ${file}: ${(error as Error).message}`);
+    }
+    if (document?.version !== COUNTEREXAMPLE_VERSION || !document.report) return io.usageError(`${file} is not a ${COUNTEREXAMPLE_VERSION} file`);
+    const failure = document.report.failure;
+    if (!failure) return io.usageError(`${file} records a run that did not fail: there is nothing to replay`);
+    if (failure.phase === 'prelude' || !failure.path) {
+      return executeRun(io, document.target, { profile: document.profile, seed: failure.seed, runs: 0 });
+    }
+    return executeRun(io, document.target, {
+      profile: document.profile,
+      replay: { seed: failure.seed, path: failure.path, ...(failure.replayPath ? { replayPath: failure.replayPath } : {}) },
+    });
+  },
+};

@@ -1,0 +1,63 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from './main.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'failclosed-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const status = await main(argv, { out: (t) => void (stdout += t), err: (t) => void (stderr += t) });
+  return { status, stdout, stderr };
+}
+
+describe('failclosed run and replay', () => {
+  it('run with no target tests the embedded reference and exits 0 when compliant', async () => {
+    const json = join(dir, 'report.json');
+    const { status, stdout } = await cli('run', '--seed', '1', '--runs', '8', '--json', json);
+    expect(stdout).toContain('COMPLIANT — reference (in-process), profile quick');
+    expect(stdout).toContain('model coverage 100%');
+    expect(status).toBe(0);
+    const written = JSON.parse(readFileSync(json, 'utf8'));
+    expect(written.report.verdict).toBe('compliant');
+    expect(written.report.seed).toBe(1);
+  });
+
+  it('refuses bad options with exit 2 and says why', async () => {
+    expect((await cli('run', '--profile', 'fast')).stderr).toContain('--profile must be quick, standard or thorough');
+    expect((await cli('run', '--runs', '-1')).status).toBe(2);
+    expect((await cli('run', '--variant', 'no-such-variant')).stderr).toContain('no planted-bug variant "no-such-variant"');
+  });
+
+  it('a planted-bug variant is non-compliant (exit 1), and its counterexample file replays to the same failure', async () => {
+    const json = join(dir, 'variant.json');
+    const failed = await cli('run', '--variant', 'revoked-key-accepted', '--seed', '4', '--json', json);
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toContain('NON-COMPLIANT');
+    expect(failed.stdout).toMatch(/Counterexample \(prelude phase, 1 step/);
+    expect(failed.stdout).toContain(`replay: npx failclosed replay ${json}`);
+    const replayed = await cli('replay', json);
+    expect(replayed.status).toBe(1);
+    expect(replayed.stdout).toContain('identityKey.revoked: expected denied with KEY_REVOKED');
+  });
+
+  it('mutants prints the kill matrix and exits 0 when every variant is caught', async () => {
+    const { status, stdout } = await cli('mutants', '--only', 'revoked-key-accepted,expiry-ignored');
+    expect(stdout).toContain('OK: reference compliant; 2/2 mutants caught');
+    expect(status).toBe(0);
+    expect((await cli('mutants', '--only', 'nope')).status).toBe(2);
+  });
+
+  it('replay refuses a file that is not a failed run', async () => {
+    const json = join(dir, 'report.json');
+    const replayed = await cli('replay', json);
+    expect(replayed.status).toBe(2);
+    expect(replayed.stderr).toContain('did not fail');
+    writeFileSync(join(dir, 'junk.json'), '{"hello":1}');
+    expect((await cli('replay', join(dir, 'junk.json'))).stderr).toContain('is not a failclosed-counterexample/1 file');
+    expect((await cli('replay')).status).toBe(2);
+  });
+});
