@@ -30,7 +30,9 @@ export type Capability =
   /** call the Execution Layer directly, bypassing the Gate */
   | 'direct-execution'
   /** read the audit export */
-  | 'audit-export';
+  | 'audit-export'
+  /** start again from empty stores and audit log (needed for more than one run) */
+  | 'reset';
 
 /** What the system answered a client, or `indeterminate` when no answer came in time. */
 export interface Answer {
@@ -44,7 +46,8 @@ export interface Driver {
   /** what is under test, for reports (e.g. "reference (in-process)", an image digest) */
   readonly target: string;
   readonly capabilities: ReadonlySet<Capability>;
-  /** a fresh system: empty stores, empty audit log, no faults, no clock offset */
+  /** a fresh system: empty stores, empty audit log, no faults, no clock offset (a driver without
+   *  'reset' does nothing here, and only the first run can be judged) */
   reset(): Promise<void>;
   /** sends request bytes to the Gate */
   submit(body: Uint8Array): Promise<Answer>;

@@ -16,7 +16,7 @@ export interface Profile {
 }
 
 export const PROFILES: Record<Profile['name'], Profile> = {
-  quick: { name: 'quick', runs: 40, maxCommands: 12, timeLimitMs: 12_000, minSteps: 250, coverageFloor: 100 },
+  quick: { name: 'quick', runs: 40, maxCommands: 12, timeLimitMs: 12_000, minSteps: 200, coverageFloor: 100 },
   standard: { name: 'standard', runs: 200, maxCommands: 25, timeLimitMs: 60_000, minSteps: 1_000, coverageFloor: 100 },
   thorough: { name: 'thorough', runs: 1_000, maxCommands: 40, timeLimitMs: 300_000, minSteps: 5_000, coverageFloor: 100 },
 };

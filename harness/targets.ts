@@ -1,31 +1,84 @@
 /**
  * Which system a command runs against. A target spec is plain data, so a counterexample file can
  * record it and `failclosed replay` can rebuild exactly the same target.
+ *
+ *   in-process  the embedded reference (or a planted-bug variant) inside the harness
+ *   http        the reference as its own `failclosed serve` process, behind the harness's services
+ *   url         a gate someone else started, configured as `failclosed doctor --print-config` says
  */
-import type { InProcessTarget } from '../conformance/in-process-target.ts';
-import type { DriverFactory } from '../conformance/runner.ts';
-import { referenceTarget } from '../reference-impl/in-process-target.ts';
+import type { DriverFactory, Harness } from '../conformance/runner.ts';
+import { createHarness } from '../conformance/runner.ts';
+import type { ReferenceTarget } from '../reference-impl/in-process-target.ts';
+import { appliesOverHttp, referenceTarget } from '../reference-impl/in-process-target.ts';
 import { InProcessDriver } from './drivers/in-process.ts';
+import { HttpDriver, fetchHello } from './drivers/http.ts';
+import { harnessPorts, startHttpHarness } from './http-harness.ts';
+import { referenceOverHttp } from './reference-over-http.ts';
 
-export type TargetSpec = { kind: 'in-process'; variant?: string };
+export type TargetSpec =
+  | { kind: 'in-process'; variant?: string }
+  | { kind: 'http'; variant?: string }
+  | { kind: 'url'; url: string; harnessHost: string; harnessPort: number };
+
+export class TargetError extends Error {
+  override name = 'TargetError';
+}
+
+export interface OpenTarget {
+  harness: Harness;
+  makeDriver: DriverFactory;
+  close(): Promise<void>;
+}
 
 /** Planted-bug variants, looked up lazily so the CLI starts fast. */
-async function variantTarget(id: string): Promise<InProcessTarget> {
+async function variantTarget(id: string): Promise<ReferenceTarget> {
   const { MUTANTS } = await import('../conformance/mutants/index.ts');
   const mutant = MUTANTS.find((m) => m.id === id);
   if (!mutant) throw new TargetError(`no planted-bug variant "${id}" (known: ${MUTANTS.map((m) => m.id).join(', ')})`);
   return mutant.target;
 }
 
-export class TargetError extends Error {
-  override name = 'TargetError';
-}
-
-export async function resolveTarget(spec: TargetSpec): Promise<DriverFactory> {
-  const target = spec.variant ? await variantTarget(spec.variant) : referenceTarget();
-  return (harness) => new InProcessDriver(target, harness);
+export async function openTarget(spec: TargetSpec): Promise<OpenTarget> {
+  const harness = createHarness();
+  switch (spec.kind) {
+    case 'in-process': {
+      const target = spec.variant ? await variantTarget(spec.variant) : referenceTarget();
+      return { harness, makeDriver: (h) => new InProcessDriver(target, h), close: async () => undefined };
+    }
+    case 'http': {
+      if (spec.variant && !appliesOverHttp((await variantTarget(spec.variant)).variation)) {
+        throw new TargetError(`the variant "${spec.variant}" replaces a store and exists only in-process`);
+      }
+      const opened = await referenceOverHttp(harness, spec.variant);
+      return { harness, makeDriver: opened.makeDriver, close: opened.close };
+    }
+    case 'url': {
+      const ports = harnessPorts(spec.harnessPort);
+      const services = await startHttpHarness(harness, { host: spec.harnessHost, ports }).catch((error: Error) => {
+        throw new TargetError(`cannot start the harness services on ${spec.harnessHost}:${spec.harnessPort}…${spec.harnessPort + 2}: ${error.message}`);
+      });
+      try {
+        const hello = await fetchHello(spec.url);
+        if (hello?.execution_layer_url) await services.proxyExecutionLayer(hello.execution_layer_url);
+        const makeDriver: DriverFactory = () =>
+          new HttpDriver({ gateUrl: spec.url, recorder: harness.recorder, hello, ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}), target: `gate at ${spec.url}` });
+        return { harness, makeDriver, close: () => services.close() };
+      } catch (error) {
+        await services.close();
+        throw error instanceof TargetError ? error : new TargetError((error as Error).message);
+      }
+    }
+  }
 }
 
 export function describeTarget(spec: TargetSpec): string {
-  return spec.variant ? `planted-bug variant "${spec.variant}" (in-process)` : 'the embedded reference implementation (in-process)';
+  const name = 'variant' in spec && spec.variant ? `planted-bug variant "${spec.variant}"` : 'the embedded reference implementation';
+  switch (spec.kind) {
+    case 'in-process':
+      return `${name} (in-process)`;
+    case 'http':
+      return `${name} (failclosed serve, over HTTP)`;
+    case 'url':
+      return `the gate at ${spec.url}`;
+  }
 }

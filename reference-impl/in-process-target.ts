@@ -17,9 +17,20 @@ export type ReferenceVariation = Pick<InProcessOptions, 'makeGate' | 'makeExecut
   audit?: (env: InProcessEnvironment) => InProcessOptions['audit'];
 };
 
-export function referenceTarget(name = 'reference', variation: ReferenceVariation = {}): InProcessTarget {
+/** An in-process target that also says how it varies from the reference (for other wirings). */
+export interface ReferenceTarget extends InProcessTarget {
+  readonly variation: ReferenceVariation;
+}
+
+/** Whether a variation can be applied where the environment's stores do not exist (over HTTP). */
+export function appliesOverHttp(variation: ReferenceVariation): boolean {
+  return !variation.nonces && !variation.approvals && !variation.audit;
+}
+
+export function referenceTarget(name = 'reference', variation: ReferenceVariation = {}): ReferenceTarget {
   return {
     name,
+    variation,
     start(env: InProcessEnvironment): InProcessSystem {
       // The spool of refused audit records lives on the target's disk: it must outlive a crash.
       const spool = (env.disk.get('audit-spool') as MemoryAuditSpool | undefined) ?? new MemoryAuditSpool();

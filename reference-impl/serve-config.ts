@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseStrictJson } from '../model/profile/canonical-json.ts';
-import type { TrustedKey } from '../model/profile/messages.ts';
-import { validateTrustedKey } from '../model/profile/messages.ts';
+import type { IdentityKey, TrustedKey } from '../model/profile/messages.ts';
+import { validateIdentityKey, validateTrustedKey } from '../model/profile/messages.ts';
 
 export interface ServeConfig {
   host: string;
@@ -24,12 +24,19 @@ export interface ServeConfig {
   identityKeysFile: string | null;
   /** use an external Control Plane instead of the embedded one (then trustedKeys are required) */
   controlPlane: { url: string | null; trustedKeys: TrustedKey[] | null };
-  /** use an external Execution Layer instead of the embedded one */
-  executionLayer: { url: string | null };
+  /**
+   * url: use an external Execution Layer instead of the embedded one. via: the URL the Gate uses to
+   * reach the embedded one (a test harness puts a fault-injecting proxy there).
+   */
+  executionLayer: { url: string | null; via: string | null };
   /** where the embedded Execution Layer reports effects: a file (default <dataDir>/effects.ndjson) or a URL */
   effects: { file: string | null; url: string | null };
+  /** identity keys given inline (instead of a registry file) */
+  identityKeys: IdentityKey[] | null;
   /** fsync before acknowledging (turn off only for throwaway benchmarks) */
   fsync: boolean;
+  /** the optional conformance control channel (reset, faults, clock, restart): NEVER in production */
+  conformanceChannel: boolean;
 }
 
 export const DEFAULT_SERVE_CONFIG: ServeConfig = {
@@ -45,9 +52,11 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   policyFile: null,
   identityKeysFile: null,
   controlPlane: { url: null, trustedKeys: null },
-  executionLayer: { url: null },
+  executionLayer: { url: null, via: null },
   effects: { file: null, url: null },
+  identityKeys: null,
   fsync: true,
+  conformanceChannel: false,
 };
 
 export class ConfigError extends Error {
@@ -128,8 +137,23 @@ export function parseServeConfig(source: string, baseDir = process.cwd()): Serve
   }
   if (doc.executionLayer !== undefined) {
     if (!isObject(doc.executionLayer)) throw new ConfigError('executionLayer must be an object');
-    only(doc.executionLayer, ['url'], 'executionLayer.');
+    only(doc.executionLayer, ['url', 'via'], 'executionLayer.');
     if (doc.executionLayer.url != null) c.executionLayer.url = url(doc.executionLayer.url, 'executionLayer.url');
+    if (doc.executionLayer.via != null) c.executionLayer.via = url(doc.executionLayer.via, 'executionLayer.via');
+    if (c.executionLayer.url && c.executionLayer.via) throw new ConfigError('executionLayer takes a url (external) or a via (route to the embedded one), not both');
+  }
+  if (doc.identityKeys != null) {
+    if (!Array.isArray(doc.identityKeys)) throw new ConfigError('identityKeys must be an array');
+    c.identityKeys = doc.identityKeys.map((k, i) => {
+      const r = validateIdentityKey(k, `identityKeys[${i}]`);
+      if (!r.ok) throw new ConfigError(r.problems.map((p) => `${p.path} ${p.message}`).join('; '));
+      return r.value;
+    });
+    if (c.identityKeysFile) throw new ConfigError('give identityKeys or identityKeysFile, not both');
+  }
+  if (doc.conformanceChannel !== undefined) {
+    if (typeof doc.conformanceChannel !== 'boolean') throw new ConfigError('conformanceChannel must be true or false');
+    c.conformanceChannel = doc.conformanceChannel;
   }
   if (doc.effects !== undefined) {
     if (!isObject(doc.effects)) throw new ConfigError('effects must be an object');
@@ -146,13 +170,73 @@ export function parseServeConfig(source: string, baseDir = process.cwd()): Serve
   return c;
 }
 
-export function loadServeConfig(path: string | undefined): ServeConfig {
-  if (path === undefined) return parseServeConfig('{}');
-  let source: string;
-  try {
-    source = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read the configuration ${path}: ${(error as Error).message}`);
+/**
+ * The contract's environment variables (conformance/contract/CONTRACT.md), as a config document
+ * overlaid on the file's. An empty variable counts as unset.
+ */
+export function configFromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const get = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const json = (name: string): unknown => {
+    const text = get(name);
+    if (text === undefined) return undefined;
+    try {
+      return parseStrictJson(text);
+    } catch (error) {
+      throw new ConfigError(`${name} is not strict JSON: ${(error as Error).message}`);
+    }
+  };
+  const int = (name: string): number | undefined => {
+    const text = get(name);
+    if (text === undefined) return undefined;
+    if (!/^\d+$/.test(text)) throw new ConfigError(`${name} must be a whole number, not "${text}"`);
+    return Number(text);
+  };
+  const overlay: Record<string, unknown> = {};
+  const ports: Record<string, number> = {};
+  if (get('FAILCLOSED_LISTEN_HOST')) overlay.host = get('FAILCLOSED_LISTEN_HOST');
+  if (int('FAILCLOSED_LISTEN_PORT') !== undefined) ports.gate = int('FAILCLOSED_LISTEN_PORT')!;
+  if (int('FAILCLOSED_CONTROL_PLANE_LISTEN_PORT') !== undefined) ports.controlPlane = int('FAILCLOSED_CONTROL_PLANE_LISTEN_PORT')!;
+  if (int('FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT') !== undefined) ports.executionLayer = int('FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT')!;
+  if (Object.keys(ports).length > 0) overlay.ports = ports;
+  if (get('FAILCLOSED_CONTROL_PLANE_URL')) overlay.controlPlane = { url: get('FAILCLOSED_CONTROL_PLANE_URL'), trustedKeys: json('FAILCLOSED_CONTROL_PLANE_KEYS') ?? null };
+  // The Gate reaches its (embedded) Execution Layer at this URL — possibly a harness proxy.
+  if (get('FAILCLOSED_EXECUTION_LAYER_URL')) overlay.executionLayer = { via: get('FAILCLOSED_EXECUTION_LAYER_URL') };
+  if (get('FAILCLOSED_EFFECT_SINK_URL')) overlay.effects = { url: get('FAILCLOSED_EFFECT_SINK_URL') };
+  const identity = json('FAILCLOSED_IDENTITY_KEYS') as { keys?: unknown } | undefined;
+  if (identity !== undefined) overlay.identityKeys = identity?.keys ?? identity;
+  if (int('FAILCLOSED_ACCEPTANCE_WINDOW_SEC') !== undefined) {
+    overlay.acceptanceWindowSec = int('FAILCLOSED_ACCEPTANCE_WINDOW_SEC');
+    overlay.replayWindowSec = 2 * int('FAILCLOSED_ACCEPTANCE_WINDOW_SEC')!;
   }
-  return parseServeConfig(source, resolve(path, '..'));
+  if (get('FAILCLOSED_DATA_DIR')) overlay.dataDir = get('FAILCLOSED_DATA_DIR');
+  // Optional tuning (not part of the contract): a test harness shortens the Gate's deadlines.
+  if (int('FAILCLOSED_CONTROL_PLANE_DEADLINE_MS') !== undefined) overlay.controlPlaneDeadlineMs = int('FAILCLOSED_CONTROL_PLANE_DEADLINE_MS');
+  if (int('FAILCLOSED_EXECUTION_DEADLINE_MS') !== undefined) overlay.executionDeadlineMs = int('FAILCLOSED_EXECUTION_DEADLINE_MS');
+  if (get('FAILCLOSED_FSYNC') !== undefined) overlay.fsync = get('FAILCLOSED_FSYNC') !== '0';
+  if (get('FAILCLOSED_CONFORMANCE_CHANNEL') !== undefined) overlay.conformanceChannel = get('FAILCLOSED_CONFORMANCE_CHANNEL') === '1';
+  return overlay;
+}
+
+/** The config file (--config, else FAILCLOSED_CONFIG_FILE, else none) with the environment's variables on top. */
+export function loadServeConfig(path: string | undefined, env: NodeJS.ProcessEnv = {}): ServeConfig {
+  const file = path ?? (env.FAILCLOSED_CONFIG_FILE || undefined);
+  let doc: Record<string, unknown> = {};
+  if (file !== undefined) {
+    let source: string;
+    try {
+      source = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read the configuration ${file}: ${(error as Error).message}`);
+    }
+    // The file alone must be valid, so that its errors are reported against the file.
+    parseServeConfig(source, resolve(file, '..'));
+    doc = JSON.parse(source) as Record<string, unknown>;
+  }
+  const overlay = configFromEnvironment(env);
+  const merged: Record<string, unknown> = { ...doc };
+  for (const [key, value] of Object.entries(overlay)) {
+    const base = merged[key];
+    merged[key] = typeof value === 'object' && value !== null && !Array.isArray(value) && typeof base === 'object' && base !== null && !Array.isArray(base) ? { ...base, ...value } : value;
+  }
+  return parseServeConfig(JSON.stringify(merged), file === undefined ? process.cwd() : resolve(file, '..'));
 }

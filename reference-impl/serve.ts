@@ -4,7 +4,7 @@
  * that need a real process to kill.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { fromHex, toHex } from '../model/profile/encoding.ts';
@@ -13,13 +13,15 @@ import type { KeyId, KeyPair } from '../model/profile/signing.ts';
 import { keyPairFromSeed, publicKeyToText } from '../model/profile/signing.ts';
 import { FileAuditLog } from './audit/file-audit-log.ts';
 import { FileAuditSpool } from './audit/audit-spool.ts';
-import { systemClock } from './clock.ts';
+import { OffsetClock, systemClock } from './clock.ts';
 import { ControlPlane } from './control-plane/control-plane.ts';
 import { parsePolicy } from './control-plane/policy.ts';
 import type { EffectSink } from './execution-layer/effect-sink.ts';
 import { FileEffectSink, UrlEffectSink } from './execution-layer/effect-sink.ts';
 import { ExecutionLayer } from './execution-layer/execution-layer.ts';
+import type { GateDependencies } from './gate/gate.ts';
 import { Gate } from './gate/gate.ts';
+import type { ReferenceVariation } from './in-process-target.ts';
 import { createControlPlaneServer } from './http/control-plane-server.ts';
 import { createExecutionLayerServer } from './http/execution-layer-server.ts';
 import { createGateServer } from './http/gate-server.ts';
@@ -28,13 +30,17 @@ import { closeServer, listen } from './http/http-util.ts';
 import { IdentityRegistryFile } from './identity-registry.ts';
 import type { ServeConfig } from './serve-config.ts';
 import { FileJournalClaimStore } from './stores/file-journal-claim-store.ts';
+import { FaultyClaimStore } from './stores/faulty-claim-store.ts';
+import { FaultyAuditLog } from './audit/faulty-audit-log.ts';
+import type { ControlChannel } from './http/control-channel.ts';
 
 export interface RunningReference {
   urls: { gate: string; controlPlane: string | null; executionLayer: string | null };
   controlPlaneKeys: TrustedKey[];
   identityKeys: readonly IdentityKey[];
-  paths: { dataDir: string; audit: string; nonces: string; approvals: string; effects: string | null; policy: string | null; identityKeys: string; demoClientKey: string | null };
-  gate: Gate;
+  paths: { dataDir: string; audit: string; spool: string; nonces: string; approvals: string; effects: string | null; policy: string | null; identityKeys: string; demoClientKey: string | null };
+  /** the Gate serving now (a restart through the control channel replaces it) */
+  readonly gate: Gate;
   close(): Promise<void>;
 }
 
@@ -54,115 +60,225 @@ function persistentKey(path: string, keyId: KeyId): KeyPair {
 
 const DEMO_POLICY = { rules: [{ identity: 'demo', action: 'demo.echo', effect: 'allow' }] };
 
-export async function startReference(config: ServeConfig): Promise<RunningReference> {
+/**
+ * Everything that lives on the data directory, rebuildable: a restart reopens it as after a crash
+ * (in-memory state gone, durable state back), a reset starts it empty. The servers look the
+ * current Gate and Execution Layer up on every request.
+ */
+class ReferenceRuntime {
+  gate!: Gate;
+  executionLayer: ExecutionLayer | undefined;
+  audit!: FaultyAuditLog;
+  nonces!: FaultyClaimStore;
+  readonly events: GatewayEvent[] = [];
+  private closers: (() => Promise<void>)[] = [];
+  private nonceMode: 'healthy' | 'unavailable' | 'unconfirmed' = 'healthy';
+  private auditMode: 'healthy' | 'failing' = 'healthy';
+
+  constructor(
+    private readonly config: ServeConfig,
+    private readonly paths: RunningReference['paths'],
+    private readonly trustedKeys: () => readonly TrustedKey[],
+    private readonly identityKeys: () => readonly IdentityKey[],
+    readonly clock: OffsetClock,
+    /** where the Gate reaches its Execution Layer */
+    private readonly executionUrl: () => string,
+    private readonly variation: ServeVariation = {},
+  ) {}
+
+  async open(): Promise<void> {
+    const { config, paths, clock } = this;
+    const closers: (() => Promise<void>)[] = [];
+    try {
+      if (!config.executionLayer.url) {
+        const approvals = await FileJournalClaimStore.open(paths.approvals, { clock, fsync: config.fsync });
+        closers.push(() => approvals.close());
+        const sink: EffectSink = config.effects.url ? new UrlEffectSink(config.effects.url) : await FileEffectSink.open(paths.effects!);
+        closers.push(() => sink.close());
+        const elOptions = { trustedKeys: [...this.trustedKeys()], approvals, sink, clock };
+        this.executionLayer = this.variation.makeExecutionLayer ? this.variation.makeExecutionLayer(elOptions) : new ExecutionLayer(elOptions);
+      }
+      const nonces = await FileJournalClaimStore.open(paths.nonces, { clock, fsync: config.fsync });
+      closers.push(() => nonces.close());
+      this.nonces = new FaultyClaimStore(nonces, { mode: this.nonceMode });
+      const audit = await FileAuditLog.open(paths.audit, { clock, fsync: config.fsync });
+      closers.push(() => audit.close());
+      this.audit = new FaultyAuditLog(audit, { mode: this.auditMode });
+      const spool = await FileAuditSpool.open(paths.spool, { fsync: config.fsync });
+      closers.push(() => spool.close());
+      const gateDeps: GateDependencies = {
+        clock,
+        settings: {
+          acceptanceWindowSec: config.acceptanceWindowSec,
+          replayWindowSec: config.replayWindowSec,
+          controlPlaneDeadlineMs: config.controlPlaneDeadlineMs,
+          executionDeadlineMs: config.executionDeadlineMs,
+          maxBodyBytes: config.maxBodyBytes,
+        },
+        identityKeys: this.identityKeys,
+        trustedKeys: this.trustedKeys,
+        nonces: this.nonces,
+        audit: this.audit,
+        spool,
+        controlPlane: new HttpControlPlaneLink(config.controlPlane.url ?? this.embeddedControlPlaneUrl!),
+        executionLayer: new HttpExecutionLink(this.executionUrl()),
+        // Bounded: the newest 10,000 events are enough for operator look-ups.
+        onEvent: (event) => {
+          this.events.push(event);
+          if (this.events.length > 10_000) this.events.splice(0, this.events.length - 10_000);
+        },
+      };
+      this.gate = this.variation.makeGate ? this.variation.makeGate(gateDeps) : new Gate(gateDeps);
+      this.closers = closers;
+    } catch (error) {
+      await Promise.allSettled(closers.map((close) => close()));
+      throw error;
+    }
+  }
+
+  embeddedControlPlaneUrl: string | undefined;
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.closers.map((close) => close()));
+    this.closers = [];
+  }
+
+  /** As after a crash: nothing kept in memory survives, everything durable does. */
+  async restart(): Promise<void> {
+    await this.close();
+    await this.open();
+  }
+
+  /** Empty stores, empty audit log, no faults, no clock offset. */
+  async reset(): Promise<void> {
+    await this.close();
+    for (const file of [this.paths.nonces, this.paths.approvals, this.paths.audit, this.paths.spool, this.paths.effects]) {
+      if (file) rmSync(file, { force: true });
+    }
+    this.nonceMode = 'healthy';
+    this.auditMode = 'healthy';
+    this.clock.offsetMs = 0;
+    this.events.length = 0;
+    await this.open();
+  }
+
+  setFault(fault: string, active: boolean): void {
+    if (fault === 'nonce-store-down') this.nonceMode = active ? 'unavailable' : 'healthy';
+    else if (fault === 'nonce-store-unconfirmed') this.nonceMode = active ? 'unconfirmed' : 'healthy';
+    else if (fault === 'audit-down') this.auditMode = active ? 'failing' : 'healthy';
+    else throw new Error(`no fault ${fault}`);
+    this.nonces.mode = this.nonceMode;
+    this.audit.mode = this.auditMode;
+  }
+}
+
+const CHANNEL_FAULTS = ['nonce-store-down', 'nonce-store-unconfirmed', 'audit-down'] as const;
+
+/** How a planted-bug variant builds its Gate or Execution Layer (tests of the suite only). */
+export type ServeVariation = Pick<ReferenceVariation, 'makeGate' | 'makeExecutionLayer'>;
+
+export async function startReference(config: ServeConfig, variation: ServeVariation = {}): Promise<RunningReference> {
   mkdirSync(config.dataDir, { recursive: true });
-  const clock = systemClock;
   const paths: RunningReference['paths'] = {
     dataDir: config.dataDir,
     audit: join(config.dataDir, 'audit.ndjson'),
+    spool: join(config.dataDir, 'audit-spool.ndjson'),
     nonces: join(config.dataDir, 'nonces.journal'),
     approvals: join(config.dataDir, 'approvals.journal'),
     effects: config.effects.url ? null : (config.effects.file ?? join(config.dataDir, 'effects.ndjson')),
     policy: null,
-    identityKeys: config.identityKeysFile ?? join(config.dataDir, 'identity-keys.json'),
+    identityKeys: config.identityKeys ? '(inline)' : (config.identityKeysFile ?? join(config.dataDir, 'identity-keys.json')),
     demoClientKey: null,
   };
 
-  if (!config.identityKeysFile && !existsSync(paths.identityKeys)) {
-    paths.demoClientKey = join(config.dataDir, 'demo-client-key.json');
-    const demo = persistentKey(paths.demoClientKey, 'ed25519/demo-1');
-    const registry = { keys: [{ key_id: demo.keyId, identity: 'demo', public_key: publicKeyToText(demo.publicKey), state: 'active' }] };
-    writeFileSync(paths.identityKeys, `${JSON.stringify(registry, null, 2)}\n`);
-  } else if (existsSync(join(config.dataDir, 'demo-client-key.json'))) {
-    paths.demoClientKey = join(config.dataDir, 'demo-client-key.json');
+  let identityKeys: () => readonly IdentityKey[];
+  if (config.identityKeys) {
+    const inline = config.identityKeys;
+    identityKeys = () => inline;
+  } else {
+    if (!config.identityKeysFile && !existsSync(paths.identityKeys)) {
+      paths.demoClientKey = join(config.dataDir, 'demo-client-key.json');
+      const demo = persistentKey(paths.demoClientKey, 'ed25519/demo-1');
+      const registry = { keys: [{ key_id: demo.keyId, identity: 'demo', public_key: publicKeyToText(demo.publicKey), state: 'active' }] };
+      writeFileSync(paths.identityKeys, `${JSON.stringify(registry, null, 2)}\n`);
+    } else if (existsSync(join(config.dataDir, 'demo-client-key.json'))) {
+      paths.demoClientKey = join(config.dataDir, 'demo-client-key.json');
+    }
+    const registry = new IdentityRegistryFile(paths.identityKeys);
+    identityKeys = () => registry.current();
   }
-  const registry = new IdentityRegistryFile(paths.identityKeys);
 
-  // The Control Plane and Execution Layer see a request's parameters plus an envelope.
-  const bodyLimit = Math.max(256 * 1024, 2 * config.maxBodyBytes + 4096);
   const servers: Server[] = [];
-  const closers: (() => Promise<void>)[] = [];
   const urls: RunningReference['urls'] = { gate: '', controlPlane: null, executionLayer: null };
+  let trustedKeys: TrustedKey[] = config.controlPlane.trustedKeys ?? [];
+  const runtime = new ReferenceRuntime(config, paths, () => trustedKeys, identityKeys, new OffsetClock(), () => config.executionLayer.url ?? config.executionLayer.via ?? urls.executionLayer!, variation);
   try {
-    let trustedKeys: TrustedKey[];
     if (config.controlPlane.url) {
-      trustedKeys = config.controlPlane.trustedKeys ?? [];
       urls.controlPlane = config.controlPlane.url;
     } else {
       paths.policy = config.policyFile ?? join(config.dataDir, 'policy.json');
       if (!config.policyFile && !existsSync(paths.policy)) writeFileSync(paths.policy, `${JSON.stringify(DEMO_POLICY, null, 2)}\n`);
+      // The Control Plane keeps honest time: only the Gate's side of the system is skewed in tests.
       const controlPlane = new ControlPlane({
         policy: parsePolicy(readFileSync(paths.policy, 'utf8')),
         signingKeys: [persistentKey(join(config.dataDir, 'control-plane-key.json'), 'ed25519/control-plane-1')],
-        clock,
+        clock: systemClock,
         envelopeTtlSec: config.envelopeTtlSec,
       });
       trustedKeys = controlPlane.publicKeys();
-      const server = createControlPlaneServer(controlPlane, bodyLimit);
+      const server = createControlPlaneServer(controlPlane, bodyLimit(config));
       servers.push(server);
       urls.controlPlane = await listen(server, config.host, config.ports.controlPlane);
+      runtime.embeddedControlPlaneUrl = urls.controlPlane;
     }
 
     if (config.executionLayer.url) {
       urls.executionLayer = config.executionLayer.url;
     } else {
-      const approvals = await FileJournalClaimStore.open(paths.approvals, { clock, fsync: config.fsync });
-      closers.push(() => approvals.close());
-      const sink: EffectSink = config.effects.url ? new UrlEffectSink(config.effects.url) : await FileEffectSink.open(paths.effects!);
-      closers.push(() => sink.close());
-      const executionLayer = new ExecutionLayer({ trustedKeys, approvals, sink, clock });
-      const server = createExecutionLayerServer(executionLayer, bodyLimit);
+      const server = createExecutionLayerServer(() => runtime.executionLayer!, bodyLimit(config));
       servers.push(server);
       urls.executionLayer = await listen(server, config.host, config.ports.executionLayer);
     }
 
-    const nonces = await FileJournalClaimStore.open(paths.nonces, { clock, fsync: config.fsync });
-    closers.push(() => nonces.close());
-    const audit = await FileAuditLog.open(paths.audit, { clock, fsync: config.fsync });
-    closers.push(() => audit.close());
-    const spool = await FileAuditSpool.open(join(config.dataDir, 'audit-spool.ndjson'), { fsync: config.fsync });
-    closers.push(() => spool.close());
-    const events: GatewayEvent[] = [];
-    const gate = new Gate({
-      clock,
-      settings: {
-        acceptanceWindowSec: config.acceptanceWindowSec,
-        replayWindowSec: config.replayWindowSec,
-        controlPlaneDeadlineMs: config.controlPlaneDeadlineMs,
-        executionDeadlineMs: config.executionDeadlineMs,
-        maxBodyBytes: config.maxBodyBytes,
-      },
-      identityKeys: () => registry.current(),
-      trustedKeys: () => trustedKeys,
-      nonces,
-      audit,
-      spool,
-      controlPlane: new HttpControlPlaneLink(urls.controlPlane!),
-      executionLayer: new HttpExecutionLink(urls.executionLayer!),
-      // Bounded: the newest 10,000 events are enough for operator look-ups.
-      onEvent: (event) => {
-        events.push(event);
-        if (events.length > 10_000) events.splice(0, events.length - 10_000);
-      },
-    });
-    const gateServer = createGateServer(gate, audit, events);
+    await runtime.open();
+    const channel: ControlChannel | undefined = config.conformanceChannel
+      ? {
+          capabilities: [...CHANNEL_FAULTS, 'clock-offset', 'crash-restart', 'reset', 'audit-export', ...(config.executionLayer.url ? [] : ['direct-execution'])],
+          faults: CHANNEL_FAULTS,
+          ...(config.executionLayer.url ? {} : { executionLayerUrl: urls.executionLayer }),
+          reset: () => runtime.reset(),
+          restart: () => runtime.restart(),
+          setFault: async (fault, active) => runtime.setFault(fault, active),
+          setClockOffset: async (offsetMs) => {
+            runtime.clock.offsetMs = offsetMs;
+          },
+        }
+      : undefined;
+    const gateServer = createGateServer(runtime, channel);
     servers.push(gateServer);
     urls.gate = await listen(gateServer, config.host, config.ports.gate);
 
     return {
       urls,
       controlPlaneKeys: trustedKeys,
-      identityKeys: registry.current(),
+      identityKeys: identityKeys(),
       paths,
-      gate,
+      get gate() {
+        return runtime.gate;
+      },
       async close() {
         await Promise.all(servers.map(closeServer));
-        await Promise.allSettled(closers.map((close) => close()));
+        await runtime.close();
       },
     };
   } catch (error) {
     await Promise.all(servers.map(closeServer));
-    await Promise.allSettled(closers.map((close) => close()));
+    await runtime.close();
     throw error;
   }
+}
+
+/** The Control Plane and Execution Layer see a request's parameters plus an envelope. */
+function bodyLimit(config: ServeConfig): number {
+  return Math.max(256 * 1024, 2 * config.maxBodyBytes + 4096);
 }

@@ -6,9 +6,8 @@
  */
 import type { InvariantId } from '../../model/profile/denial-codes.ts';
 import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
-import { InProcessDriver } from '../../harness/drivers/in-process.ts';
-import { referenceTarget } from '../../reference-impl/in-process-target.ts';
-import type { InProcessTarget } from '../in-process-target.ts';
+import { openTarget } from '../../harness/targets.ts';
+import { appliesOverHttp } from '../../reference-impl/in-process-target.ts';
 import type { Profile } from '../profiles.ts';
 import type { FailureReport, RunReport, Verdict } from '../runner.ts';
 import { runSuite } from '../runner.ts';
@@ -27,6 +26,8 @@ export interface KillRow {
   timeToDetectionMs?: number;
   /** steps of the (shrunk) counterexample */
   counterexampleLength?: number;
+  /** false when the variant cannot be built in this wiring (a store replacement over HTTP) */
+  applicable?: boolean;
   /** suite runs (prelude = 1) up to and including the failing one */
   runsToDetection?: number;
   phase?: FailureReport['phase'];
@@ -39,6 +40,7 @@ export interface KillMatrix {
   profile: Profile['name'];
   seed: number;
   skipPrelude: boolean;
+  over: 'in-process' | 'http';
   reference: { verdict: Verdict; reasons: string[]; durationMs: number };
   rows: KillRow[];
   /** the reference is compliant and every mutant is non-compliant */
@@ -52,25 +54,38 @@ export interface KillMatrixOptions {
   mutants?: readonly Mutant[];
   /** the random phase alone: what it catches without the prelude's scripted scenarios */
   skipPrelude?: boolean;
+  /** in-process (default), or each variant in its own `failclosed serve` process over HTTP */
+  over?: 'in-process' | 'http';
   onProgress?(line: string): void;
 }
 
 const DEFAULT_SEED = 42;
 
-function run(target: InProcessTarget, profile: Profile, seed: number, skipPrelude: boolean): Promise<RunReport> {
-  return runSuite((harness) => new InProcessDriver(target, harness), { profile, seed, skipPrelude });
+async function run(over: 'in-process' | 'http', variant: string | undefined, profile: Profile, seed: number, skipPrelude: boolean): Promise<RunReport> {
+  const target = await openTarget({ kind: over, ...(variant ? { variant } : {}) });
+  try {
+    return await runSuite(target.makeDriver, { harness: target.harness, profile, seed, skipPrelude });
+  } finally {
+    await target.close();
+  }
 }
 
 export async function runKillMatrix(options: KillMatrixOptions): Promise<KillMatrix> {
   const seed = options.seed ?? DEFAULT_SEED;
   const progress = options.onProgress ?? (() => undefined);
   const skipPrelude = options.skipPrelude ?? false;
-  const reference = await run(referenceTarget(), options.profile, seed, skipPrelude);
+  const over = options.over ?? 'in-process';
+  const reference = await run(over, undefined, options.profile, seed, skipPrelude);
   progress(`reference: ${reference.verdict} in ${reference.durationMs} ms`);
 
   const rows: KillRow[] = [];
   for (const mutant of options.mutants ?? MUTANTS) {
-    const report = await run(mutant.target, options.profile, seed, skipPrelude);
+    if (over === 'http' && !appliesOverHttp(mutant.target.variation)) {
+      rows.push({ id: mutant.id, breaks: mutant.breaks, expected: [...mutant.expected], verdict: 'inconclusive', caughtBy: [], durationMs: 0, applicable: false });
+      progress(`${mutant.id}: replaces a store, exists only in-process — not run over HTTP`);
+      continue;
+    }
+    const report = await run(over, mutant.id, options.profile, seed, skipPrelude);
     const f = report.failure;
     rows.push({
       id: mutant.id,
@@ -91,7 +106,8 @@ export async function runKillMatrix(options: KillMatrixOptions): Promise<KillMat
     skipPrelude,
     reference: { verdict: reference.verdict, reasons: reference.reasons, durationMs: reference.durationMs },
     rows,
-    ok: reference.verdict === 'compliant' && rows.every((r) => r.verdict === 'non-compliant'),
+    over,
+    ok: reference.verdict === 'compliant' && rows.every((r) => r.applicable === false || r.verdict === 'non-compliant'),
   };
 }
 
@@ -117,16 +133,17 @@ export function formatKillMatrix(matrix: KillMatrix): string {
     const marks = INVARIANT_IDS.map((id) => (row.caughtBy.includes(id) ? '✗' : row.expected.includes(id) ? '·' : ' ').padEnd(5)).join(' ');
     const detect = row.timeToDetectionMs === undefined ? '-' : String(row.timeToDetectionMs);
     const steps = row.counterexampleLength === undefined ? '-' : String(row.counterexampleLength);
-    const verdict = row.verdict === 'non-compliant' ? 'caught' : `NOT CAUGHT (${row.verdict})`;
+    const verdict = row.applicable === false ? 'in-process only' : row.verdict === 'non-compliant' ? 'caught' : `NOT CAUGHT (${row.verdict})`;
     lines.push(`${row.id.padEnd(width)}  ${marks}  ${(row.phase ?? '-').padEnd(7)} ${detect.padStart(9)} ${steps.padStart(5)}  ${verdict}`);
   }
   const caught = matrix.rows.filter((r) => r.verdict === 'non-compliant');
+  const applicable = matrix.rows.filter((r) => r.applicable !== false);
   const times = caught.map((r) => r.timeToDetectionMs).filter((t): t is number => t !== undefined);
   const lengths = caught.map((r) => r.counterexampleLength).filter((n): n is number => n !== undefined);
   const inPrelude = caught.filter((r) => r.phase === 'prelude').length;
   lines.push('✗ caught by that invariant   · expected but not the one reported');
   lines.push(
-    `${matrix.ok ? 'OK' : 'FAILED'}: reference ${matrix.reference.verdict}; ${caught.length}/${matrix.rows.length} mutants caught ` +
+    `${matrix.ok ? 'OK' : 'FAILED'}: reference ${matrix.reference.verdict}${matrix.over === 'http' ? ' over HTTP' : ''}; ${caught.length}/${applicable.length} mutants caught ` +
       `(${inPrelude} in the prelude, ${caught.length - inPrelude} in the random phase); ` +
       `median time to detection ${median(times) ?? '-'} ms, median counterexample ${median(lengths) ?? '-'} steps`,
   );

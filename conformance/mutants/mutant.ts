@@ -4,7 +4,7 @@
  * a blind spot — the kill matrix (kill-matrix.ts) exists to show that it has none.
  */
 import type { InvariantId } from '../../model/profile/denial-codes.ts';
-import type { InProcessTarget } from '../in-process-target.ts';
+import type { ReferenceTarget } from '../../reference-impl/in-process-target.ts';
 
 export interface Mutant {
   id: string;
@@ -15,5 +15,5 @@ export interface Mutant {
    * named); empty: caught as a wrong answer that breaks no invariant (a false denial)
    */
   expected: InvariantId[];
-  target: InProcessTarget;
+  target: ReferenceTarget;
 }

@@ -9,8 +9,10 @@ import type { CommandSpec } from './command.ts';
 export const mutantsCommand: CommandSpec = {
   name: 'mutants',
   summary: 'prove the suite can fail: run it against planted-bug variants of the reference',
-  usage: 'failclosed mutants [--profile quick|standard|thorough] [--seed N] [--only ID,ID] [--random-only] [--json FILE]',
+  usage: 'failclosed mutants [--over in-process|http] [--profile quick|standard|thorough] [--seed N] [--only ID,ID] [--random-only] [--json FILE]',
   details: [
+    '--over WIRING    in-process (default), or http: each variant as its own `failclosed serve`',
+    '                 process behind the harness (variants that replace a store are in-process only)',
     '--profile NAME   the profile each run uses (default quick)',
     '--seed N         fast-check seed for every run (default 42, so the matrix is reproducible)',
     '--only IDS       a comma-separated subset of variants',
@@ -28,6 +30,7 @@ export const mutantsCommand: CommandSpec = {
     only: { type: 'string' },
     'random-only': { type: 'boolean', default: false },
     json: { type: 'string' },
+    over: { type: 'string', default: 'in-process' },
   },
   async run(values, io) {
     const profile = String(values.profile);
@@ -41,7 +44,10 @@ export const mutantsCommand: CommandSpec = {
       if (unknown.length > 0) return io.usageError(`unknown variant(s): ${unknown.join(', ')}`);
       mutants = MUTANTS.filter((m) => ids.includes(m.id));
     }
+    const over = String(values.over);
+    if (over !== 'in-process' && over !== 'http') return io.usageError(`--over must be in-process or http, not "${over}"`);
     const matrix = await runKillMatrix({
+      over,
       profile: PROFILES[profile],
       seed,
       mutants,

@@ -6,7 +6,9 @@ import { runSuite } from '../../conformance/runner.ts';
 import { PROFILES, isProfileName } from '../../conformance/profiles.ts';
 import { formatRunReport } from '../report-text.ts';
 import type { TargetSpec } from '../targets.ts';
-import { TargetError, describeTarget, resolveTarget } from '../targets.ts';
+import { TargetError, describeTarget, openTarget } from '../targets.ts';
+import { HarnessError } from '../drivers/http.ts';
+import { DEFAULT_HARNESS_PORT } from '../http-harness.ts';
 import type { CommandIO, CommandSpec } from './command.ts';
 
 export const COUNTEREXAMPLE_VERSION = 'failclosed-counterexample/1';
@@ -32,21 +34,36 @@ export async function executeRun(
   options: { profile: string; seed?: number; runs?: number; json?: string; replay?: { seed: number; path: string; replayPath?: string } },
 ): Promise<number> {
   if (!isProfileName(options.profile)) return io.usageError(`--profile must be quick, standard or thorough, not "${options.profile}"`);
-  let makeDriver;
+  io.out(`failclosed: ${options.replay ? 'replaying a counterexample against' : 'testing'} ${describeTarget(spec)}\n`);
+  let target;
   try {
-    makeDriver = await resolveTarget(spec);
+    target = await openTarget(spec);
   } catch (error) {
-    if (error instanceof TargetError) return io.usageError(error.message);
+    if (error instanceof TargetError || error instanceof HarnessError) {
+      io.err(`failclosed: cannot reach the system under test: ${(error as Error).message}\n`);
+      return 2;
+    }
     throw error;
   }
-  io.out(`failclosed: ${options.replay ? 'replaying a counterexample against' : 'testing'} ${describeTarget(spec)}\n`);
-  const report = await runSuite(makeDriver, {
+  let report: RunReport;
+  try {
+    report = await runSuite(target.makeDriver, {
+    harness: target.harness,
     profile: PROFILES[options.profile],
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.runs !== undefined ? { runs: options.runs } : {}),
     ...(options.replay ? { replay: options.replay } : {}),
     onProgress: (line) => io.out(`  ${line}\n`),
   });
+  } catch (error) {
+    if (error instanceof HarnessError) {
+      io.err(`failclosed: inconclusive — the run could not observe the system: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  } finally {
+    await target.close();
+  }
   let replayHint: string | undefined;
   if (report.failure) {
     const file = resolve(options.json ?? 'failclosed-report/counterexample.json');
@@ -63,16 +80,43 @@ export async function executeRun(
   return report.exitCode;
 }
 
+/** The target the options name, or what is wrong with them. Shared by run and doctor. */
+export function targetSpecOf(values: Record<string, string | boolean | string[] | undefined>): TargetSpec | string {
+  const variant = typeof values.variant === 'string' ? values.variant : undefined;
+  if (typeof values.target === 'string') {
+    if (variant || values.over !== undefined) return '--target names a running gate: it takes neither --variant nor --over';
+    let url: URL;
+    try {
+      url = new URL(values.target);
+      if (url.protocol !== 'http:') throw new Error();
+    } catch {
+      return `--target must be an http:// URL, not "${values.target}"`;
+    }
+    const port = values['harness-port'] === undefined ? DEFAULT_HARNESS_PORT : Number(values['harness-port']);
+    if (!Number.isInteger(port) || port < 1 || port > 65533) return `--harness-port must be a port number, not "${String(values['harness-port'])}"`;
+    return { kind: 'url', url: url.href, harnessHost: typeof values['harness-host'] === 'string' ? values['harness-host'] : '127.0.0.1', harnessPort: port };
+  }
+  if (values['harness-port'] !== undefined) return '--harness-port goes with --target';
+  const over = values.over === undefined ? 'in-process' : String(values.over);
+  if (over !== 'in-process' && over !== 'http') return `--over must be in-process or http, not "${over}"`;
+  return { kind: over, ...(variant ? { variant } : {}) };
+}
+
 export const runCommand: CommandSpec = {
   name: 'run',
   summary: 'run the conformance suite (default: the embedded reference, in-process)',
-  usage: 'failclosed run [--profile quick|standard|thorough] [--seed N] [--runs N] [--json FILE] [--variant ID]',
+  usage: 'failclosed run [--target URL [--harness-port N]] [--over in-process|http] [--profile quick|standard|thorough] [--seed N] [--runs N] [--json FILE] [--variant ID]',
   details: [
     '--profile NAME   quick (default; ~5-20 s), standard, or thorough: how many random command',
     '                 sequences follow the prelude that drives every scenario of the model once',
     '--seed N         fast-check seed (default: random, printed) — the same seed gives the same run',
     '--runs N         number of random command sequences (overrides the profile)',
     '--json FILE      write the run report (also a replayable counterexample file when it fails)',
+    '--target URL     test a running gate (a vendor\'s) configured as `failclosed doctor --print-config`',
+    '                 says; the harness serves its Control Plane, effect sink and Execution Layer',
+    `                 proxy on --harness-port N, N+1, N+2 (default ${DEFAULT_HARNESS_PORT})`,
+    '--over WIRING    without --target: the embedded reference in-process (default) or over http',
+    '                 (its own `failclosed serve` process, configured through the contract)',
     '--variant ID     test a planted-bug variant of the reference instead (see failclosed mutants)',
     '',
     'A failure writes failclosed-report/counterexample.json (or --json FILE); re-run it exactly',
@@ -86,13 +130,18 @@ export const runCommand: CommandSpec = {
     runs: { type: 'string' },
     json: { type: 'string' },
     variant: { type: 'string' },
+    target: { type: 'string' },
+    'harness-port': { type: 'string' },
+    'harness-host': { type: 'string' },
+    over: { type: 'string' },
   },
   async run(values, io) {
     const seed = parseCount(values.seed, '--seed');
     const runs = parseCount(values.runs, '--runs');
     if (typeof seed === 'string') return io.usageError(seed);
     if (typeof runs === 'string') return io.usageError(runs);
-    const spec: TargetSpec = { kind: 'in-process', ...(typeof values.variant === 'string' ? { variant: values.variant } : {}) };
+    const spec = targetSpecOf(values);
+    if (typeof spec === 'string') return io.usageError(spec);
     return executeRun(io, spec, {
       profile: String(values.profile),
       ...(seed !== undefined ? { seed } : {}),

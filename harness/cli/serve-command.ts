@@ -1,6 +1,7 @@
 /** `failclosed serve`: the reference system over HTTP, until SIGINT or SIGTERM. */
 import { ConfigError, loadServeConfig } from '../../reference-impl/serve-config.ts';
 import { startReference } from '../../reference-impl/serve.ts';
+import { appliesOverHttp } from '../../reference-impl/in-process-target.ts';
 import type { CommandSpec } from './command.ts';
 
 export const serveCommand: CommandSpec = {
@@ -8,26 +9,38 @@ export const serveCommand: CommandSpec = {
   summary: 'run the reference Gate, Control Plane and Execution Layer over HTTP',
   usage: 'failclosed serve [--config FILE]',
   details: [
-    '--config FILE   a JSON configuration (every field optional). Defaults: loopback only,',
+    '--config FILE   a JSON configuration (every field optional); FAILCLOSED_* environment',
+    '                variables of the contract (conformance/contract/CONTRACT.md) override it.',
+    '                Defaults: loopback only,',
     '                gate :8700, control plane :8701, execution layer :8702, data in',
     '                ./failclosed-data (durable nonce and approval journals, audit log, effects,',
     '                keys), a default-deny policy with one demo rule. See reference-impl/README.md.',
     '',
+    '--variant ID    serve a planted-bug variant instead (to test the suite over HTTP; never for use)',
     'Prints its endpoints, key ids and where audit and effects go; stops cleanly on SIGINT/SIGTERM.',
     'Exit status: 0 after a clean stop, 2 on a usage or configuration error, 1 if it cannot start.',
   ],
-  options: { config: { type: 'string' } },
+  options: { config: { type: 'string' }, variant: { type: 'string' } },
   async run(values, io) {
     let config;
     try {
-      config = loadServeConfig(values.config as string | undefined);
+      config = loadServeConfig(values.config as string | undefined, process.env);
     } catch (error) {
       if (error instanceof ConfigError) return io.usageError(error.message);
       throw error;
     }
+    let variation = {};
+    if (typeof values.variant === 'string') {
+      const { MUTANTS } = await import('../../conformance/mutants/index.ts');
+      const mutant = MUTANTS.find((m) => m.id === values.variant);
+      if (!mutant) return io.usageError(`no planted-bug variant "${values.variant}"`);
+      if (!appliesOverHttp(mutant.target.variation)) return io.usageError(`the variant "${mutant.id}" replaces a store and exists only in-process`);
+      variation = mutant.target.variation;
+      io.out(`WARNING: serving the planted-bug variant "${mutant.id}": ${mutant.breaks}\n`);
+    }
     let running;
     try {
-      running = await startReference(config);
+      running = await startReference(config, variation);
     } catch (error) {
       io.err(`failclosed serve: cannot start: ${(error as Error).message}\n`);
       return 1;

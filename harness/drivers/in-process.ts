@@ -30,6 +30,7 @@ const ALL_CAPABILITIES: Capability[] = [
   'crash-restart',
   'direct-execution',
   'audit-export',
+  'reset',
 ];
 
 const FAULT_KIND: Record<DriverFault, FaultKind> = {

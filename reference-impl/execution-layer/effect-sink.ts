@@ -58,14 +58,19 @@ export class FileEffectSink implements EffectSink {
   }
 }
 
+/** Reports to an effect sink's base URL, at POST {url}/v1/effects (the contract's route). */
 export class UrlEffectSink implements EffectSink {
+  private readonly endpoint: string;
+
   constructor(
-    private readonly url: string,
+    baseUrl: string,
     private readonly timeoutMs = 2000,
-  ) {}
+  ) {
+    this.endpoint = new URL('v1/effects', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).href;
+  }
 
   async report(effect: EffectRecord): Promise<void> {
-    const response = await fetch(this.url, {
+    const response = await fetch(this.endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: canonicalize(effect),

@@ -14,7 +14,9 @@ import { readBody, sendJson } from './http-util.ts';
 /** A question or call carries a request's parameters: allow what the Gate allows, with room to spare. */
 export const DEFAULT_BODY_LIMIT = 256 * 1024;
 
-export function createExecutionLayerServer(executionLayer: ExecutionLayer, limit = DEFAULT_BODY_LIMIT): Server {
+/** `executionLayer` may be a lookup: a restart replaces the Execution Layer behind the server. */
+export function createExecutionLayerServer(executionLayer: ExecutionLayer | (() => ExecutionLayer), limit = DEFAULT_BODY_LIMIT): Server {
+  const current = typeof executionLayer === 'function' ? executionLayer : () => executionLayer;
   return createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://execution-layer');
@@ -27,7 +29,7 @@ export function createExecutionLayerServer(executionLayer: ExecutionLayer, limit
         } catch (error) {
           return sendJson(res, 403, { status: 'denied', code: 'REQUEST_MALFORMED', reason: (error as Error).message });
         }
-        const result = await executionLayer.execute(call);
+        const result = await current().execute(call);
         return sendJson(res, result.status === 'executed' ? 200 : 403, result);
       }
       if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', role: 'execution-layer' });

@@ -4,6 +4,7 @@
  *   GET  /v1/audit      the audit export (JSON array; ?format=ndjson for one record per line)
  *   GET  /v1/events     gateway events (accepted / completed / failed) keyed by request id
  *   GET  /healthz       200 when the Gate can serve
+ *   /failclosed/v1/…    the optional conformance control channel (only when configured)
  * Every request to /v1/requests — oversized and malformed ones included — is answered with a code
  * and audited.
  */
@@ -13,12 +14,23 @@ import type { GatewayEvent } from '../../model/profile/messages.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { exportJson, exportNdjson } from '../audit/audit-log.ts';
 import type { Gate, GateAnswer } from '../gate/gate.ts';
+import type { ControlChannel } from './control-channel.ts';
+import { handleControlChannel } from './control-channel.ts';
 import { readBody, sendJson, sendText } from './http-util.ts';
 
-export function createGateServer(gate: Gate, audit: AuditLog, events: readonly GatewayEvent[]): Server {
+/** What the server serves; looked up per request, since a restart replaces the Gate. */
+export interface GateRuntime {
+  readonly gate: Gate;
+  readonly audit: AuditLog;
+  readonly events: readonly GatewayEvent[];
+}
+
+export function createGateServer(runtime: GateRuntime, channel?: ControlChannel): Server {
   return createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://gate');
+      const { gate, audit, events } = runtime;
+      if (channel && (await handleControlChannel(req, res, url.pathname, channel))) return;
       if (req.method === 'POST' && url.pathname === '/v1/requests') {
         const body = await readBody(req, gate.settings.maxBodyBytes);
         const answer: GateAnswer = body.bytes ? await gate.handle(body.bytes) : await gate.refuseUnread(body.digest);

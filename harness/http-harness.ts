@@ -1,0 +1,75 @@
+/**
+ * The services the harness runs around a gate under test over HTTP: the Control Plane it plays,
+ * the effect sink it owns, and a fault-injecting proxy in front of the gate's Execution Layer.
+ * Ports are fixed for a gate that was configured beforehand (`failclosed doctor --print-config`),
+ * or free ones for a gate the harness starts itself.
+ */
+import { createServer } from 'node:net';
+import type { Harness } from '../conformance/runner.ts';
+import { RecordingSink } from './recording-sink.ts';
+import { startControlPlaneServer } from './services/control-plane-server.ts';
+import { startEffectSinkServer } from './services/effect-sink-server.ts';
+import type { FaultProxy } from './services/fault-proxy.ts';
+import { startFaultProxy } from './services/fault-proxy.ts';
+
+export const DEFAULT_HARNESS_PORT = 8790;
+
+export interface HarnessPorts {
+  controlPlane: number;
+  effectSink: number;
+  executionProxy: number;
+}
+
+export function harnessPorts(base: number): HarnessPorts {
+  return { controlPlane: base, effectSink: base + 1, executionProxy: base + 2 };
+}
+
+export interface HttpHarness {
+  controlPlaneUrl: string;
+  effectSinkUrl: string;
+  /** where the gate must reach its Execution Layer (the proxy), once started */
+  executionProxyUrl: string;
+  executionProxy: FaultProxy | undefined;
+  /** starts the proxy in front of the gate's real Execution Layer */
+  proxyExecutionLayer(target: string): Promise<FaultProxy>;
+  close(): Promise<void>;
+}
+
+/** A free port on loopback (for a gate the harness starts itself). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startHttpHarness(harness: Harness, options: { host?: string; ports?: HarnessPorts } = {}): Promise<HttpHarness> {
+  const host = options.host ?? '127.0.0.1';
+  const ports = options.ports ?? { controlPlane: 0, effectSink: 0, executionProxy: await freePort(host) };
+  const controlPlane = await startControlPlaneServer(harness.controlPlane, { host, port: ports.controlPlane, trustedKeys: harness.trustedKeys });
+  let sink;
+  try {
+    sink = await startEffectSinkServer(new RecordingSink(harness.recorder), { host, port: ports.effectSink });
+  } catch (error) {
+    await controlPlane.close();
+    throw error;
+  }
+  const result: HttpHarness = {
+    controlPlaneUrl: controlPlane.url,
+    effectSinkUrl: sink.url,
+    executionProxyUrl: `http://${host}:${ports.executionProxy}`,
+    executionProxy: undefined,
+    async proxyExecutionLayer(target: string) {
+      result.executionProxy = await startFaultProxy({ target, host, port: ports.executionProxy });
+      return result.executionProxy;
+    },
+    async close() {
+      await Promise.allSettled([controlPlane.close(), sink.close(), result.executionProxy?.close()]);
+    },
+  };
+  return result;
+}

@@ -1,0 +1,81 @@
+/**
+ * The suite over HTTP: the reference as its own `failclosed serve` process, configured only
+ * through the contract's environment variables — started by the harness (--over http) and started
+ * beforehand at a URL (--target) — and planted-bug variants caught over HTTP too.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runKillMatrix } from '../conformance/mutants/kill-matrix.ts';
+import { MUTANTS } from '../conformance/mutants/index.ts';
+import { PROFILES } from '../conformance/profiles.ts';
+import { createHarness, runSuite } from '../conformance/runner.ts';
+import { freePort, harnessPorts } from './http-harness.ts';
+import { startServeProcess } from './serve-process.ts';
+import { openTarget } from './targets.ts';
+
+describe('the suite over HTTP', () => {
+  it('finds the reference compliant as a separate process behind the harness (--over http)', { timeout: 120_000 }, async () => {
+    const target = await openTarget({ kind: 'http' });
+    try {
+      const report = await runSuite(target.makeDriver, { harness: target.harness, profile: PROFILES.quick, seed: 21, runs: 10 });
+      expect(report.reasons).toEqual([]);
+      expect(report.verdict).toBe('compliant');
+      expect(report.coverage.percent).toBe(100);
+      expect(report.notTested).toEqual([]);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('tests a gate started beforehand with the printed configuration (--target URL)', { timeout: 120_000 }, async () => {
+    // The vendor's side: a gate configured with fixed harness ports before the harness exists.
+    const base = await freePort();
+    const ports = harnessPorts(base);
+    const elPort = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), 'failclosed-target-'));
+    const harness = createHarness();
+    const gate = await startServeProcess({
+      env: {
+        FAILCLOSED_LISTEN_HOST: '127.0.0.1',
+        FAILCLOSED_LISTEN_PORT: '0',
+        FAILCLOSED_CONTROL_PLANE_URL: `http://127.0.0.1:${ports.controlPlane}`,
+        FAILCLOSED_CONTROL_PLANE_KEYS: JSON.stringify(harness.trustedKeys),
+        FAILCLOSED_EXECUTION_LAYER_URL: `http://127.0.0.1:${ports.executionProxy}`,
+        FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT: String(elPort),
+        FAILCLOSED_EFFECT_SINK_URL: `http://127.0.0.1:${ports.effectSink}`,
+        FAILCLOSED_IDENTITY_KEYS: JSON.stringify({ keys: harness.identityKeys }),
+        FAILCLOSED_CONFORMANCE_CHANNEL: '1',
+        FAILCLOSED_DATA_DIR: dataDir,
+        FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '250',
+        FAILCLOSED_FSYNC: '0',
+      },
+    });
+    try {
+      const target = await openTarget({ kind: 'url', url: gate.gate, harnessHost: '127.0.0.1', harnessPort: base });
+      try {
+        const report = await runSuite(target.makeDriver, { harness: target.harness, profile: PROFILES.quick, seed: 22, runs: 5 });
+        expect(report.reasons).toEqual([]);
+        expect(report.verdict).toBe('compliant');
+        expect(report.target).toContain(gate.gate);
+      } finally {
+        await target.close();
+      }
+    } finally {
+      await gate.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('catches planted bugs over HTTP too, including one only the proxy in front of the Execution Layer reveals', { timeout: 180_000 }, async () => {
+    const ids = ['queued-during-partition', 'execution-layer-skips-validation', 'nonce-store-memory-only'];
+    const matrix = await runKillMatrix({ profile: PROFILES.quick, seed: 42, over: 'http', mutants: MUTANTS.filter((m) => ids.includes(m.id)) });
+    expect(matrix.reference.verdict).toBe('compliant');
+    const rows = Object.fromEntries(matrix.rows.map((r) => [r.id, r]));
+    expect(rows['queued-during-partition']?.verdict).toBe('non-compliant');
+    expect(rows['execution-layer-skips-validation']?.verdict).toBe('non-compliant');
+    expect(rows['nonce-store-memory-only']?.applicable).toBe(false);
+    expect(matrix.ok).toBe(true);
+  });
+});
