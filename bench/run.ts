@@ -24,6 +24,8 @@ const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: 'suite', load: () => import('./suite.bench.ts') },
   { name: 'mutants', load: () => import('./mutants.bench.ts') },
   { name: 'reference-http', load: () => import('./reference-http.bench.ts') },
+  { name: 'suite-http', load: () => import('./suite-http.bench.ts') },
+  { name: 'container', load: () => import('./container.bench.ts') },
 ];
 
 async function main(args: readonly string[]): Promise<number> {

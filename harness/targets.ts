@@ -14,11 +14,13 @@ import { InProcessDriver } from './drivers/in-process.ts';
 import { HttpDriver, fetchHello } from './drivers/http.ts';
 import { harnessPorts, startHttpHarness } from './http-harness.ts';
 import { referenceOverHttp } from './reference-over-http.ts';
+import { dockerEngine, imageTarget } from './container-target.ts';
 
 export type TargetSpec =
   | { kind: 'in-process'; variant?: string }
   | { kind: 'http'; variant?: string }
-  | { kind: 'url'; url: string; harnessHost: string; harnessPort: number };
+  | { kind: 'url'; url: string; harnessHost: string; harnessPort: number }
+  | { kind: 'image'; image: string };
 
 export class TargetError extends Error {
   override name = 'TargetError';
@@ -27,6 +29,8 @@ export class TargetError extends Error {
 export interface OpenTarget {
   harness: Harness;
   makeDriver: DriverFactory;
+  /** what the system under test printed, when the harness can see it (containers) */
+  logs?: () => string;
   close(): Promise<void>;
 }
 
@@ -51,6 +55,12 @@ export async function openTarget(spec: TargetSpec): Promise<OpenTarget> {
       }
       const opened = await referenceOverHttp(harness, spec.variant);
       return { harness, makeDriver: opened.makeDriver, close: opened.close };
+    }
+    case 'image': {
+      const engine = await dockerEngine();
+      if (!engine.ok) throw new TargetError(`--image needs a Docker engine: ${engine.reason}`);
+      const container = await imageTarget(harness, spec.image);
+      return { harness, makeDriver: container.makeDriver, logs: container.logs, close: container.close };
     }
     case 'url': {
       const ports = harnessPorts(spec.harnessPort);
@@ -80,5 +90,7 @@ export function describeTarget(spec: TargetSpec): string {
       return `${name} (failclosed serve, over HTTP)`;
     case 'url':
       return `the gate at ${spec.url}`;
+    case 'image':
+      return `the image ${spec.image} (container)`;
   }
 }

@@ -18,6 +18,8 @@ export interface CounterexampleFile {
   target: TargetSpec;
   profile: string;
   report: RunReport;
+  /** the end of what the system under test printed, when the harness could see it */
+  logs?: string;
 }
 
 function parseCount(value: unknown, name: string): number | undefined | string {
@@ -46,6 +48,7 @@ export async function executeRun(
     throw error;
   }
   let report: RunReport;
+  let logs: string | undefined;
   try {
     report = await runSuite(target.makeDriver, {
     harness: target.harness,
@@ -62,6 +65,7 @@ export async function executeRun(
     }
     throw error;
   } finally {
+    logs = target.logs?.();
     await target.close();
   }
   let replayHint: string | undefined;
@@ -70,7 +74,8 @@ export async function executeRun(
     replayHint = `npx failclosed replay ${file}`;
   }
   io.out(formatRunReport(report, replayHint));
-  const document: CounterexampleFile = { version: COUNTEREXAMPLE_VERSION, target: spec, profile: options.profile, report };
+  if (report.failure && logs) io.out(`The system under test printed (last lines):\n${logs.trimEnd().split('\n').slice(-15).map((l) => `  | ${l}`).join('\n')}\n`);
+  const document: CounterexampleFile = { version: COUNTEREXAMPLE_VERSION, target: spec, profile: options.profile, report, ...(logs ? { logs: logs.slice(-20_000) } : {}) };
   const targets = [options.json, report.failure && !options.json ? 'failclosed-report/counterexample.json' : undefined].filter((f): f is string => !!f);
   for (const file of targets) {
     mkdirSync(dirname(resolve(file)), { recursive: true });
@@ -83,6 +88,10 @@ export async function executeRun(
 /** The target the options name, or what is wrong with them. Shared by run and doctor. */
 export function targetSpecOf(values: Record<string, string | boolean | string[] | undefined>): TargetSpec | string {
   const variant = typeof values.variant === 'string' ? values.variant : undefined;
+  if (typeof values.image === 'string') {
+    if (typeof values.target === 'string' || variant || values.over !== undefined) return '--image takes neither --target, --variant nor --over';
+    return { kind: 'image', image: values.image };
+  }
   if (typeof values.target === 'string') {
     if (variant || values.over !== undefined) return '--target names a running gate: it takes neither --variant nor --over';
     let url: URL;
@@ -105,7 +114,7 @@ export function targetSpecOf(values: Record<string, string | boolean | string[] 
 export const runCommand: CommandSpec = {
   name: 'run',
   summary: 'run the conformance suite (default: the embedded reference, in-process)',
-  usage: 'failclosed run [--target URL [--harness-port N]] [--over in-process|http] [--profile quick|standard|thorough] [--seed N] [--runs N] [--json FILE] [--variant ID]',
+  usage: 'failclosed run [--target URL [--harness-port N] | --image IMAGE | --over in-process|http] [--profile quick|standard|thorough] [--seed N] [--runs N] [--json FILE] [--variant ID]',
   details: [
     '--profile NAME   quick (default; ~5-20 s), standard, or thorough: how many random command',
     '                 sequences follow the prelude that drives every scenario of the model once',
@@ -115,6 +124,8 @@ export const runCommand: CommandSpec = {
     '--target URL     test a running gate (a vendor\'s) configured as `failclosed doctor --print-config`',
     '                 says; the harness serves its Control Plane, effect sink and Execution Layer',
     `                 proxy on --harness-port N, N+1, N+2 (default ${DEFAULT_HARNESS_PORT})`,
+    '--image IMAGE    start that image with testcontainers (host network, loopback only), configured',
+    '                 through the contract\'s environment; crashes are container restarts; needs Docker',
     '--over WIRING    without --target: the embedded reference in-process (default) or over http',
     '                 (its own `failclosed serve` process, configured through the contract)',
     '--variant ID     test a planted-bug variant of the reference instead (see failclosed mutants)',
@@ -131,6 +142,7 @@ export const runCommand: CommandSpec = {
     json: { type: 'string' },
     variant: { type: 'string' },
     target: { type: 'string' },
+    image: { type: 'string' },
     'harness-port': { type: 'string' },
     'harness-host': { type: 'string' },
     over: { type: 'string' },

@@ -20,7 +20,7 @@ export interface EffectSinkServerOptions {
 }
 
 export interface EffectSinkServer {
-  /** base URL; reports go to `${url}/v1/effects` (= effectsUrl) */
+  /** base URL, what an Execution Layer is configured with; reports go to `${url}/v1/effects` (= effectsUrl) */
   url: string;
   effectsUrl: string;
   /** valid reports recorded */

@@ -1,0 +1,35 @@
+/**
+ * The container tier: the reference's image, built locally, started by testcontainers and judged
+ * through the contract. Without a Docker engine these tests print why and are skipped — counted
+ * as not run, never as passed.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { PROFILES } from '../conformance/profiles.ts';
+import { createHarness, runSuite } from '../conformance/runner.ts';
+import { dockerEngine, imageTarget } from './container-target.ts';
+
+const engine = await dockerEngine();
+if (!engine.ok) console.log(`container-target.test.ts: SKIPPED — ${engine.reason}`);
+const IMAGE = 'failclosed/reference:local';
+const BUILD = fileURLToPath(new URL('../reference-impl/docker/build-image.sh', import.meta.url));
+
+describe('the reference as a container image', () => {
+  it.skipIf(!engine.ok)('builds without a registry, starts within 20 s, and is compliant', { timeout: 600_000 }, async () => {
+    const build = spawnSync('bash', [BUILD, IMAGE], { encoding: 'utf8', timeout: 540_000 });
+    expect(build.status, build.stderr).toBe(0);
+    const harness = createHarness();
+    const target = await imageTarget(harness, IMAGE);
+    try {
+      expect(target.startupMs).toBeLessThan(20_000);
+      const report = await runSuite(target.makeDriver, { harness, profile: PROFILES.quick, seed: 31, runs: 5 });
+      expect(report.reasons).toEqual([]);
+      expect(report.verdict).toBe('compliant');
+      expect(report.target).toContain(IMAGE);
+      expect(target.logs()).toContain('ready');
+    } finally {
+      await target.close();
+    }
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * A gate in a container image (testcontainers): started with the contract's environment, on the
+ * host's network so that every exchange stays on loopback, waited for by its "ready" log line
+ * (scratch images have no shell for exec-based waits), its logs kept for the report, and crashed
+ * for real by a container restart with no grace period.
+ */
+import type { Readable } from 'node:stream';
+import { GenericContainer, Wait } from 'testcontainers';
+import type { StartedTestContainer } from 'testcontainers';
+import type { DriverFactory, Harness } from '../conformance/runner.ts';
+import { HarnessError, HttpDriver, fetchHello } from './drivers/http.ts';
+import { freePort, startHttpHarness } from './http-harness.ts';
+import { contractEnvironment } from './reference-over-http.ts';
+
+// The resource reaper is itself an image from a registry; this harness cleans up after itself.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+
+export const STARTUP_TIMEOUT_MS = 60_000;
+
+async function waitHealthy(gateUrl: string, timeoutMs = STARTUP_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(new URL('/healthz', gateUrl), { signal: AbortSignal.timeout(1000) });
+      await response.body?.cancel();
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new HarnessError(`the container's gate at ${gateUrl} did not become healthy within ${timeoutMs} ms`);
+}
+
+export interface ContainerTarget {
+  makeDriver: DriverFactory;
+  /** what the container printed (kept for reports) */
+  logs(): string;
+  /** milliseconds from `docker run` to a healthy gate */
+  startupMs: number;
+  close(): Promise<void>;
+}
+
+export async function imageTarget(harness: Harness, image: string): Promise<ContainerTarget> {
+  const services = await startHttpHarness(harness);
+  let container: StartedTestContainer | undefined;
+  let log = '';
+  try {
+    const [gatePort, executionLayerPort] = [await freePort(), await freePort()];
+    await services.proxyExecutionLayer(`http://127.0.0.1:${executionLayerPort}`);
+    const env = contractEnvironment(harness, services, {
+      FAILCLOSED_LISTEN_HOST: '127.0.0.1',
+      FAILCLOSED_LISTEN_PORT: String(gatePort),
+      FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT: String(executionLayerPort),
+      FAILCLOSED_DATA_DIR: '/data',
+      FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '250',
+    });
+    const started = Date.now();
+    container = await new GenericContainer(image)
+      .withNetworkMode('host')
+      .withEnvironment(env)
+      .withWaitStrategy(Wait.forLogMessage(/^ready$/m))
+      .withStartupTimeout(STARTUP_TIMEOUT_MS)
+      .withLogConsumer((stream: Readable) => {
+        stream.on('data', (chunk: Buffer | string) => {
+          log += chunk.toString();
+          if (log.length > 200_000) log = log.slice(-100_000);
+        });
+      })
+      .start();
+    const gateUrl = `http://127.0.0.1:${gatePort}`;
+    await waitHealthy(gateUrl);
+    const startupMs = Date.now() - started;
+    const running = container;
+    const makeDriver: DriverFactory = async () => {
+      const hello = await fetchHello(gateUrl);
+      return new HttpDriver({
+        gateUrl,
+        recorder: harness.recorder,
+        hello,
+        ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}),
+        target: `image ${image} (container ${running.getId().slice(0, 12)})`,
+        // A real crash: no grace period, then the container starts again on its own data.
+        crash: async () => {
+          await running.restart({ timeout: 0 });
+          await waitHealthy(gateUrl);
+        },
+      });
+    };
+    return {
+      makeDriver,
+      logs: () => log,
+      startupMs,
+      async close() {
+        await running.stop({ timeout: 2_000 }).catch(() => undefined);
+        await services.close();
+      },
+    };
+  } catch (error) {
+    await container?.stop({ timeout: 0 }).catch(() => undefined);
+    await services.close();
+    throw error instanceof HarnessError ? error : new HarnessError(`cannot start the image ${image}: ${(error as Error).message}${log ? `\n${log.slice(-2000)}` : ''}`);
+  }
+}
+
+/** Whether a Docker engine answers here; the reason when not (printed, never silently passed). */
+export async function dockerEngine(): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const { spawnSync } = await import('node:child_process');
+  const result = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 15_000 });
+  if (result.error) return { ok: false, reason: `no docker client: ${result.error.message}` };
+  if (result.status !== 0) return { ok: false, reason: `no docker engine answers: ${(result.stderr || result.stdout).trim().split('\n')[0]}` };
+  return { ok: true };
+}
