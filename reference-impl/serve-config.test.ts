@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../harness/cli/main.ts';
-import { ConfigError, DEFAULT_SERVE_CONFIG, parseServeConfig } from './serve-config.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TEST_KEYS, trustedKey } from '../model/history-builder.ts';
+import { ConfigError, DEFAULT_SERVE_CONFIG, loadServeConfig, parseServeConfig } from './serve-config.ts';
 
 describe('serve configuration', () => {
   it('has safe defaults: loopback only, durable, a replay window at least the acceptance window', () => {
@@ -30,6 +34,24 @@ describe('serve configuration', () => {
   ])('refuses %s with a message naming the field', (_name, text, message) => {
     expect(() => parseServeConfig(text)).toThrow(ConfigError);
     expect(() => parseServeConfig(text)).toThrow(message);
+  });
+
+  it('reads the contract\'s environment variables and its flat FAILCLOSED_CONFIG_FILE, the variables winning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'failclosed-contract-config-'));
+    try {
+      const file = join(dir, 'gate.json');
+      writeFileSync(file, JSON.stringify({ listen_port: 9100, control_plane_url: 'http://127.0.0.1:8790', control_plane_keys: [trustedKey(TEST_KEYS.controlPlane)], conformance_channel: true, acceptance_window_sec: 60 }));
+      const config = loadServeConfig(undefined, { FAILCLOSED_CONFIG_FILE: file, FAILCLOSED_LISTEN_PORT: '9200', FAILCLOSED_EFFECT_SINK_URL: 'http://127.0.0.1:8791' });
+      expect(config.ports.gate).toBe(9200);
+      expect(config.controlPlane).toEqual({ url: 'http://127.0.0.1:8790', trustedKeys: [trustedKey(TEST_KEYS.controlPlane)] });
+      expect(config.effects.url).toBe('http://127.0.0.1:8791');
+      expect(config.conformanceChannel).toBe(true);
+      expect(config.acceptanceWindowSec).toBe(60);
+      expect(() => loadServeConfig(undefined, { FAILCLOSED_LISTEN_PORT: 'eighty' })).toThrow('FAILCLOSED_LISTEN_PORT must be a whole number');
+      expect(() => loadServeConfig(undefined, { FAILCLOSED_CONTROL_PLANE_URL: 'http://127.0.0.1:1' })).toThrow('needs controlPlane.trustedKeys');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('failclosed serve exits 2 on a bad configuration and starts nothing', async () => {

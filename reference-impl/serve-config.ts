@@ -217,9 +217,33 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): Record<string, un
   return overlay;
 }
 
-/** The config file (--config, else FAILCLOSED_CONFIG_FILE, else none) with the environment's variables on top. */
+/**
+ * The contract's JSON form of its variables (FAILCLOSED_CONFIG_FILE, gate-config.schema.json): the
+ * names without the prefix, in lower case, with JSON values — read as the variables they stand for.
+ */
+export function contractFileAsEnvironment(path: string): Record<string, string> {
+  let doc: unknown;
+  try {
+    doc = parseStrictJson(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`cannot read FAILCLOSED_CONFIG_FILE ${path}: ${(error as Error).message}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError(`FAILCLOSED_CONFIG_FILE ${path} must be a JSON object`);
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(doc)) {
+    if (!/^[a-z_]+$/.test(key)) throw new ConfigError(`FAILCLOSED_CONFIG_FILE ${path}: "${key}" is not a setting name`);
+    env[`FAILCLOSED_${key.toUpperCase()}`] = typeof value === 'string' ? value : typeof value === 'boolean' ? (value ? '1' : '0') : JSON.stringify(value);
+  }
+  return env;
+}
+
+/**
+ * The reference's own config file (--config) with the contract's settings on top: those of
+ * FAILCLOSED_CONFIG_FILE, then the environment's variables (which win).
+ */
 export function loadServeConfig(path: string | undefined, env: NodeJS.ProcessEnv = {}): ServeConfig {
-  const file = path ?? (env.FAILCLOSED_CONFIG_FILE || undefined);
+  if (env.FAILCLOSED_CONFIG_FILE) env = { ...contractFileAsEnvironment(env.FAILCLOSED_CONFIG_FILE), ...env };
+  const file = path;
   let doc: Record<string, unknown> = {};
   if (file !== undefined) {
     let source: string;

@@ -182,6 +182,9 @@ export const doctorCommand: CommandSpec = {
       io.out('# Configure the gate under test with these variables (conformance/contract/CONTRACT.md).\n');
       io.out('# The keys are fixed, public TEST keys: never use them outside a test.\n');
       io.out('# Also set FAILCLOSED_LISTEN_PORT (and FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT if the gate hosts its Execution Layer).\n');
+      io.out('# FAILCLOSED_EXECUTION_LAYER_URL is the harness\'s proxy in front of your Execution Layer: the proxy starts\n');
+      io.out('# only when your gate announces execution_layer_url in its handshake (FAILCLOSED_CONFORMANCE_CHANNEL=1);\n');
+      io.out('# without a control channel, leave it unset.\n');
       for (const [name, value] of Object.entries(env)) io.out(`${name}='${value}'\n`);
       return 0;
     }

@@ -200,7 +200,13 @@ export class HttpDriver implements Driver {
   async settle(): Promise<void> {}
 
   async auditExport(): Promise<JsonValue[]> {
-    const response = await fetch(this.url('/v1/audit'), { signal: AbortSignal.timeout(30_000) });
+    let response = await fetch(this.url('/v1/audit'), { signal: AbortSignal.timeout(30_000) });
+    // 503: records still wait for the audit log; give the gate a bounded moment to write them.
+    for (let attempt = 0; response.status === 503 && attempt < 20; attempt++) {
+      await response.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      response = await fetch(this.url('/v1/audit'), { signal: AbortSignal.timeout(30_000) });
+    }
     const text = await response.text();
     if (!response.ok) throw new HarnessError(`GET /v1/audit answered ${response.status}`);
     const value = parseStrictJson(text);

@@ -39,7 +39,8 @@ export function createGateServer(runtime: GateRuntime, channel?: ControlChannel)
       }
       if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', role: 'gate' });
       if (req.method === 'GET' && url.pathname === '/v1/audit') {
-        await gate.settle(); // records waiting for the log to come back go out first
+        // Records waiting for the log go out first; while some still wait, the export is not whole.
+        if (!(await gate.settle())) return sendJson(res, 503, { error: 'audit records are waiting for the audit log; try again' });
         const records = await audit.records();
         return url.searchParams.get('format') === 'ndjson'
           ? sendText(res, 200, exportNdjson(records), 'application/x-ndjson')
