@@ -86,6 +86,8 @@ export interface SuiteOptions {
   skipPrelude?: boolean;
   /** a harness made beforehand (e.g. to start HTTP services around a gate before the run) */
   harness?: Harness;
+  /** receives the recorded history of every run as it is judged (evidence kits, reports) */
+  onHistory?: (history: History, run: { index: number; phase: 'prelude' | 'random'; failed: boolean }) => void;
   onProgress?: (line: string) => void;
 }
 
@@ -173,12 +175,14 @@ function renderWitnesses(history: History, indexes: number[]): string {
 }
 
 /** Judges the run's history with INV-1…INV-6; throws on the first invariant that does not hold. */
-async function judgeHistory(ctx: RunContext): Promise<History> {
+async function judgeHistory(ctx: RunContext, keep?: (history: History, failed: boolean) => void): Promise<History> {
   const exported = ctx.driver.capabilities.has('audit-export');
   await ctx.driver.settle();
   const audit = exported ? await ctx.driver.auditExport() : [];
   const history = ctx.recorder.build(audit, exported);
-  for (const verdict of checkInvariants(history)) {
+  const verdicts = checkInvariants(history);
+  keep?.(history, verdicts.some((v) => !v.holds));
+  for (const verdict of verdicts) {
     if (verdict.invariant === 'INV-5' && !exported) continue;
     const v = verdict.violations[0];
     if (v) {
@@ -265,7 +269,7 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
       const ctx = await newContext();
       try {
         preludeScenarios = await prelude(ctx);
-        await judgeHistory(ctx);
+        await judgeHistory(ctx, (history, failed) => options.onHistory?.(history, { index: 0, phase: 'prelude', failed }));
       } catch (error) {
         if (!(error instanceof ConformanceFailure)) throw error;
         // The counterexample is the scenario that failed, or those whose events witness the violation.
@@ -302,7 +306,7 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
           const ctx = await newContext();
           try {
             await fc.asyncModelRun(() => ({ model: {}, real: ctx }), commands);
-            await judgeHistory(ctx);
+            await judgeHistory(ctx, (history, failed) => options.onHistory?.(history, { index: runs, phase: 'random', failed }));
           } catch (error) {
             if (error instanceof ConformanceFailure) lastFailure = { error, trail: [...ctx.trail], at: Date.now() };
             throw error;
