@@ -60,8 +60,8 @@ export interface Driver {
   crashAndRestart(): Promise<void>;
   /** waits until the system has finished what it started (records waiting to be written, …) */
   settle(): Promise<void>;
-  /** the audit export, raw (needs 'audit-export') */
-  auditExport(): Promise<JsonValue[]>;
+  /** the audit exports, raw, one per audit log the system keeps (replicas keep one each) (needs 'audit-export') */
+  auditExport(): Promise<JsonValue[][]>;
   close(): Promise<void>;
 }
 

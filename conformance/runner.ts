@@ -178,8 +178,8 @@ function renderWitnesses(history: History, indexes: number[]): string {
 async function judgeHistory(ctx: RunContext, keep?: (history: History, failed: boolean) => void): Promise<History> {
   const exported = ctx.driver.capabilities.has('audit-export');
   await ctx.driver.settle();
-  const audit = exported ? await ctx.driver.auditExport() : [];
-  const history = ctx.recorder.build(audit, exported);
+  const exports = exported ? await ctx.driver.auditExport() : [];
+  const history = ctx.recorder.build(exports, exported);
   const verdicts = checkInvariants(history);
   keep?.(history, verdicts.some((v) => !v.holds));
   for (const verdict of verdicts) {

@@ -32,4 +32,17 @@ describe('the reference as a container image', () => {
       await target.close();
     }
   });
+
+  it.skipIf(!engine.ok)('with two replicas sharing the primary\'s stores, concurrent duplicates still execute once', { timeout: 300_000 }, async () => {
+    const harness = createHarness();
+    const target = await imageTarget(harness, IMAGE, 2);
+    try {
+      const report = await runSuite(target.makeDriver, { harness, profile: PROFILES.quick, seed: 32, runs: 3 });
+      expect(report.reasons).toEqual([]);
+      expect(report.verdict).toBe('compliant');
+      expect(report.target).toContain('1 replica(s)');
+    } finally {
+      await target.close();
+    }
+  });
 });

@@ -41,65 +41,78 @@ export interface ContainerTarget {
   close(): Promise<void>;
 }
 
-export async function imageTarget(harness: Harness, image: string): Promise<ContainerTarget> {
+export async function imageTarget(harness: Harness, image: string, replicas = 1): Promise<ContainerTarget> {
   const services = await startHttpHarness(harness);
-  let container: StartedTestContainer | undefined;
-  let log = '';
+  const containers: StartedTestContainer[] = [];
+  const logs: string[] = [];
+  const stopAll = async () => {
+    for (const c of [...containers].reverse()) await c.stop({ timeout: 2_000 }).catch(() => undefined);
+    await services.close();
+  };
   try {
-    const [gatePort, executionLayerPort] = [await freePort(), await freePort()];
+    const executionLayerPort = await freePort();
+    const nonceStorePort = replicas > 1 ? await freePort() : undefined;
     await services.proxyExecutionLayer(`http://127.0.0.1:${executionLayerPort}`);
-    const env = contractEnvironment(harness, services, {
-      FAILCLOSED_LISTEN_HOST: '127.0.0.1',
-      FAILCLOSED_LISTEN_PORT: String(gatePort),
-      FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT: String(executionLayerPort),
-      FAILCLOSED_DATA_DIR: '/data',
-      FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '250',
-    });
+    const gateUrls: string[] = [];
     const started = Date.now();
-    container = await new GenericContainer(image)
-      .withNetworkMode('host')
-      .withEnvironment(env)
-      .withWaitStrategy(Wait.forLogMessage(/^ready$/m))
-      .withStartupTimeout(STARTUP_TIMEOUT_MS)
-      .withLogConsumer((stream: Readable) => {
-        stream.on('data', (chunk: Buffer | string) => {
-          log += chunk.toString();
-          if (log.length > 200_000) log = log.slice(-100_000);
-        });
-      })
-      .start();
-    const gateUrl = `http://127.0.0.1:${gatePort}`;
-    await waitHealthy(gateUrl);
+    for (let i = 0; i < replicas; i++) {
+      const gatePort = await freePort();
+      const role: Record<string, string> =
+        i === 0
+          ? { FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT: String(executionLayerPort), ...(nonceStorePort ? { FAILCLOSED_NONCE_STORE_LISTEN_PORT: String(nonceStorePort) } : {}) }
+          : { FAILCLOSED_NONCE_STORE_URL: `http://127.0.0.1:${nonceStorePort}`, FAILCLOSED_EXECUTION_LAYER_EXTERNAL: '1' };
+      const env = contractEnvironment(harness, services, {
+        FAILCLOSED_LISTEN_HOST: '127.0.0.1',
+        FAILCLOSED_LISTEN_PORT: String(gatePort),
+        FAILCLOSED_DATA_DIR: '/data',
+        FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '250',
+        ...role,
+      });
+      logs.push('');
+      const container = await new GenericContainer(image)
+        .withNetworkMode('host')
+        .withEnvironment(env)
+        .withWaitStrategy(Wait.forLogMessage(/^ready$/m))
+        .withStartupTimeout(STARTUP_TIMEOUT_MS)
+        .withLogConsumer((stream: Readable) => {
+          stream.on('data', (chunk: Buffer | string) => {
+            logs[i] = `${logs[i]}${chunk.toString()}`.slice(-100_000);
+          });
+        })
+        .start();
+      containers.push(container);
+      const gateUrl = `http://127.0.0.1:${gatePort}`;
+      await waitHealthy(gateUrl);
+      gateUrls.push(gateUrl);
+    }
     const startupMs = Date.now() - started;
-    const running = container;
+    const [primaryUrl, ...replicaUrls] = gateUrls as [string, ...string[]];
     const makeDriver: DriverFactory = async () => {
-      const hello = await fetchHello(gateUrl);
+      const hello = await fetchHello(primaryUrl);
       return new HttpDriver({
-        gateUrl,
+        gateUrl: primaryUrl,
+        replicaUrls,
         recorder: harness.recorder,
         hello,
         ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}),
-        target: `image ${image} (container ${running.getId().slice(0, 12)})`,
-        // A real crash: no grace period, then the container starts again on its own data.
+        target: `image ${image} (container ${containers[0]!.getId().slice(0, 12)}${replicas > 1 ? ` + ${replicas - 1} replica(s)` : ''})`,
+        // A real crash: no grace period, then every container starts again on its own data.
         crash: async () => {
-          await running.restart({ timeout: 0 });
-          await waitHealthy(gateUrl);
+          for (const c of containers) await c.restart({ timeout: 0 });
+          for (const url of gateUrls) await waitHealthy(url);
         },
       });
     };
     return {
       makeDriver,
-      logs: () => log,
+      logs: () => logs.map((l, i) => (replicas > 1 ? `--- replica ${i} ---\n${l}` : l)).join('\n'),
       startupMs,
-      async close() {
-        await running.stop({ timeout: 2_000 }).catch(() => undefined);
-        await services.close();
-      },
+      close: stopAll,
     };
   } catch (error) {
-    await container?.stop({ timeout: 0 }).catch(() => undefined);
-    await services.close();
-    throw error instanceof HarnessError ? error : new HarnessError(`cannot start the image ${image}: ${(error as Error).message}${log ? `\n${log.slice(-2000)}` : ''}`);
+    const printed = logs.join('\n').slice(-2000);
+    await stopAll();
+    throw error instanceof HarnessError ? error : new HarnessError(`cannot start the image ${image}: ${(error as Error).message}${printed ? `\n${printed}` : ''}`);
   }
 }
 

@@ -67,7 +67,15 @@ export class HistoryRecorder {
     span.until = this.now();
   }
 
-  build(audit: JsonValue[], auditExported: boolean): History {
-    return structuredClone({ config: this.config, keys: this.keys, events: this.events, audit, auditExported });
+  /** The history with the audit exports read after the run, one chain per log. */
+  build(exports: JsonValue[][], auditExported: boolean): History {
+    const audit = exports.flat();
+    const starts: number[] = [];
+    let at = 0;
+    for (const log of exports) {
+      if (at > 0) starts.push(at);
+      at += log.length;
+    }
+    return structuredClone({ config: this.config, keys: this.keys, events: this.events, audit, auditExported, ...(starts.length > 0 ? { auditChainStarts: starts } : {}) });
   }
 }

@@ -14,6 +14,7 @@ import { createHarness, runSuite } from '../conformance/runner.ts';
 import { freePort, harnessPorts } from './http-harness.ts';
 import { startServeProcess } from './serve-process.ts';
 import { openTarget } from './targets.ts';
+import { referenceOverHttp } from './reference-over-http.ts';
 
 describe('the suite over HTTP', () => {
   it('finds the reference compliant as a separate process behind the harness (--over http)', { timeout: 120_000 }, async () => {
@@ -65,6 +66,28 @@ describe('the suite over HTTP', () => {
     } finally {
       await gate.stop();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('replicas sharing one nonce store are compliant; replicas that do not share it are caught replaying', { timeout: 180_000 }, async () => {
+    const shared = await openTarget({ kind: 'http', replicas: 3 });
+    try {
+      const report = await runSuite(shared.makeDriver, { harness: shared.harness, profile: PROFILES.quick, seed: 23, runs: 5 });
+      expect(report.reasons).toEqual([]);
+      expect(report.verdict).toBe('compliant');
+      expect(report.target).toContain('2 replica(s)');
+    } finally {
+      await shared.close();
+    }
+    const harness = createHarness();
+    const unshared = await referenceOverHttp(harness, undefined, 2, false);
+    try {
+      const report = await runSuite(unshared.makeDriver, { harness, profile: PROFILES.quick, seed: 23, runs: 5 });
+      expect(report.verdict).toBe('non-compliant');
+      expect(report.failure?.invariants).toContain('INV-3');
+      expect(report.failure?.threat).toBe('replay');
+    } finally {
+      await unshared.close();
     }
   });
 

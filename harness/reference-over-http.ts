@@ -27,39 +27,65 @@ export function contractEnvironment(harness: Harness, services: HttpHarness, ext
   };
 }
 
-/** Starts the reference behind a fresh harness; the factory hands the suite an HttpDriver to it. */
-export async function referenceOverHttp(harness: Harness, variant?: string): Promise<{ makeDriver: DriverFactory; serve: ServeProcess; close(): Promise<void> }> {
+/**
+ * Starts the reference behind a fresh harness — `replicas` processes sharing one nonce store and
+ * one Execution Layer (the primary's) — and a factory that hands the suite an HttpDriver to them.
+ */
+export async function referenceOverHttp(
+  harness: Harness,
+  variant?: string,
+  replicas = 1,
+  /** false: each replica keeps its own nonce store — the deployment mistake replicas exist to expose */
+  shareNonceStore = true,
+): Promise<{ makeDriver: DriverFactory; serve: ServeProcess; close(): Promise<void> }> {
   const services = await startHttpHarness(harness);
-  const dataDir = mkdtempSync(join(tmpdir(), 'failclosed-http-target-'));
-  let serve: ServeProcess;
+  const dataDirs: string[] = [];
+  const processes: ServeProcess[] = [];
+  const close = async () => {
+    for (const p of processes.reverse()) await p.stop();
+    await services.close();
+    for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
+  };
+  const common = {
+    FAILCLOSED_LISTEN_HOST: '127.0.0.1',
+    FAILCLOSED_LISTEN_PORT: '0',
+    // The harness's Control Plane answers at once or never: no need to wait seconds for it.
+    FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '250',
+    FAILCLOSED_FSYNC: '0',
+  };
   try {
     const executionLayerPort = await freePort();
+    const nonceStorePort = replicas > 1 ? await freePort() : undefined;
     await services.proxyExecutionLayer(`http://127.0.0.1:${executionLayerPort}`);
-    serve = await startServeProcess({
-      ...(variant ? { args: ['--variant', variant] } : {}),
-      env: contractEnvironment(harness, services, {
-        FAILCLOSED_LISTEN_HOST: '127.0.0.1',
-        FAILCLOSED_LISTEN_PORT: '0',
-        FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT: String(executionLayerPort),
-        FAILCLOSED_DATA_DIR: dataDir,
-        // The harness's Control Plane answers at once or never: no need to wait seconds for it.
-        FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '250',
-        FAILCLOSED_FSYNC: '0',
-      }),
-    });
+    for (let i = 0; i < replicas; i++) {
+      const dataDir = mkdtempSync(join(tmpdir(), `failclosed-http-target-${i}-`));
+      dataDirs.push(dataDir);
+      const role: Record<string, string> =
+        i === 0
+          ? { FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT: String(executionLayerPort), ...(nonceStorePort ? { FAILCLOSED_NONCE_STORE_LISTEN_PORT: String(nonceStorePort) } : {}) }
+          : { ...(shareNonceStore ? { FAILCLOSED_NONCE_STORE_URL: `http://127.0.0.1:${nonceStorePort}` } : {}), FAILCLOSED_EXECUTION_LAYER_EXTERNAL: '1' };
+      processes.push(
+        await startServeProcess({
+          ...(variant ? { args: ['--variant', variant] } : {}),
+          env: contractEnvironment(harness, services, { ...common, ...role, FAILCLOSED_DATA_DIR: dataDir }),
+        }),
+      );
+    }
   } catch (error) {
-    await services.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await close();
     throw error;
   }
-  const close = async () => {
-    await serve.stop();
-    await services.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  };
+  const [primary, ...others] = processes as [ServeProcess, ...ServeProcess[]];
   const makeDriver: DriverFactory = async () => {
-    const hello = await fetchHello(serve.gate);
-    return new HttpDriver({ gateUrl: serve.gate, recorder: harness.recorder, hello, ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}), target: `${variant ? `mutant:${variant}` : 'reference'} (failclosed serve at ${serve.gate})` });
+    const hello = await fetchHello(primary.gate);
+    return new HttpDriver({
+      gateUrl: primary.gate,
+      replicaUrls: others.map((p) => p.gate),
+      recorder: harness.recorder,
+      hello,
+      ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}),
+      target: `${variant ? `mutant:${variant}` : 'reference'} (failclosed serve at ${primary.gate}${others.length ? ` + ${others.length} replica(s)` : ''})`,
+    });
   };
-  return { makeDriver, serve, close };
+  return { makeDriver, serve: primary, close };
 }

@@ -18,9 +18,9 @@ import { dockerEngine, imageTarget } from './container-target.ts';
 
 export type TargetSpec =
   | { kind: 'in-process'; variant?: string }
-  | { kind: 'http'; variant?: string }
+  | { kind: 'http'; variant?: string; replicas?: number }
   | { kind: 'url'; url: string; harnessHost: string; harnessPort: number }
-  | { kind: 'image'; image: string };
+  | { kind: 'image'; image: string; replicas?: number };
 
 export class TargetError extends Error {
   override name = 'TargetError';
@@ -53,13 +53,13 @@ export async function openTarget(spec: TargetSpec): Promise<OpenTarget> {
       if (spec.variant && !appliesOverHttp((await variantTarget(spec.variant)).variation)) {
         throw new TargetError(`the variant "${spec.variant}" replaces a store and exists only in-process`);
       }
-      const opened = await referenceOverHttp(harness, spec.variant);
+      const opened = await referenceOverHttp(harness, spec.variant, spec.replicas ?? 1);
       return { harness, makeDriver: opened.makeDriver, close: opened.close };
     }
     case 'image': {
       const engine = await dockerEngine();
       if (!engine.ok) throw new TargetError(`--image needs a Docker engine: ${engine.reason}`);
-      const container = await imageTarget(harness, spec.image);
+      const container = await imageTarget(harness, spec.image, spec.replicas ?? 1);
       return { harness, makeDriver: container.makeDriver, logs: container.logs, close: container.close };
     }
     case 'url': {
@@ -87,10 +87,10 @@ export function describeTarget(spec: TargetSpec): string {
     case 'in-process':
       return `${name} (in-process)`;
     case 'http':
-      return `${name} (failclosed serve, over HTTP)`;
+      return `${name} (failclosed serve, over HTTP${spec.replicas && spec.replicas > 1 ? `, ${spec.replicas} replicas` : ''})`;
     case 'url':
       return `the gate at ${spec.url}`;
     case 'image':
-      return `the image ${spec.image} (container)`;
+      return `the image ${spec.image} (${spec.replicas && spec.replicas > 1 ? `${spec.replicas} containers` : 'container'})`;
   }
 }

@@ -140,6 +140,11 @@ export interface History {
   events: HistoryEvent[];
   /** The audit export read after the run, raw: INV-5 validates it. */
   audit: JsonValue[];
+  /**
+   * Where another log's chain begins in `audit` (replicas each keep their own chain, exported one
+   * after another); index 0 always begins one. Absent: a single chain.
+   */
+  auditChainStarts?: number[];
   /** false when the export could not be read at all (then INV-5 cannot hold). */
   auditExported: boolean;
 }

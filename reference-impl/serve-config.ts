@@ -31,6 +31,11 @@ export interface ServeConfig {
   executionLayer: { url: string | null; via: string | null };
   /** where the embedded Execution Layer reports effects: a file (default <dataDir>/effects.ndjson) or a URL */
   effects: { file: string | null; url: string | null };
+  /**
+   * Replicas sharing one nonce store: the primary serves its journal on servePort; the others
+   * set url to it (and reach the primary's Execution Layer as an external one).
+   */
+  nonceStore: { url: string | null; servePort: number | null };
   /** identity keys given inline (instead of a registry file) */
   identityKeys: IdentityKey[] | null;
   /** fsync before acknowledging (turn off only for throwaway benchmarks) */
@@ -54,6 +59,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   controlPlane: { url: null, trustedKeys: null },
   executionLayer: { url: null, via: null },
   effects: { file: null, url: null },
+  nonceStore: { url: null, servePort: null },
   identityKeys: null,
   fsync: true,
   conformanceChannel: false,
@@ -142,6 +148,13 @@ export function parseServeConfig(source: string, baseDir = process.cwd()): Serve
     if (doc.executionLayer.via != null) c.executionLayer.via = url(doc.executionLayer.via, 'executionLayer.via');
     if (c.executionLayer.url && c.executionLayer.via) throw new ConfigError('executionLayer takes a url (external) or a via (route to the embedded one), not both');
   }
+  if (doc.nonceStore !== undefined) {
+    if (!isObject(doc.nonceStore)) throw new ConfigError('nonceStore must be an object');
+    only(doc.nonceStore, ['url', 'servePort'], 'nonceStore.');
+    if (doc.nonceStore.url != null) c.nonceStore.url = url(doc.nonceStore.url, 'nonceStore.url');
+    if (doc.nonceStore.servePort != null) c.nonceStore.servePort = int(doc.nonceStore.servePort, 'nonceStore.servePort', 0, 65535);
+    if (c.nonceStore.url && c.nonceStore.servePort !== null) throw new ConfigError('nonceStore takes a url (use a shared store) or a servePort (share this one), not both');
+  }
   if (doc.identityKeys != null) {
     if (!Array.isArray(doc.identityKeys)) throw new ConfigError('identityKeys must be an array');
     c.identityKeys = doc.identityKeys.map((k, i) => {
@@ -199,8 +212,14 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): Record<string, un
   if (int('FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT') !== undefined) ports.executionLayer = int('FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT')!;
   if (Object.keys(ports).length > 0) overlay.ports = ports;
   if (get('FAILCLOSED_CONTROL_PLANE_URL')) overlay.controlPlane = { url: get('FAILCLOSED_CONTROL_PLANE_URL'), trustedKeys: json('FAILCLOSED_CONTROL_PLANE_KEYS') ?? null };
-  // The Gate reaches its (embedded) Execution Layer at this URL — possibly a harness proxy.
-  if (get('FAILCLOSED_EXECUTION_LAYER_URL')) overlay.executionLayer = { via: get('FAILCLOSED_EXECUTION_LAYER_URL') };
+  // The Gate reaches its (embedded) Execution Layer at this URL — possibly a harness proxy — or,
+  // for a replica of the reference, the primary's Execution Layer (FAILCLOSED_EXECUTION_LAYER_EXTERNAL=1).
+  if (get('FAILCLOSED_EXECUTION_LAYER_URL')) {
+    overlay.executionLayer = get('FAILCLOSED_EXECUTION_LAYER_EXTERNAL') === '1' ? { url: get('FAILCLOSED_EXECUTION_LAYER_URL') } : { via: get('FAILCLOSED_EXECUTION_LAYER_URL') };
+  }
+  // The reference's own way for replicas to share one nonce store (not part of the contract).
+  if (get('FAILCLOSED_NONCE_STORE_URL')) overlay.nonceStore = { url: get('FAILCLOSED_NONCE_STORE_URL') };
+  if (int('FAILCLOSED_NONCE_STORE_LISTEN_PORT') !== undefined) overlay.nonceStore = { servePort: int('FAILCLOSED_NONCE_STORE_LISTEN_PORT') };
   if (get('FAILCLOSED_EFFECT_SINK_URL')) overlay.effects = { url: get('FAILCLOSED_EFFECT_SINK_URL') };
   const identity = json('FAILCLOSED_IDENTITY_KEYS') as { keys?: unknown } | undefined;
   if (identity !== undefined) overlay.identityKeys = identity?.keys ?? identity;

@@ -31,11 +31,14 @@ import { IdentityRegistryFile } from './identity-registry.ts';
 import type { ServeConfig } from './serve-config.ts';
 import { FileJournalClaimStore } from './stores/file-journal-claim-store.ts';
 import { FaultyClaimStore } from './stores/faulty-claim-store.ts';
+import type { ClaimStore } from './stores/claim-store.ts';
+import { HttpClaimStore } from './stores/http-claim-store.ts';
+import { createClaimStoreServer } from './http/claim-store-server.ts';
 import { FaultyAuditLog } from './audit/faulty-audit-log.ts';
 import type { ControlChannel } from './http/control-channel.ts';
 
 export interface RunningReference {
-  urls: { gate: string; controlPlane: string | null; executionLayer: string | null };
+  urls: { gate: string; controlPlane: string | null; executionLayer: string | null; nonceStore?: string };
   controlPlaneKeys: TrustedKey[];
   identityKeys: readonly IdentityKey[];
   paths: { dataDir: string; audit: string; spool: string; nonces: string; approvals: string; effects: string | null; policy: string | null; identityKeys: string; demoClientKey: string | null };
@@ -98,8 +101,15 @@ class ReferenceRuntime {
         const elOptions = { trustedKeys: [...this.trustedKeys()], approvals, sink, clock };
         this.executionLayer = this.variation.makeExecutionLayer ? this.variation.makeExecutionLayer(elOptions) : new ExecutionLayer(elOptions);
       }
-      const nonces = await FileJournalClaimStore.open(paths.nonces, { clock, fsync: config.fsync });
-      closers.push(() => nonces.close());
+      let nonces: ClaimStore;
+      if (config.nonceStore.url) {
+        nonces = new HttpClaimStore(config.nonceStore.url);
+      } else {
+        const journal = await FileJournalClaimStore.open(paths.nonces, { clock, fsync: config.fsync });
+        closers.push(() => journal.close());
+        nonces = journal;
+      }
+      this.sharedNonces = nonces;
       this.nonces = new FaultyClaimStore(nonces, { mode: this.nonceMode });
       const audit = await FileAuditLog.open(paths.audit, { clock, fsync: config.fsync });
       closers.push(() => audit.close());
@@ -137,6 +147,8 @@ class ReferenceRuntime {
   }
 
   embeddedControlPlaneUrl: string | undefined;
+  /** the nonce store itself, without this replica's injected faults (what other replicas share) */
+  sharedNonces!: ClaimStore;
 
   async close(): Promise<void> {
     await Promise.allSettled(this.closers.map((close) => close()));
@@ -241,6 +253,11 @@ export async function startReference(config: ServeConfig, variation: ServeVariat
     }
 
     await runtime.open();
+    if (config.nonceStore.servePort !== null) {
+      const server = createClaimStoreServer(() => runtime.sharedNonces);
+      servers.push(server);
+      urls.nonceStore = await listen(server, config.host, config.nonceStore.servePort);
+    }
     const channel: ControlChannel | undefined = config.conformanceChannel
       ? {
           capabilities: [...CHANNEL_FAULTS, 'clock-offset', 'crash-restart', 'reset', 'audit-export', ...(config.executionLayer.url ? [] : ['direct-execution'])],

@@ -88,9 +88,15 @@ export async function executeRun(
 /** The target the options name, or what is wrong with them. Shared by run and doctor. */
 export function targetSpecOf(values: Record<string, string | boolean | string[] | undefined>): TargetSpec | string {
   const variant = typeof values.variant === 'string' ? values.variant : undefined;
+  let replicas: number | undefined;
+  if (values.replicas !== undefined) {
+    replicas = Number(values.replicas);
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 8) return `--replicas must be a whole number from 1 to 8, not "${String(values.replicas)}"`;
+    if (typeof values.image !== 'string' && values.over !== 'http') return '--replicas goes with --image or --over http (a running --target is one gate)';
+  }
   if (typeof values.image === 'string') {
     if (typeof values.target === 'string' || variant || values.over !== undefined) return '--image takes neither --target, --variant nor --over';
-    return { kind: 'image', image: values.image };
+    return { kind: 'image', image: values.image, ...(replicas ? { replicas } : {}) };
   }
   if (typeof values.target === 'string') {
     if (variant || values.over !== undefined) return '--target names a running gate: it takes neither --variant nor --over';
@@ -108,13 +114,14 @@ export function targetSpecOf(values: Record<string, string | boolean | string[] 
   if (values['harness-port'] !== undefined) return '--harness-port goes with --target';
   const over = values.over === undefined ? 'in-process' : String(values.over);
   if (over !== 'in-process' && over !== 'http') return `--over must be in-process or http, not "${over}"`;
-  return { kind: over, ...(variant ? { variant } : {}) };
+  if (over === 'http') return { kind: 'http', ...(variant ? { variant } : {}), ...(replicas ? { replicas } : {}) };
+  return { kind: 'in-process', ...(variant ? { variant } : {}) };
 }
 
 export const runCommand: CommandSpec = {
   name: 'run',
   summary: 'run the conformance suite (default: the embedded reference, in-process)',
-  usage: 'failclosed run [--target URL [--harness-port N] | --image IMAGE | --over in-process|http] [--profile quick|standard|thorough] [--seed N] [--runs N] [--json FILE] [--variant ID]',
+  usage: 'failclosed run [--target URL [--harness-port N] | --image IMAGE [--replicas N] | --over in-process|http [--replicas N]] [--profile quick|standard|thorough] [--seed N] [--runs N] [--json FILE] [--variant ID]',
   details: [
     '--profile NAME   quick (default; ~5-20 s), standard, or thorough: how many random command',
     '                 sequences follow the prelude that drives every scenario of the model once',
@@ -126,6 +133,8 @@ export const runCommand: CommandSpec = {
     `                 proxy on --harness-port N, N+1, N+2 (default ${DEFAULT_HARNESS_PORT})`,
     '--image IMAGE    start that image with testcontainers (host network, loopback only), configured',
     '                 through the contract\'s environment; crashes are container restarts; needs Docker',
+    '--replicas N     with --image or --over http: N instances of the gate sharing the system\'s own',
+    '                 stores; requests (concurrent duplicates included) are spread over all of them',
     '--over WIRING    without --target: the embedded reference in-process (default) or over http',
     '                 (its own `failclosed serve` process, configured through the contract)',
     '--variant ID     test a planted-bug variant of the reference instead (see failclosed mutants)',
@@ -143,6 +152,7 @@ export const runCommand: CommandSpec = {
     variant: { type: 'string' },
     target: { type: 'string' },
     image: { type: 'string' },
+    replicas: { type: 'string' },
     'harness-port': { type: 'string' },
     'harness-host': { type: 'string' },
     over: { type: 'string' },

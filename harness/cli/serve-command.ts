@@ -56,7 +56,8 @@ export const serveCommand: CommandSpec = {
       ...(running.paths.policy ? [`  policy: ${running.paths.policy}`] : []),
       `  audit log: ${running.paths.audit}`,
       `  effects: ${running.paths.effects ?? config.effects.url}`,
-      `  nonces: ${running.paths.nonces}; approvals: ${running.paths.approvals}`,
+      `  nonces: ${config.nonceStore.url ? `shared, at ${config.nonceStore.url}` : running.paths.nonces}; approvals: ${running.paths.approvals}`,
+      ...(running.urls.nonceStore ? [`  nonce store      ${running.urls.nonceStore}   (shared with replicas: POST /v1/claims)`] : []),
       'ready',
       '',
     ];

@@ -61,6 +61,8 @@ export async function fetchHello(gateUrl: string, timeoutMs = 5000): Promise<Hel
 
 export interface HttpDriverOptions {
   gateUrl: string;
+  /** more replicas of the same gate, sharing its stores: requests are spread over all of them */
+  replicaUrls?: string[];
   recorder: HistoryRecorder;
   hello: Hello | undefined;
   /** the harness's proxy in front of the gate's Execution Layer, if the gate was configured to use it */
@@ -79,8 +81,12 @@ export class HttpDriver implements Driver {
   readonly target: string;
   readonly capabilities: ReadonlySet<Capability>;
   private readonly spans = new Map<string, FaultSpan>();
+  /** the primary first: control calls reach it before the replicas that depend on it */
+  private readonly gates: string[];
+  private next = 0;
 
   constructor(private readonly options: HttpDriverOptions) {
+    this.gates = [options.gateUrl, ...(options.replicaUrls ?? [])];
     this.target = options.target ?? `gate at ${options.gateUrl}`;
     const declared = (options.hello?.capabilities ?? []).filter((c): c is Capability => (GATE_CAPABILITIES as readonly string[]).includes(c));
     const caps = new Set<Capability>(declared);
@@ -92,14 +98,19 @@ export class HttpDriver implements Driver {
     this.capabilities = caps;
   }
 
-  private url(path: string): URL {
-    return new URL(path, this.options.gateUrl);
+  /** Every replica in turn, so that concurrent duplicates land on different replicas. */
+  private nextGate(): string {
+    const gate = this.gates[this.next % this.gates.length]!;
+    this.next += 1;
+    return gate;
   }
 
   private async control(path: string, body: JsonValue): Promise<void> {
-    const response = await fetch(this.url(path), { method: 'POST', headers: { 'content-type': 'application/json' }, body: canonicalBytes(body), signal: AbortSignal.timeout(30_000) });
-    const text = await response.text();
-    if (response.status !== 204 && response.status !== 200) throw new HarnessError(`POST ${path} answered ${response.status}: ${text.slice(0, 200)}`);
+    for (const gate of this.gates) {
+      const response = await fetch(new URL(path, gate), { method: 'POST', headers: { 'content-type': 'application/json' }, body: canonicalBytes(body), signal: AbortSignal.timeout(30_000) });
+      const text = await response.text();
+      if (response.status !== 204 && response.status !== 200) throw new HarnessError(`POST ${path} to ${gate} answered ${response.status}: ${text.slice(0, 200)}`);
+    }
   }
 
   async reset(): Promise<void> {
@@ -110,7 +121,7 @@ export class HttpDriver implements Driver {
 
   async submit(body: Uint8Array): Promise<Answer> {
     const op = this.options.recorder.requestSent(body);
-    const answer = await this.post(this.url('/v1/requests'), body);
+    const answer = await this.post(new URL('/v1/requests', this.nextGate()), body);
     this.options.recorder.response(op, answer);
     return answer;
   }
@@ -199,24 +210,32 @@ export class HttpDriver implements Driver {
   /** The contract's audit export flushes what waits; nothing more to wait for. */
   async settle(): Promise<void> {}
 
-  async auditExport(): Promise<JsonValue[]> {
-    let response = await fetch(this.url('/v1/audit'), { signal: AbortSignal.timeout(30_000) });
-    // 503: records still wait for the audit log; give the gate a bounded moment to write them.
-    for (let attempt = 0; response.status === 503 && attempt < 20; attempt++) {
-      await response.body?.cancel();
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      response = await fetch(this.url('/v1/audit'), { signal: AbortSignal.timeout(30_000) });
-    }
-    const text = await response.text();
-    if (!response.ok) throw new HarnessError(`GET /v1/audit answered ${response.status}`);
-    const value = parseStrictJson(text);
-    if (!Array.isArray(value)) throw new HarnessError('GET /v1/audit did not answer a JSON array');
-    return value;
+  /** One export per replica: each keeps its own chain. */
+  async auditExport(): Promise<JsonValue[][]> {
+    const exports: JsonValue[][] = [];
+    for (const gate of this.gates) exports.push(await exportOf(gate));
+    return exports;
   }
 
   async close(): Promise<void> {
     await this.options.onClose?.();
   }
+}
+
+async function exportOf(gate: string): Promise<JsonValue[]> {
+  const url = new URL('/v1/audit', gate);
+  let response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  // 503: records still wait for the audit log; give the gate a bounded moment to write them.
+  for (let attempt = 0; response.status === 503 && attempt < 20; attempt++) {
+    await response.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  }
+  const text = await response.text();
+  if (!response.ok) throw new HarnessError(`GET /v1/audit of ${gate} answered ${response.status}`);
+  const value = parseStrictJson(text);
+  if (!Array.isArray(value)) throw new HarnessError(`GET /v1/audit of ${gate} did not answer a JSON array`);
+  return value;
 }
 
 /** What a man in the middle does to an Execution Layer call: change one nested value. */

@@ -180,9 +180,9 @@ export class InProcessDriver implements Driver {
     await this.system.settle?.();
   }
 
-  async auditExport(): Promise<JsonValue[]> {
-    if (this.system.auditExport) return this.system.auditExport();
-    return (await this.durable.auditInner.records()) as unknown as JsonValue[];
+  async auditExport(): Promise<JsonValue[][]> {
+    if (this.system.auditExport) return [await this.system.auditExport()];
+    return [(await this.durable.auditInner.records()) as unknown as JsonValue[]];
   }
 
   async close(): Promise<void> {

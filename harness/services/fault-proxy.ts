@@ -56,6 +56,7 @@ export const GARBLED_BODY: Uint8Array = Uint8Array.from([0xff, 0xfe, ...Buffer.f
 
 const RELISTEN_ATTEMPTS = 20;
 const RELISTEN_PAUSE_MS = 50;
+const CLOSE_WAIT_MS = 5000;
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
@@ -187,8 +188,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     if (!listening) return;
     listening = false;
     await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // no destroy
+      // The listening socket closes at once; the callback confirms the cut connections are gone.
+      // Bounded, so that a connection that will not die cannot hang the harness.
+      const timer = setTimeout(resolve, CLOSE_WAIT_MS);
+      server.close(() => (clearTimeout(timer), resolve()));
+      for (const socket of sockets) socket.destroy();
     });
   }
 

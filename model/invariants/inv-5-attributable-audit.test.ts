@@ -79,7 +79,19 @@ describe('INV-5 attributable audit of every request', () => {
   it('catches a chain that does not start at the zero digest', () => {
     const history = compliant().build();
     history.audit = rechainAudit(history.audit, sha256Digest('an earlier, hidden log')) as unknown as JsonValue[];
-    expectCaught(checkInv5(history), 'INV-5', { audit: [0], message: /first audit record/ });
+    expectCaught(checkInv5(history), 'INV-5', { audit: [0], message: /begins a chain, but its prev_hash is not the zero digest/ });
+  });
+
+  it('accepts one chain per replica, each from the zero digest, and catches a replica chain that does not start there', () => {
+    const history = compliant().build();
+    const half = Math.floor(history.audit.length / 2);
+    // Two logs, as two replicas would export them: each its own chain.
+    history.audit = [...rechainAudit(history.audit.slice(0, half)), ...rechainAudit(history.audit.slice(half))] as unknown as JsonValue[];
+    expectCaught(checkInv5(history), 'INV-5', { audit: [half - 1, half], message: /does not link/ });
+    history.auditChainStarts = [half];
+    expectHolds(checkInv5(history));
+    history.audit = [...history.audit.slice(0, half), ...rechainAudit(history.audit.slice(half), sha256Digest('elsewhere'))] as unknown as JsonValue[];
+    expectCaught(checkInv5(history), 'INV-5', { audit: [half], message: /begins a chain/ });
   });
 
   it('catches a record changed after it was written', () => {

@@ -35,15 +35,17 @@ export function expectedRecordHash(record: { [key: string]: JsonValue }): Digest
   return digestJsonOrUndefined(body);
 }
 
-function checkChain(audit: JsonValue[], violation: (message: string, auditIndexes: number[]) => void): void {
+function checkChain(audit: JsonValue[], chainStarts: readonly number[], violation: (message: string, auditIndexes: number[]) => void): void {
+  const starts = new Set([0, ...chainStarts]);
   audit.forEach((raw, auditIndex) => {
     if (!isJsonObject(raw)) return; // reported by the record validation
-    const previous = auditIndex === 0 ? undefined : audit[auditIndex - 1];
-    const expectedPrev = auditIndex === 0 ? ZERO_DIGEST : isJsonObject(previous) ? previous.record_hash : undefined;
+    const start = starts.has(auditIndex);
+    const previous = start ? undefined : audit[auditIndex - 1];
+    const expectedPrev = start ? ZERO_DIGEST : isJsonObject(previous) ? previous.record_hash : undefined;
     if (raw.prev_hash !== expectedPrev) {
       violation(
-        auditIndex === 0
-          ? 'The first audit record does not start the chain: its prev_hash is not the zero digest.'
+        start
+          ? `Audit record ${auditIndex} begins a chain, but its prev_hash is not the zero digest.`
           : `Audit record ${auditIndex} does not link to record ${auditIndex - 1}: its prev_hash is not that record's hash.`,
         auditIndex === 0 ? [0] : [auditIndex - 1, auditIndex],
       );
@@ -92,7 +94,7 @@ export function checkInv5(history: History, index: HistoryIndex = buildHistoryIn
       violation(`Audit record ${auditIndex} is not a valid audit record: ${problems}.`, [], [auditIndex]);
     }
   });
-  checkChain(history.audit, (message, auditIndexes) => violation(message, [], auditIndexes));
+  checkChain(history.audit, history.auditChainStarts ?? [], (message, auditIndexes) => violation(message, [], auditIndexes));
 
   const byRequestHash = new Map<string, IndexedRecord[]>();
   const byTraceId = new Map<string, IndexedRecord[]>();
