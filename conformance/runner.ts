@@ -89,6 +89,20 @@ export interface SuiteOptions {
   /** receives the recorded history of every run as it is judged (evidence kits, reports) */
   onHistory?: (history: History, run: { index: number; phase: 'prelude' | 'random'; failed: boolean }) => void;
   onProgress?: (line: string) => void;
+  /** structured progress after the prelude and after every random run (for live displays) */
+  onStatus?: (status: RunStatus) => void;
+}
+
+export interface RunStatus {
+  phase: 'prelude' | 'random' | 'shrinking';
+  runsDone: number;
+  /** the prelude plus the random runs the profile asks for */
+  runsTotal: number;
+  steps: number;
+  elapsedMs: number;
+  /** runs that failed so far (shrinking fails many on purpose) */
+  failures: number;
+  invariants: Record<InvariantId, 'held so far' | 'broken'>;
 }
 
 /** The harness's side of a run: what it records, the Control Plane it plays, the keys and settings. */
@@ -256,6 +270,19 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
   let runs = 0;
   let preludeScenarios = 0;
   let failure: FailureReport | undefined;
+  let failingRuns = 0;
+  const broken = new Set<InvariantId>();
+  const runsTotal = (options.replay || options.skipPrelude ? 0 : 1) + (options.replay ? 1 : (options.runs ?? profile.runs));
+  const status = (phase: RunStatus['phase']) =>
+    options.onStatus?.({
+      phase,
+      runsDone: runs,
+      runsTotal,
+      steps,
+      elapsedMs: Date.now() - started,
+      failures: failingRuns,
+      invariants: Object.fromEntries(INVARIANT_IDS.map((id) => [id, broken.has(id) ? 'broken' : 'held so far'])) as RunStatus['invariants'],
+    });
   const absorb = (ctx: RunContext) => {
     for (const c of ctx.coverage) coverage.add(c);
     for (const [k, v] of ctx.notTested) notTested.set(k, v);
@@ -289,6 +316,11 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
         absorb(ctx);
         runs += 1;
       }
+      if (failure) {
+        failingRuns += 1;
+        for (const id of failure.invariants) broken.add(id);
+      }
+      status('prelude');
       progress(`prelude: ${preludeScenarios} scenarios, ${steps} steps${failure ? ', FAILED' : ''}`);
     }
 
@@ -308,11 +340,16 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
             await fc.asyncModelRun(() => ({ model: {}, real: ctx }), commands);
             await judgeHistory(ctx, (history, failed) => options.onHistory?.(history, { index: runs, phase: 'random', failed }));
           } catch (error) {
-            if (error instanceof ConformanceFailure) lastFailure = { error, trail: [...ctx.trail], at: Date.now() };
+            if (error instanceof ConformanceFailure) {
+              lastFailure = { error, trail: [...ctx.trail], at: Date.now() };
+              failingRuns += 1;
+              for (const id of error.invariants) broken.add(id);
+            }
             throw error;
           } finally {
             absorb(ctx);
             runs += 1;
+            status(lastFailure ? 'shrinking' : 'random');
             if (runs % 10 === 0) progress(`random: ${runs} runs, ${steps} steps`);
           }
         },

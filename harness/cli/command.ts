@@ -4,6 +4,8 @@ export interface CommandIO {
   err(text: string): void;
   /** prints the message and the command's usage to stderr; returns exit status 2 */
   usageError(message: string): number;
+  /** true when `out` is the process's own stdout (a live progress line may be drawn on it) */
+  live?: boolean;
 }
 
 export interface OptionSpec {

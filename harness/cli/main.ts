@@ -75,5 +75,5 @@ export async function main(argv: string[], io?: Partial<Pick<CommandIO, 'out' | 
     out(commandHelp(command));
     return 0;
   }
-  return command.run(parsed.values as Record<string, string | boolean | string[] | undefined>, { out, err, usageError }, parsed.positionals);
+  return command.run(parsed.values as Record<string, string | boolean | string[] | undefined>, { out, err, usageError, live: io?.out === undefined }, parsed.positionals);
 }

@@ -8,6 +8,7 @@ import { formatRunReport } from '../report-text.ts';
 import type { TargetSpec } from '../targets.ts';
 import { TargetError, describeTarget, openTarget } from '../targets.ts';
 import { HarnessError } from '../drivers/http.ts';
+import { progressDisplay, wantsLiveProgress } from '../progress.ts';
 import { DEFAULT_HARNESS_PORT } from '../http-harness.ts';
 import type { CommandIO, CommandSpec } from './command.ts';
 
@@ -49,6 +50,8 @@ export async function executeRun(
   }
   let report: RunReport;
   let logs: string | undefined;
+  // Custom output (tests, embedding) never gets terminal control sequences.
+  const display = progressDisplay(io.out, io.live === true && wantsLiveProgress());
   try {
     report = await runSuite(target.makeDriver, {
     harness: target.harness,
@@ -56,8 +59,10 @@ export async function executeRun(
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.runs !== undefined ? { runs: options.runs } : {}),
     ...(options.replay ? { replay: options.replay } : {}),
-    onProgress: (line) => io.out(`  ${line}\n`),
+    onProgress: (line) => display.line(`  ${line}`),
+    onStatus: (s) => display.status(s),
   });
+    display.end();
   } catch (error) {
     if (error instanceof HarnessError) {
       io.err(`failclosed: inconclusive — the run could not observe the system: ${error.message}\n`);
