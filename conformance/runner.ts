@@ -124,7 +124,8 @@ export function createHarness(): Harness {
   };
 }
 
-const THREAT_OF: Partial<Record<Question, Threat>> = {
+/** The threat a scenario stands for, by its first unhealthy answer. */
+export const THREAT_OF: Readonly<Record<Question, Threat>> = {
   requestShape: 'malformed-input',
   identityKey: 'forged-request',
   signature: 'forged-request',
@@ -186,6 +187,17 @@ function renderWitnesses(history: History, indexes: number[]): string {
       }
     })
     .join('; ');
+}
+
+/** The run's history as it stands (for a run that failed before it was judged). */
+async function snapshot(ctx: RunContext): Promise<History | undefined> {
+  try {
+    const exported = ctx.driver.capabilities.has('audit-export');
+    await ctx.driver.settle();
+    return ctx.recorder.build(exported ? await ctx.driver.auditExport() : [], exported);
+  } catch {
+    return undefined; // the system may be in no state to export: the report says what it can
+  }
 }
 
 /** Judges the run's history with INV-1…INV-6; throws on the first invariant that does not hold. */
@@ -299,6 +311,10 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
         await judgeHistory(ctx, (history, failed) => options.onHistory?.(history, { index: 0, phase: 'prelude', failed }));
       } catch (error) {
         if (!(error instanceof ConformanceFailure)) throw error;
+        if (error.threat !== 'history') {
+          const history = await snapshot(ctx);
+          if (history) options.onHistory?.(history, { index: 0, phase: 'prelude', failed: true });
+        }
         // The counterexample is the scenario that failed, or those whose events witness the violation.
         const { labels, trail } = ctx.segmentsFor(error.eventIndexes);
         failure = {
@@ -328,7 +344,7 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
       // Without a reset every later run would be judged against an audit log holding earlier runs.
       notTested.set('random command sequences', 'reset');
     } else if (!failure) {
-      let lastFailure: { error: ConformanceFailure; trail: string[]; at: number } | undefined;
+      let lastFailure: { error: ConformanceFailure; trail: string[]; at: number; history?: History; run: number } | undefined;
       const property = fc.asyncProperty(
         fc.commands(commandArbitraries(ACCEPTANCE_WINDOW_SEC), {
           maxCommands: profile.maxCommands,
@@ -341,7 +357,9 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
             await judgeHistory(ctx, (history, failed) => options.onHistory?.(history, { index: runs, phase: 'random', failed }));
           } catch (error) {
             if (error instanceof ConformanceFailure) {
-              lastFailure = { error, trail: [...ctx.trail], at: Date.now() };
+              // Kept for the report and the evidence kit; only the last (shrunk) one is handed on.
+              const history = error.threat === 'history' ? undefined : await snapshot(ctx);
+              lastFailure = { error, trail: [...ctx.trail], at: Date.now(), run: runs, ...(history ? { history } : {}) };
               failingRuns += 1;
               for (const id of error.invariants) broken.add(id);
             }
@@ -362,6 +380,7 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
         interruptAfterTimeLimit: profile.timeLimitMs,
         markInterruptAsFailure: false,
       });
+      if (details.failed && lastFailure?.history) options.onHistory?.(lastFailure.history, { index: lastFailure.run, phase: 'random', failed: true });
       if (details.failed && lastFailure) {
         const printed = String(details.counterexample?.[0] ?? '');
         const replayPath = /replayPath="([^"]*)"/.exec(printed)?.[1];

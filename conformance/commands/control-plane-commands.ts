@@ -43,7 +43,8 @@ export class ExpiredApproval extends ScenarioCommand {
     this.envelope = { edge: atEdge };
   }
   toString() {
-    return `ExpiredApproval(${this.window}${this.atEdge ? ', at the edge' : ''})`;
+    // No commas: fast-check lists commands separated by them.
+    return `ExpiredApproval(${this.window}${this.atEdge ? ' at the edge' : ''})`;
   }
 }
 
@@ -60,6 +61,6 @@ export class ApprovalBoundElsewhere extends ScenarioCommand {
     this.envelope = { swap };
   }
   toString() {
-    return `ApprovalBoundElsewhere(${this.binding}${this.binding === 'otherParameters' ? `, ${this.swap}` : ''})`;
+    return `ApprovalBoundElsewhere(${this.binding}${this.binding === 'otherParameters' ? ` ${this.swap}` : ''})`;
   }
 }
