@@ -8,6 +8,18 @@ import { toBase64Url } from '../model/profile/encoding.ts';
 import type { EffectRecord } from '../reference-impl/execution-layer/effect-sink.ts';
 import type { Answer } from '../conformance/driver.ts';
 
+/** What a direct call to the Execution Layer presents, as the history records it. */
+export function directCallFields(call: JsonValue): Omit<DirectCall, 'kind' | 'op' | 'at' | 'status' | 'code'> {
+  const c = (typeof call === 'object' && call !== null && !Array.isArray(call) ? call : {}) as Record<string, JsonValue>;
+  return {
+    ...(c.envelope !== undefined ? { envelope: c.envelope } : {}),
+    ...(typeof c.request_id === 'string' ? { request_id: c.request_id } : {}),
+    identity: String(c.identity ?? ''),
+    action: String(c.action ?? ''),
+    parameters: c.parameters ?? null,
+  };
+}
+
 export class HistoryRecorder {
   events: HistoryEvent[] = [];
   private nextOp = 1;
@@ -53,8 +65,19 @@ export class HistoryRecorder {
     this.events.push({ kind: 'effect', at: this.now(), effect_id, approval_id, request_id, identity, action, parameters });
   }
 
-  directCall(call: Omit<DirectCall, 'kind' | 'op' | 'at'>): void {
-    this.events.push({ kind: 'direct-call', op: this.nextOp++, at: this.now(), ...call });
+  /**
+   * Records a call to the Execution Layer when it is made — before any effect it causes — with an
+   * indeterminate outcome; `settle` fills in what it answered.
+   */
+  directCall(call: Omit<DirectCall, 'kind' | 'op' | 'at' | 'status' | 'code'>): { settle(answer: { status: DirectCall['status']; code?: string }): void } {
+    const event: DirectCall = { kind: 'direct-call', op: this.nextOp++, at: this.now(), ...call, status: 'indeterminate' };
+    this.events.push(event);
+    return {
+      settle(answer) {
+        event.status = answer.status;
+        if (answer.code !== undefined) event.code = answer.code;
+      },
+    };
   }
 
   faultStarted(fault: FaultKind, detail?: string): FaultSpan {

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { MUTANTS } from '../../conformance/mutants/index.ts';
 import { formatKillMatrix, runKillMatrix } from '../../conformance/mutants/kill-matrix.ts';
 import { PROFILES, isProfileName } from '../../conformance/profiles.ts';
+import { writeKillMatrixHtml } from '../reports/kill-matrix-html.ts';
 import type { CommandSpec } from './command.ts';
 
 export const mutantsCommand: CommandSpec = {
@@ -17,7 +18,7 @@ export const mutantsCommand: CommandSpec = {
     '--seed N         fast-check seed for every run (default 42, so the matrix is reproducible)',
     '--only IDS       a comma-separated subset of variants',
     '--random-only    skip the prelude: what the random command sequences catch on their own',
-    '--json FILE      write the kill matrix as JSON',
+    '--json FILE      write the kill matrix as JSON (and as HTML beside it)',
     '',
     `Variants: ${MUTANTS.map((m) => m.id).join(', ')}.`,
     'Prints the kill matrix (variant × INV-1…INV-6, time to detection, counterexample length).',
@@ -58,7 +59,9 @@ export const mutantsCommand: CommandSpec = {
     if (typeof values.json === 'string') {
       mkdirSync(dirname(resolve(values.json)), { recursive: true });
       writeFileSync(values.json, `${JSON.stringify(matrix, null, 2)}\n`);
-      io.out(`wrote ${resolve(values.json)}\n`);
+      const html = `${values.json.replace(/\.json$/, '')}.html`;
+      await writeKillMatrixHtml(html, matrix);
+      io.out(`wrote ${resolve(values.json)} and ${resolve(html)}\n`);
     }
     return matrix.ok ? 0 : 1;
   },

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,13 +17,20 @@ async function cli(...argv: string[]) {
 describe('failclosed run and replay', () => {
   it('run with no target tests the embedded reference and exits 0 when compliant', async () => {
     const json = join(dir, 'report.json');
-    const { status, stdout } = await cli('run', '--seed', '1', '--runs', '8', '--json', json);
+    const { status, stdout } = await cli('run', '--seed', '1', '--runs', '8', '--json', json, '--report', join(dir, 'compliant'));
     expect(stdout).toContain('COMPLIANT — reference (in-process), profile quick');
     expect(stdout).toContain('model coverage 100%');
     expect(status).toBe(0);
     const written = JSON.parse(readFileSync(json, 'utf8'));
     expect(written.report.verdict).toBe('compliant');
     expect(written.report.seed).toBe(1);
+    // The report folder: machine- and person-readable results, and a kit a third party can verify.
+    for (const file of ['result.json', 'junit.xml', 'report.html', 'kit/manifest.json', 'kit/manifest.sig']) {
+      expect(existsSync(join(dir, 'compliant', file)), file).toBe(true);
+    }
+    expect(existsSync(join(dir, 'compliant', 'counterexample.json'))).toBe(false);
+    const verified = await cli('verify', join(dir, 'compliant', 'kit'));
+    expect(verified.status, verified.stdout.split('\n').filter((l) => !l.includes('✓')).join('\n') + verified.stderr).toBe(0);
   });
 
   it('refuses bad options with exit 2 and says why', async () => {
@@ -33,13 +40,14 @@ describe('failclosed run and replay', () => {
   });
 
   it('a planted-bug variant is non-compliant (exit 1), and its counterexample file replays to the same failure', async () => {
-    const json = join(dir, 'variant.json');
-    const failed = await cli('run', '--variant', 'revoked-key-accepted', '--seed', '4', '--json', json);
+    const reportDir = join(dir, 'variant');
+    const failed = await cli('run', '--variant', 'revoked-key-accepted', '--seed', '4', '--report', reportDir);
     expect(failed.status).toBe(1);
     expect(failed.stdout).toContain('NON-COMPLIANT');
     expect(failed.stdout).toMatch(/Counterexample \(prelude phase, 1 step/);
-    expect(failed.stdout).toContain(`replay: npx failclosed replay ${json}`);
-    const replayed = await cli('replay', json);
+    const counterexample = join(reportDir, 'counterexample.json');
+    expect(failed.stdout).toContain(`replay: npx failclosed replay ${counterexample}`);
+    const replayed = await cli('replay', counterexample);
     expect(replayed.status).toBe(1);
     expect(replayed.stdout).toContain('identityKey.revoked: expected denied with KEY_REVOKED');
   });

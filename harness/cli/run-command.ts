@@ -1,6 +1,9 @@
 /** `failclosed run`: the conformance suite against a system under test. */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import type { History } from '../../model/history.ts';
+import { writeReportFolder } from '../reports/report-folder.ts';
+import { writeKit } from '../evidence/kit.ts';
 import type { RunReport } from '../../conformance/runner.ts';
 import { runSuite } from '../../conformance/runner.ts';
 import { PROFILES, isProfileName } from '../../conformance/profiles.ts';
@@ -34,7 +37,7 @@ function parseCount(value: unknown, name: string): number | undefined | string {
 export async function executeRun(
   io: CommandIO,
   spec: TargetSpec,
-  options: { profile: string; seed?: number; runs?: number; json?: string; replay?: { seed: number; path: string; replayPath?: string } },
+  options: { profile: string; seed?: number; runs?: number; json?: string; report?: string; replay?: { seed: number; path: string; replayPath?: string } },
 ): Promise<number> {
   if (!isProfileName(options.profile)) return io.usageError(`--profile must be quick, standard or thorough, not "${options.profile}"`);
   io.out(`failclosed: ${options.replay ? 'replaying a counterexample against' : 'testing'} ${describeTarget(spec)}\n`);
@@ -50,6 +53,7 @@ export async function executeRun(
   }
   let report: RunReport;
   let logs: string | undefined;
+  const histories: History[] = [];
   // Custom output (tests, embedding) never gets terminal control sequences.
   const display = progressDisplay(io.out, io.live === true && wantsLiveProgress());
   try {
@@ -61,6 +65,7 @@ export async function executeRun(
     ...(options.replay ? { replay: options.replay } : {}),
     onProgress: (line) => display.line(`  ${line}`),
     onStatus: (s) => display.status(s),
+    onHistory: (history) => histories.push(history),
   });
     display.end();
   } catch (error) {
@@ -73,20 +78,23 @@ export async function executeRun(
     logs = target.logs?.();
     await target.close();
   }
-  let replayHint: string | undefined;
-  if (report.failure) {
-    const file = resolve(options.json ?? 'failclosed-report/counterexample.json');
-    replayHint = `npx failclosed replay ${file}`;
-  }
+  // Every run gets a folder of its own: an earlier run's evidence is never overwritten.
+  const reportDir = resolve(options.report ?? join('failclosed-report', `run-${new Date(Date.now() - report.durationMs).toISOString().replace(/[:.]/g, '-')}-seed-${report.seed}`));
+  const counterexampleFile = join(reportDir, 'counterexample.json');
+  const replayHint = report.failure ? `npx failclosed replay ${counterexampleFile}` : undefined;
   io.out(formatRunReport(report, replayHint));
   if (report.failure && logs) io.out(`The system under test printed (last lines):\n${logs.trimEnd().split('\n').slice(-15).map((l) => `  | ${l}`).join('\n')}\n`);
   const document: CounterexampleFile = { version: COUNTEREXAMPLE_VERSION, target: spec, profile: options.profile, report, ...(logs ? { logs: logs.slice(-20_000) } : {}) };
-  const targets = [options.json, report.failure && !options.json ? 'failclosed-report/counterexample.json' : undefined].filter((f): f is string => !!f);
-  for (const file of targets) {
+  const written = await writeReportFolder(reportDir, report, { histories, ...(logs ? { logs: logs.slice(-20_000) } : {}), ...(replayHint ? { replayCommand: replayHint } : {}) });
+  const documents = [report.failure ? counterexampleFile : undefined, options.json].filter((f): f is string => !!f);
+  for (const file of documents) {
     mkdirSync(dirname(resolve(file)), { recursive: true });
     writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
-    io.out(`wrote ${resolve(file)}\n`);
+    written.push(resolve(file));
   }
+  const kit = await writeKit(join(reportDir, 'kit'), histories, { target: report.target, seed: report.seed, profile: report.profile, verdict: report.verdict });
+  io.out(`report: ${join(reportDir, 'report.html')}\n`);
+  io.out(`verification kit: ${kit.dir} (${kit.runs} runs, ${kit.requests} requests, ${kit.files} files, signed by ${kit.harnessKeyId}); check it with: npx failclosed verify ${kit.dir}\n`);
   return report.exitCode;
 }
 
@@ -132,7 +140,10 @@ export const runCommand: CommandSpec = {
     '                 sequences follow the prelude that drives every scenario of the model once',
     '--seed N         fast-check seed (default: random, printed) — the same seed gives the same run',
     '--runs N         number of random command sequences (overrides the profile)',
-    '--json FILE      write the run report (also a replayable counterexample file when it fails)',
+    '--report DIR     where to write the report folder: result.json, junit.xml, report.html, the',
+    '                 verification kit (kit/), and counterexample.json when it fails (default: a new',
+    '                 failclosed-report/run-<time>-seed-<seed>/ for every run)',
+    '--json FILE      also write the run report there (a replayable counterexample file when it fails)',
     '--target URL     test a running gate (a vendor\'s) configured as `failclosed doctor --print-config`',
     '                 says; the harness serves its Control Plane, effect sink and Execution Layer',
     `                 proxy on --harness-port N, N+1, N+2 (default ${DEFAULT_HARNESS_PORT})`,
@@ -154,6 +165,7 @@ export const runCommand: CommandSpec = {
     seed: { type: 'string' },
     runs: { type: 'string' },
     json: { type: 'string' },
+    report: { type: 'string' },
     variant: { type: 'string' },
     target: { type: 'string' },
     image: { type: 'string' },
@@ -174,6 +186,7 @@ export const runCommand: CommandSpec = {
       ...(seed !== undefined ? { seed } : {}),
       ...(runs !== undefined ? { runs } : {}),
       ...(typeof values.json === 'string' ? { json: values.json } : {}),
+      ...(typeof values.report === 'string' ? { report: values.report } : {}),
     });
   },
 };

@@ -9,6 +9,7 @@ import { canonicalBytes, parseStrictJson } from '../../model/profile/canonical-j
 import type { Answer, Capability, Driver, DriverFault } from '../../conformance/driver.ts';
 import type { FaultKind, FaultSpan } from '../../model/history.ts';
 import type { HistoryRecorder } from '../history-recorder.ts';
+import { directCallFields } from '../history-recorder.ts';
 import type { FaultProxy } from '../services/fault-proxy.ts';
 
 export const CONTROL_PROTOCOL = 'failclosed-control/1';
@@ -157,19 +158,12 @@ export class HttpDriver implements Driver {
   async callExecutionLayer(call: JsonValue): Promise<Answer> {
     const elUrl = this.options.hello?.execution_layer_url;
     if (!elUrl) throw new HarnessError('the gate announced no Execution Layer URL');
+    const recorded = this.options.recorder.directCall(directCallFields(call));
     const answer = await this.post(new URL('/v1/execute', elUrl), canonicalBytes(call));
-    const c = (typeof call === 'object' && call !== null && !Array.isArray(call) ? call : {}) as Record<string, JsonValue>;
-    this.options.recorder.directCall({
-      ...(c.envelope !== undefined ? { envelope: c.envelope } : {}),
-      ...(typeof c.request_id === 'string' ? { request_id: c.request_id } : {}),
-      identity: String(c.identity ?? ''),
-      action: String(c.action ?? ''),
-      parameters: c.parameters ?? null,
-      status: answer.status,
-      ...(answer.code ? { code: answer.code } : {}),
-    });
+    recorded.settle(answer);
     return answer;
   }
+
 
   async setFault(fault: DriverFault, active: boolean): Promise<void> {
     const proxy = this.options.executionProxy;

@@ -17,6 +17,7 @@ import type { Answer, Capability, Driver, DriverFault } from '../../conformance/
 import type { InProcessEnvironment, InProcessSystem, InProcessTarget, TargetSettings } from '../../conformance/in-process-target.ts';
 import type { ScriptedControlPlane } from '../control-plane/scripted-control-plane.ts';
 import type { HistoryRecorder } from '../history-recorder.ts';
+import { directCallFields } from '../history-recorder.ts';
 import { RecordingSink } from '../recording-sink.ts';
 
 const ALL_CAPABILITIES: Capability[] = [
@@ -122,19 +123,12 @@ export class InProcessDriver implements Driver {
   }
 
   async callExecutionLayer(call: JsonValue): Promise<Answer> {
+    const recorded = this.options.recorder.directCall(directCallFields(call));
     const answer = await this.system.executeDirect(call);
-    const c = (typeof call === 'object' && call !== null && !Array.isArray(call) ? call : {}) as Record<string, JsonValue>;
-    this.options.recorder.directCall({
-      ...(c.envelope !== undefined ? { envelope: c.envelope } : {}),
-      ...(typeof c.request_id === 'string' ? { request_id: c.request_id } : {}),
-      identity: String(c.identity ?? ''),
-      action: String(c.action ?? ''),
-      parameters: c.parameters ?? null,
-      status: answer.status,
-      ...(answer.code ? { code: answer.code } : {}),
-    });
+    recorded.settle(answer);
     return answer;
   }
+
 
   async setFault(fault: DriverFault, active: boolean): Promise<void> {
     switch (fault) {

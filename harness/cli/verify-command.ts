@@ -1,0 +1,38 @@
+/** `failclosed verify DIR`: checks a verification kit offline, contacting nothing. */
+import { formatKitVerification, verifyKit } from '../evidence/verify.ts';
+import type { CommandSpec } from './command.ts';
+
+export const verifyCommand: CommandSpec = {
+  name: 'verify',
+  summary: 'verify an evidence kit offline: signature, hashes, every allow/deny and INV-1…INV-6',
+  usage: 'failclosed verify DIR',
+  details: [
+    'DIR                 a verification kit (spec §5): manifest.json, manifest.sig, keys/, runs/',
+    '--harness-key KEY   the base64url public key the manifest must be signed with, as handed over',
+    '                    with the kit (without it, the kit\'s own keys/harness-key.json is used)',
+    '--json              print the verification as JSON',
+    '',
+    'Checks, with the kit\'s public keys alone: the manifest signature; every listed file\'s sha256,',
+    'and that no other file exists; that each run\'s per-request files are what its history.json',
+    'derives; every allow/deny re-derived from the request bytes, the Control Plane exchanges and the',
+    'fault spans, against the recorded answers and effects; INV-1…INV-6 on each history; the audit',
+    'hash chain of each export.',
+    '',
+    'Exit status: 0 everything verifies and every invariant holds, 1 something does not (each ✗ line',
+    'says what and where), 2 no such folder or not a kit.',
+  ],
+  options: { 'harness-key': { type: 'string' }, json: { type: 'boolean', default: false } },
+  positionals: true,
+  async run(values, io, positionals) {
+    const [dir, ...extra] = positionals;
+    if (!dir || extra.length > 0) return io.usageError('give exactly one kit folder DIR');
+    const pinned = values['harness-key'];
+    if (pinned !== undefined && (typeof pinned !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(pinned))) {
+      return io.usageError('--harness-key must be a base64url Ed25519 public key (43 characters)');
+    }
+    const verification = await verifyKit(dir, typeof pinned === 'string' ? { harnessPublicKey: pinned } : {});
+    if (verification.usageError) return io.usageError(verification.usageError);
+    io.out(values.json ? `${JSON.stringify(verification, null, 2)}\n` : formatKitVerification(verification));
+    return verification.exitCode;
+  },
+};

@@ -1,0 +1,409 @@
+import { createHash } from 'node:crypto';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { History } from '../../model/history.ts';
+import { parseStrictJson } from '../../model/profile/canonical-json.ts';
+import { generateKeyPair, publicKeyToText, signCanonical } from '../../model/profile/signing.ts';
+import { MUTANTS } from '../../conformance/mutants/index.ts';
+import { PROFILES } from '../../conformance/profiles.ts';
+import { ConformanceFailure, RunContext } from '../../conformance/run-context.ts';
+import { ACCEPTANCE_WINDOW_SEC, createHarness, runSuite } from '../../conformance/runner.ts';
+import { referenceTarget } from '../../reference-impl/in-process-target.ts';
+import { InProcessDriver } from '../drivers/in-process.ts';
+import { verifyCommand } from '../cli/verify-command.ts';
+import type { KitSummary } from './kit.ts';
+import { writeKit } from './kit.ts';
+import { deriveRunFiles, derivedFileBytes, historyJson, lineArrayJson, lineObjectJson, manifestText, prettyJson } from './kit-files.ts';
+import type { KitVerification } from './verify.ts';
+import { formatKitVerification, verifyKit } from './verify.ts';
+
+let root: string;
+let kitDir: string;
+let summary: KitSummary;
+const histories: History[] = [];
+
+/** Every file under dir, as kit paths, sorted. */
+function listFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1).split('\\').join('/'))
+    .sort();
+}
+
+/** The kit's folders, parents first, and files: read once, cloned many times. */
+let layout: { folders: string[]; files: string[] } | undefined;
+
+/**
+ * A copy of the kit made of hard links (fast: the kit holds hundreds of files). Tampering must
+ * therefore replace a file, never write into it, or the original kit would change too.
+ */
+function cloneKit(src: string, dst: string): void {
+  const { folders, files } = src === kitDir ? (layout ??= layoutOf(src)) : layoutOf(src);
+  mkdirSync(dst);
+  for (const folder of folders) mkdirSync(join(dst, folder));
+  for (const f of files) {
+    try {
+      linkSync(join(src, f), join(dst, f));
+    } catch {
+      copyFileSync(join(src, f), join(dst, f)); // another file system, or no hard links there
+    }
+  }
+}
+
+function layoutOf(dir: string): { folders: string[]; files: string[] } {
+  const files = listFiles(dir);
+  const folders = new Set<string>();
+  for (const file of files) {
+    const parts = file.split('/').slice(0, -1);
+    parts.forEach((_, i) => folders.add(parts.slice(0, i + 1).join('/')));
+  }
+  return { folders: [...folders].sort((a, b) => a.split('/').length - b.split('/').length), files };
+}
+
+function replaceFile(path: string, bytes: Uint8Array | string): void {
+  rmSync(path);
+  writeFileSync(path, bytes);
+}
+
+async function cli(...args: string[]): Promise<{ status: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io = {
+    out: (t: string) => void (out += t),
+    err: (t: string) => void (err += t),
+    usageError: (m: string) => ((err += `${m}\n`), 2),
+  };
+  const positionals = args.filter((a) => !a.startsWith('--'));
+  const status = await verifyCommand.run({}, io, positionals);
+  return { status, out, err };
+}
+
+function problemsOf(v: KitVerification): { title: string; where: string; message: string }[] {
+  return v.checks.filter((c) => !c.ok).flatMap((c) => c.problems.map((p) => ({ title: c.title, ...p })));
+}
+
+/**
+ * A consistent forgery: the files are changed, then the manifest is rewritten and signed with a
+ * new harness key, as anyone holding the kit could. Only a pinned key tells it apart.
+ */
+async function forge(name: string, change: (dir: string) => void): Promise<string> {
+  const dir = join(root, name);
+  cloneKit(kitDir, dir);
+  change(dir);
+  const key = generateKeyPair('ed25519/forger');
+  replaceFile(join(dir, 'keys/harness-key.json'), prettyJson({ key_id: key.keyId, public_key: publicKeyToText(key.publicKey) }));
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  manifest.harness_key_id = key.keyId;
+  manifest.files = listFiles(dir)
+    .filter((p) => p !== 'manifest.json' && p !== 'manifest.sig')
+    .map((path) => ({ path, sha256: createHash('sha256').update(readFileSync(join(dir, path))).digest('hex') }));
+  const text = manifestText(manifest);
+  replaceFile(join(dir, 'manifest.json'), text);
+  replaceFile(join(dir, 'manifest.sig'), `${signCanonical(parseStrictJson(text), key.secretKey)}\n`);
+  return dir;
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'failclosed-kit-'));
+  const report = await runSuite((h) => new InProcessDriver(referenceTarget(), h), {
+    profile: PROFILES.quick,
+    seed: 1,
+    runs: 2,
+    onHistory: (history) => void histories.push(history),
+  });
+  kitDir = join(root, 'kit');
+  summary = await writeKit(kitDir, histories, { target: report.target, seed: report.seed, profile: report.profile, verdict: report.verdict });
+});
+
+afterAll(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe('a verification kit from a real run', () => {
+  it('verifies with its public keys alone: signature, files, evidence, decisions, INV-1…INV-6, chains', async () => {
+    expect(histories.length).toBe(3); // the prelude and two random runs
+    const v = await verifyKit(kitDir);
+    expect(problemsOf(v)).toEqual([]);
+    expect(v.exitCode).toBe(0);
+    expect(v.runs.map((r) => r.invariants.map((i) => i.holds))).toEqual(histories.map(() => [true, true, true, true, true, true]));
+    expect(v.runs[0]!.requests).toBeGreaterThan(150);
+    expect(v.runs[0]!.directCalls).toBeGreaterThan(0);
+    // One decision check per run, one line per invariant and run.
+    expect(v.checks.filter((c) => c.title.includes('re-derived')).length).toBe(3);
+    expect(v.checks.filter((c) => / INV-\d (holds|does not hold)/.test(c.title)).length).toBe(18);
+  });
+
+  it('lists every file but the manifest and its signature, sorted, and never writes the harness secret', () => {
+    const manifest = JSON.parse(readFileSync(join(kitDir, 'manifest.json'), 'utf8'));
+    const files = listFiles(kitDir);
+    expect(manifest.version).toBe('failclosed-kit/1');
+    expect(manifest.files.map((f: { path: string }) => f.path)).toEqual(files.filter((f) => f !== 'manifest.json' && f !== 'manifest.sig'));
+    expect(summary.files).toBe(files.length);
+    const harnessKey = JSON.parse(readFileSync(join(kitDir, 'keys/harness-key.json'), 'utf8'));
+    expect(Object.keys(harnessKey).sort()).toEqual(['key_id', 'public_key']);
+    expect(harnessKey.key_id).toMatch(/^ed25519\/harness-[0-9a-f]{12}$/);
+    expect(manifest.harness_key_id).toBe(harnessKey.key_id);
+  });
+
+  it('holds, per request, the raw bytes whose hash the audit records carry', () => {
+    const dir = join(kitDir, 'runs/0/requests/1');
+    const bytes = readFileSync(join(dir, 'request.bin'));
+    const audit = JSON.parse(readFileSync(join(dir, 'audit.json'), 'utf8'));
+    const trace = JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8'));
+    const hash = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    expect(audit.request_hash).toBe(hash);
+    expect(audit.records.length).toBeGreaterThan(0);
+    expect(audit.records.every((r: { record: { request_hash: string } }) => r.record.request_hash === hash)).toBe(true);
+    expect(trace.response.op).toBe(1);
+    expect(listFiles(join(kitDir, 'runs/0/requests')).some((p) => p.endsWith('/envelope.json'))).toBe(true);
+  });
+
+  it('refuses to write into a folder that already holds files', async () => {
+    await expect(writeKit(kitDir, histories, { target: 't', seed: 1, profile: 'quick', verdict: 'compliant' })).rejects.toThrow(/not empty/);
+  });
+
+  it('failclosed verify: exit 0 with a ✓ per check; 2 for no folder or not a kit', async () => {
+    const good = await cli(kitDir);
+    expect(good.status).toBe(0);
+    expect(good.out).toContain('✓ manifest.json is signed by the harness key ed25519/harness-');
+    expect(good.out).toMatch(/✓ run 0: \d+ requests and \d+ direct calls re-derived/);
+    expect(good.out).not.toContain('✗');
+    expect((await cli(join(root, 'no-such-kit'))).status).toBe(2);
+    mkdirSync(join(root, 'empty'));
+    const notAKit = await cli(join(root, 'empty'));
+    expect(notAKit.status).toBe(2);
+    expect(notAKit.err).toContain('has no manifest.json');
+    expect((await cli()).status).toBe(2);
+  });
+});
+
+// ---------------------------------------------------------------- tampering
+
+type Tamper =
+  | { kind: 'edit'; file: number; offset: number; xor: number }
+  | { kind: 'delete'; file: number }
+  | { kind: 'reorder-lines'; file: number; a: number; b: number }
+  | { kind: 'reorder-array'; file: number; pick: number }
+  | { kind: 'insert'; dir: string; name: string; content: Uint8Array }
+  | { kind: 'truncate'; file: number; keep: number };
+
+const tamperArbitrary: fc.Arbitrary<Tamper> = fc.oneof(
+  fc.record({ kind: fc.constant('edit' as const), file: fc.nat(), offset: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }),
+  fc.record({ kind: fc.constant('delete' as const), file: fc.nat() }),
+  fc.record({ kind: fc.constant('reorder-lines' as const), file: fc.nat(), a: fc.nat(), b: fc.nat() }),
+  fc.record({ kind: fc.constant('reorder-array' as const), file: fc.nat(), pick: fc.nat() }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    dir: fc.constantFrom('', 'keys', 'runs', 'runs/0', 'runs/0/requests/1', 'runs/1/direct-calls', 'runs/7'),
+    name: fc.stringMatching(/^[a-z0-9_-][a-z0-9._-]{0,11}$/),
+    content: fc.uint8Array({ maxLength: 64 }),
+  }),
+  fc.record({ kind: fc.constant('truncate' as const), file: fc.nat(), keep: fc.double({ min: 0, max: 1, noNaN: true }) }),
+);
+
+/** Re-serialise a JSON file the way the kit writes it, so that only the reordering differs. */
+function serialiseLike(path: string, value: unknown): string {
+  if (path === 'manifest.json') return manifestText(value as never);
+  if (path.endsWith('/history.json')) return lineObjectJson(value as Record<string, unknown>);
+  if (path.endsWith('/audit-export.json')) return lineArrayJson(value as unknown[]);
+  return prettyJson(value);
+}
+
+/** Arrays with at least two different items, depth-first, bounded. */
+function reorderableArrays(value: unknown): unknown[][] {
+  const found: unknown[][] = [];
+  const stack: unknown[] = [value];
+  for (let guard = 0; stack.length > 0 && guard < 100_000; guard++) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      if (new Set(v.map((x) => JSON.stringify(x))).size > 1) found.push(v);
+      stack.push(...v);
+    } else if (typeof v === 'object' && v !== null) stack.push(...Object.values(v));
+  }
+  return found;
+}
+
+/** Applies one tampering to the clone; returns the path it touched, or undefined for a no-op. */
+function tamper(dir: string, files: readonly string[], t: Tamper): string | undefined {
+  if (t.kind === 'insert') {
+    const path = t.dir ? `${t.dir}/${t.name}` : t.name;
+    if (files.includes(path) || files.some((f) => f.startsWith(`${path}/`))) return undefined;
+    mkdirSync(join(dir, t.dir), { recursive: true });
+    writeFileSync(join(dir, path), t.content);
+    return path;
+  }
+  const pool = t.kind === 'reorder-lines' || t.kind === 'reorder-array' ? files.filter((f) => f.endsWith('.json')) : files;
+  const path = pool[t.file % pool.length]!;
+  const full = join(dir, path);
+  const bytes = readFileSync(full);
+  switch (t.kind) {
+    case 'delete':
+      rmSync(full);
+      return path;
+    case 'edit': {
+      if (bytes.length === 0) return undefined;
+      const edited = Buffer.from(bytes);
+      const at = t.offset % edited.length;
+      edited[at] = edited[at]! ^ t.xor;
+      replaceFile(full, edited);
+      return path;
+    }
+    case 'truncate': {
+      if (bytes.length === 0) return undefined;
+      replaceFile(full, bytes.subarray(0, Math.min(bytes.length - 1, Math.floor(bytes.length * t.keep))));
+      return path;
+    }
+    case 'reorder-lines': {
+      const lines = bytes.toString('utf8').split('\n');
+      const a = t.a % lines.length;
+      // The first line after a (cyclically, from an offset) that differs from it: a real reordering.
+      let b: number | undefined;
+      for (let step = 1; step < lines.length; step++) {
+        const candidate = (a + ((t.b + step) % (lines.length - 1)) + 1) % lines.length;
+        if (lines[candidate] !== lines[a]) {
+          b = candidate;
+          break;
+        }
+      }
+      if (b === undefined) return undefined;
+      [lines[a], lines[b]] = [lines[b]!, lines[a]!];
+      replaceFile(full, lines.join('\n'));
+      return path;
+    }
+    case 'reorder-array': {
+      const value = JSON.parse(bytes.toString('utf8'));
+      const arrays = reorderableArrays(value);
+      if (arrays.length === 0) return undefined;
+      const array = arrays[t.pick % arrays.length]!;
+      array.push(array.shift());
+      const text = serialiseLike(path, value);
+      if (text === bytes.toString('utf8')) return undefined;
+      replaceFile(full, text);
+      return path;
+    }
+  }
+}
+
+const ABOUT_THE_MANIFEST = /^(manifest\.json|manifest\.sig|keys\/harness-key\.json)/;
+
+describe('tampering with a kit', () => {
+  it('is detected, whatever file is edited, deleted, reordered, inserted or truncated, and named', async () => {
+    const files = listFiles(kitDir);
+    let copies = 0;
+    await fc.assert(
+      fc.asyncProperty(tamperArbitrary, async (t) => {
+        const dir = join(root, `tampered-${copies++}`);
+        try {
+          cloneKit(kitDir, dir);
+          const touched = tamper(dir, files, t);
+          fc.pre(touched !== undefined);
+          const v = await verifyKit(dir);
+          expect(v.ok).toBe(false);
+          expect(v.exitCode).not.toBe(0);
+          if (v.usageError) return; // e.g. the manifest deleted, or its version edited: not a kit any more
+          const wheres = problemsOf(v).map((p) => p.where);
+          const named = wheres.some((w) => w.includes(touched!) || (ABOUT_THE_MANIFEST.test(touched!) && /manifest|harness-key/.test(w)));
+          expect(named, `${JSON.stringify(t)} touched ${touched}; problems at ${wheres.slice(0, 5).join(' | ')}`).toBe(true);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }),
+      { numRuns: 60 },
+    );
+    // The clones were hard links: the original must have survived every tampering.
+    expect((await verifyKit(kitDir)).ok).toBe(true);
+  });
+
+  it('a consistently re-signed forgery passes integrity, but not the evidence check, and not a pinned key', async () => {
+    const dir = await forge('forged-bytes', (d) => {
+      const path = join(d, 'runs/0/requests/1/request.bin');
+      const bytes = Buffer.from(readFileSync(path));
+      bytes[10] = bytes[10]! ^ 1;
+      replaceFile(path, bytes);
+    });
+    const v = await verifyKit(dir);
+    expect(v.checks[0]!.ok).toBe(true); // the forger's own key signs
+    expect(v.checks[1]!.ok).toBe(true); // and every hash matches
+    expect(problemsOf(v)).toEqual([
+      expect.objectContaining({ where: 'runs/0/requests/1/request.bin', message: "is not the request's bytes as recorded" }),
+    ]);
+    const pinned = await verifyKit(dir, { harnessPublicKey: summary.harnessPublicKey });
+    expect(problemsOf(pinned).some((p) => p.where === 'keys/harness-key.json' && p.message.includes('pinned'))).toBe(true);
+    expect((await verifyKit(kitDir, { harnessPublicKey: summary.harnessPublicKey })).ok).toBe(true);
+  });
+
+  it('a re-signed history that claims a denied request executed fails the re-derivation and INV-4', async () => {
+    let op = -1;
+    const dir = await forge('forged-history', (d) => {
+      const history = JSON.parse(readFileSync(join(d, 'runs/1/history.json'), 'utf8')) as History;
+      const response = history.events.find((e) => e.kind === 'response' && e.status === 'denied');
+      if (response?.kind !== 'response') throw new Error('run 1 has no denial to forge');
+      op = response.op;
+      response.status = 'executed';
+      delete response.code;
+      replaceFile(join(d, 'runs/1/history.json'), historyJson(history));
+      // The forger re-derives the per-request files too, so only the decision is wrong.
+      for (const [path, content] of deriveRunFiles(history, 1).files) {
+        const full = join(d, path);
+        mkdirSync(dirname(full), { recursive: true });
+        rmSync(full, { force: true });
+        writeFileSync(full, derivedFileBytes(path, content));
+      }
+    });
+    const v = await verifyKit(dir);
+    const problems = problemsOf(v);
+    expect(problems.find((p) => p.title.includes('re-derived'))).toMatchObject({ where: `run 1 op ${op} (runs/1/requests/${op})`, message: expect.stringMatching(/recorded executed \(no effect\)$/) });
+    expect(problems.some((p) => p.title.startsWith('run 1: INV-4 does not hold'))).toBe(true);
+    expect(new Set(problems.map((p) => p.title.slice(0, 6)))).toEqual(new Set(['run 1:']));
+  });
+});
+
+// ---------------------------------------------------------------- a planted bug
+
+/**
+ * The history of a run of the planted-bug variant that accepts revoked keys. The runner hands
+ * over only histories it judged, and a run that fails at a step is never judged: so this drives
+ * the two steps itself (a valid request, then one signed with a revoked key) and records.
+ */
+async function plantedBugHistory(): Promise<History> {
+  const mutant = MUTANTS.find((m) => m.id === 'revoked-key-accepted');
+  if (!mutant) throw new Error('no revoked-key-accepted mutant');
+  const harness = createHarness();
+  const driver = new InProcessDriver(mutant.target, harness);
+  await driver.reset();
+  try {
+    const ctx = new RunContext(driver, harness.controlPlane, harness.recorder, ACCEPTANCE_WINDOW_SEC, 'planted');
+    const tag = { threat: 'forged-request', invariants: ['INV-3'] } as const;
+    await ctx.gateScenario({ label: 'a valid request', tag, answers: {} });
+    await expect(ctx.gateScenario({ label: 'a revoked key', tag, answers: { identityKey: 'revoked' } })).rejects.toBeInstanceOf(ConformanceFailure);
+    await driver.settle();
+    return harness.recorder.build(await driver.auditExport(), true);
+  } finally {
+    await driver.close();
+  }
+}
+
+describe('a kit from a planted-bug variant', () => {
+  it('verifies cryptographically, and reports the wrong decision and INV-3 (exit 1)', async () => {
+    const history = await plantedBugHistory();
+    const dir = join(root, 'planted');
+    await writeKit(dir, [history], { target: 'mutant:revoked-key-accepted (in-process)', seed: 0, profile: 'quick', verdict: 'non-compliant' });
+    const v = await verifyKit(dir);
+    expect(v.exitCode).toBe(1);
+    const failed = v.checks.filter((c) => !c.ok).map((c) => c.title);
+    expect(failed).toEqual([
+      expect.stringMatching(/^run 0: 2 requests and 0 direct calls re-derived/),
+      expect.stringMatching(/^run 0: INV-3 does not hold/),
+    ]);
+    const wrong = problemsOf(v).find((p) => p.title.includes('re-derived'));
+    expect(wrong).toEqual(expect.objectContaining({ where: 'run 0 op 2 (runs/0/requests/2)', message: 'expected denied with KEY_REVOKED (no effect); recorded executed (1 effect)' }));
+    const text = formatKitVerification(v);
+    expect(text).toContain('✓ manifest.json is signed');
+    expect(text).toMatch(/✗ run 0: INV-3 does not hold \(\d+ examined\)\n {4}run 0: op 2 \(event \d+\)/);
+    expect(text).toContain('NOT VERIFIED');
+    expect((await cli(dir)).status).toBe(1);
+  });
+});

@@ -1,0 +1,471 @@
+/**
+ * Verifies a verification kit (kit.ts) offline, with the public keys it carries and nothing else:
+ *
+ *   1. integrity: the manifest is signed by keys/harness-key.json, every file it lists has its
+ *      sha256, and no other file exists (an inserted file is tampering);
+ *   2. evidence: each run's history.json is a strictly parsed History, and the per-request files
+ *      are exactly what that history derives (request bytes, envelope, trace, audit records);
+ *   3. decisions: every allow/deny re-derived from the history and the keys (rederive.ts) and
+ *      compared with the recorded answer and effects;
+ *   4. invariants: checkInvariants on each history, INV-1…INV-6;
+ *   5. the audit chain of each export (verifyChain); request-hash/trace linkage is INV-5's.
+ *
+ * A run whose files do not match a valid signed manifest is not examined further: its evidence
+ * proves nothing.
+ */
+import { createHash } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { lstat, readFile, readdir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import type { History, HistoryEvent, InvariantVerdict } from '../../model/history.ts';
+import type { HistoryIndex } from '../../model/invariants/history-index.ts';
+import { buildHistoryIndex } from '../../model/invariants/history-index.ts';
+import { checkInvariants } from '../../model/invariants/index.ts';
+import type { JsonValue } from '../../model/profile/canonical-json.ts';
+import { canonicalize, parseStrictJson } from '../../model/profile/canonical-json.ts';
+import { utf8DecodeStrict } from '../../model/profile/encoding.ts';
+import type { IdentityKey, TrustedKey } from '../../model/profile/messages.ts';
+import { validateIdentityKey, validateTrustedKey } from '../../model/profile/messages.ts';
+import { publicKeyFromText, verifyCanonical } from '../../model/profile/signing.ts';
+import { verifyChain } from '../../reference-impl/audit/audit-log.ts';
+import type { HarnessKeyFile, KitKeys } from './kit-files.ts';
+import {
+  CONTROL_PLANE_KEYS_FILE,
+  HARNESS_KEY_FILE,
+  IDENTITY_KEYS_FILE,
+  KIT_JSON_LIMITS,
+  KIT_VERSION,
+  MANIFEST_FILE,
+  SIGNATURE_FILE,
+  deriveRunFiles,
+  historyShapeProblems,
+  isSafeKitPath,
+  manifestText,
+  sameKeys,
+} from './kit-files.ts';
+import { rederive } from './rederive.ts';
+
+export interface KitProblem {
+  /** a file path, "run 1 op 7", … */
+  where: string;
+  message: string;
+}
+
+export interface KitCheck {
+  title: string;
+  ok: boolean;
+  problems: KitProblem[];
+  /** a check that could not run (its evidence failed an earlier check) */
+  skipped?: boolean;
+}
+
+export interface RunVerification {
+  run: number;
+  requests: number;
+  directCalls: number;
+  invariants: InvariantVerdict[];
+}
+
+export interface KitVerification {
+  dir: string;
+  /** 0 everything verifies and every invariant holds, 1 something does not, 2 not a kit */
+  exitCode: 0 | 1 | 2;
+  ok: boolean;
+  usageError?: string;
+  manifest?: { version: string; created_at: string; target: string; seed: number; profile: string; verdict: string; harness_key_id: string; harness_public_key?: string };
+  checks: KitCheck[];
+  runs: RunVerification[];
+}
+
+export interface VerifyOptions {
+  /** base64url public key the manifest must be signed with (pinned out of band) */
+  harnessPublicKey?: string;
+}
+
+const usage = (dir: string, message: string): KitVerification => ({ dir, exitCode: 2, ok: false, usageError: message, checks: [], runs: [] });
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function parseJson(bytes: Uint8Array): { ok: true; value: JsonValue } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: parseStrictJson(bytes, KIT_JSON_LIMITS) };
+  } catch (error) {
+    return { ok: false, message: `not strict JSON: ${(error as Error).message}` };
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, JsonValue> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Every entry under dir, as kit paths; non-regular files and empty folders are reported. */
+async function walk(dir: string): Promise<{ files: string[]; strays: KitProblem[] }> {
+  const files: string[] = [];
+  const strays: KitProblem[] = [];
+  const entries: Dirent[] = await readdir(dir, { withFileTypes: true, recursive: true });
+  const folders = new Set<string>();
+  const nonEmpty = new Set<string>();
+  for (const entry of entries) {
+    const parent = relative(dir, entry.parentPath).split(sep).join('/');
+    const path = parent ? `${parent}/${entry.name}` : entry.name;
+    if (parent) nonEmpty.add(parent);
+    if (entry.isDirectory()) folders.add(path);
+    else if (entry.isFile()) files.push(path);
+    else strays.push({ where: path, message: 'neither a file nor a folder (a link or a device): not part of a kit' });
+  }
+  for (const folder of folders) if (!nonEmpty.has(folder)) strays.push({ where: folder, message: 'an empty folder the manifest does not account for' });
+  return { files, strays };
+}
+
+/** Reads files a few at a time: a kit holds hundreds, and one by one is slow. */
+async function readAll(dir: string, paths: readonly string[]): Promise<Map<string, Uint8Array>> {
+  const read = new Map<string, Uint8Array>();
+  const BATCH = 64;
+  for (let i = 0; i < paths.length; i += BATCH) {
+    const batch = paths.slice(i, i + BATCH);
+    const contents = await Promise.all(batch.map((p) => readFile(join(dir, ...p.split('/')))));
+    batch.forEach((p, j) => read.set(p, contents[j]!));
+  }
+  return read;
+}
+
+function renderWitness(history: History, eventIndex: number): string {
+  const e: HistoryEvent | undefined = history.events[eventIndex];
+  if (!e) return `event ${eventIndex}`;
+  switch (e.kind) {
+    case 'request':
+    case 'response':
+      return `op ${e.op} (event ${eventIndex})`;
+    case 'direct-call':
+      return `direct call op ${e.op} (event ${eventIndex})`;
+    case 'effect':
+      return `effect ${e.effect_id} (event ${eventIndex})`;
+    case 'policy':
+      return `Control Plane exchange (event ${eventIndex})`;
+    default:
+      return `${e.kind} (event ${eventIndex})`;
+  }
+}
+
+function readKeys(value: JsonValue, path: string, validate: typeof validateIdentityKey | typeof validateTrustedKey, problems: KitProblem[]): unknown[] {
+  if (!Array.isArray(value)) {
+    problems.push({ where: path, message: 'is not an array of keys' });
+    return [];
+  }
+  value.forEach((key, i) => {
+    const r = validate(key, `$[${i}]`);
+    if (!r.ok) problems.push({ where: path, message: r.problems.map((p) => `${p.path} ${p.message}`).join('; ') });
+  });
+  return value;
+}
+
+export async function verifyKit(dir: string, options: VerifyOptions = {}): Promise<KitVerification> {
+  try {
+    if (!(await lstat(dir)).isDirectory()) return usage(dir, `${dir} is not a folder`);
+  } catch {
+    return usage(dir, `no such folder: ${dir}`);
+  }
+  let manifestBytes: Uint8Array;
+  try {
+    manifestBytes = await readFile(join(dir, MANIFEST_FILE));
+  } catch {
+    return usage(dir, `${dir} is not a verification kit: it has no ${MANIFEST_FILE}`);
+  }
+
+  const checks: KitCheck[] = [];
+  const runs: RunVerification[] = [];
+  const check = (title: string, problems: KitProblem[], skipped = false): KitCheck => {
+    const c: KitCheck = { title, ok: problems.length === 0 && !skipped, problems, ...(skipped ? { skipped } : {}) };
+    checks.push(c);
+    return c;
+  };
+  const finish = (manifest?: KitVerification['manifest']): KitVerification => {
+    const ok = checks.length > 0 && checks.every((c) => c.ok);
+    return { dir, exitCode: ok ? 0 : 1, ok, ...(manifest ? { manifest } : {}), checks, runs };
+  };
+
+  // ------------------------------------------------------------ 1. manifest and signature
+  const manifestProblems: KitProblem[] = [];
+  const parsedManifest = parseJson(manifestBytes);
+  if (!parsedManifest.ok) {
+    check('manifest.json is a signed failclosed-kit/1 manifest', [{ where: MANIFEST_FILE, message: parsedManifest.message }]);
+    return finish();
+  }
+  const manifest = parsedManifest.value;
+  if (!isObject(manifest) || manifest.version !== KIT_VERSION) {
+    return usage(dir, `${dir}/${MANIFEST_FILE} is not a ${KIT_VERSION} manifest`);
+  }
+  const fields = ['version', 'created_at', 'target', 'seed', 'profile', 'verdict', 'files', 'harness_key_id'];
+  for (const field of Object.keys(manifest)) if (!fields.includes(field)) manifestProblems.push({ where: MANIFEST_FILE, message: `unexpected field "${field}"` });
+  for (const field of ['created_at', 'target', 'profile', 'verdict', 'harness_key_id']) {
+    if (typeof manifest[field] !== 'string') manifestProblems.push({ where: MANIFEST_FILE, message: `"${field}" is not a string` });
+  }
+  if (typeof manifest.seed !== 'number') manifestProblems.push({ where: MANIFEST_FILE, message: '"seed" is not a number' });
+  if (utf8DecodeStrict(manifestBytes) !== manifestText(manifest)) {
+    manifestProblems.push({ where: MANIFEST_FILE, message: 'is not byte for byte the form the kit writes (it was edited)' });
+  }
+
+  let harnessKey: HarnessKeyFile | undefined;
+  let signatureOk = false;
+  try {
+    const parsedKey = parseJson(await readFile(join(dir, HARNESS_KEY_FILE)));
+    const keyShape = parsedKey.ok ? validateTrustedKey(parsedKey.value) : undefined;
+    if (!parsedKey.ok) manifestProblems.push({ where: HARNESS_KEY_FILE, message: parsedKey.message });
+    else if (!keyShape?.ok) manifestProblems.push({ where: HARNESS_KEY_FILE, message: 'is not { key_id, public_key }' });
+    else harnessKey = keyShape.value;
+  } catch {
+    manifestProblems.push({ where: HARNESS_KEY_FILE, message: 'is missing: the manifest signature cannot be checked' });
+  }
+  let signature = '';
+  try {
+    const text = utf8DecodeStrict(await readFile(join(dir, SIGNATURE_FILE)));
+    const match = text === undefined ? null : /^([A-Za-z0-9_-]{86})\n$/.exec(text);
+    if (!match) manifestProblems.push({ where: SIGNATURE_FILE, message: 'is not one base64url Ed25519 signature and a newline' });
+    else signature = match[1]!;
+  } catch {
+    manifestProblems.push({ where: SIGNATURE_FILE, message: 'is missing' });
+  }
+  if (harnessKey) {
+    if (harnessKey.key_id !== manifest.harness_key_id) {
+      manifestProblems.push({ where: HARNESS_KEY_FILE, message: `names ${harnessKey.key_id}, but the manifest was signed by ${String(manifest.harness_key_id)}` });
+    }
+    if (options.harnessPublicKey !== undefined && options.harnessPublicKey !== harnessKey.public_key) {
+      manifestProblems.push({ where: HARNESS_KEY_FILE, message: `is not the pinned harness key ${options.harnessPublicKey}` });
+    }
+    const publicKey = publicKeyFromText(harnessKey.public_key);
+    signatureOk = signature !== '' && publicKey !== undefined && verifyCanonical(manifest, signature, publicKey);
+    if (signature !== '' && !signatureOk) manifestProblems.push({ where: SIGNATURE_FILE, message: `does not verify over manifest.json with ${harnessKey.key_id}` });
+  }
+  check(
+    `manifest.json is signed by the harness key${harnessKey ? ` ${harnessKey.key_id} (public key ${harnessKey.public_key})` : ''}`,
+    manifestProblems,
+  );
+  const summary: KitVerification['manifest'] = {
+    version: KIT_VERSION,
+    created_at: String(manifest.created_at),
+    target: String(manifest.target),
+    seed: Number(manifest.seed),
+    profile: String(manifest.profile),
+    verdict: String(manifest.verdict),
+    harness_key_id: String(manifest.harness_key_id),
+    ...(harnessKey ? { harness_public_key: harnessKey.public_key } : {}),
+  };
+  const trusted = manifestProblems.length === 0 && signatureOk;
+
+  // ------------------------------------------------------------ 1b. every file, and only those
+  const fileProblems: KitProblem[] = [];
+  const listed = new Map<string, string>();
+  if (!Array.isArray(manifest.files)) fileProblems.push({ where: MANIFEST_FILE, message: '"files" is not a list' });
+  else {
+    for (const [i, entry] of manifest.files.entries()) {
+      if (!isObject(entry) || typeof entry.path !== 'string' || typeof entry.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(entry.sha256) || Object.keys(entry).length !== 2) {
+        fileProblems.push({ where: `${MANIFEST_FILE} files[${i}]`, message: 'is not { path, sha256 }' });
+      } else if (!isSafeKitPath(entry.path) || entry.path === MANIFEST_FILE || entry.path === SIGNATURE_FILE) {
+        fileProblems.push({ where: `${MANIFEST_FILE} files[${i}]`, message: `lists a path a kit cannot hold: ${JSON.stringify(entry.path)}` });
+      } else if (listed.has(entry.path)) {
+        fileProblems.push({ where: entry.path, message: 'is listed twice' });
+      } else listed.set(entry.path, entry.sha256);
+    }
+  }
+  const present = await walk(dir);
+  fileProblems.push(...present.strays);
+  const contents = new Map<string, Uint8Array>();
+  const damaged = new Set<string>();
+  for (const path of present.files) {
+    if (path === MANIFEST_FILE || path === SIGNATURE_FILE) continue;
+    if (!listed.has(path)) {
+      fileProblems.push({ where: path, message: 'is not listed in the manifest (a file was added)' });
+      damaged.add(path);
+    }
+  }
+  const presentSet = new Set(present.files);
+  const read = await readAll(dir, [...listed.keys()].filter((p) => presentSet.has(p)));
+  for (const [path, sha256] of listed) {
+    const bytes = read.get(path);
+    if (!bytes) {
+      fileProblems.push({ where: path, message: 'is listed in the manifest but missing' });
+      damaged.add(path);
+      continue;
+    }
+    if (sha256Hex(bytes) !== sha256) {
+      fileProblems.push({ where: path, message: 'does not have the sha256 the manifest lists (it was changed)' });
+      damaged.add(path);
+    } else contents.set(path, bytes);
+  }
+  check(`${listed.size} files match their sha256 in the manifest, and no other file exists`, fileProblems);
+
+  // Which runs the signed manifest holds: runs/0 … runs/N-1 (a gap shows as a missing history).
+  const runNumbers = new Set<number>();
+  for (const path of listed.keys()) {
+    const m = /^runs\/(\d+)\//.exec(path);
+    if (m) runNumbers.add(Number(m[1]));
+  }
+  const runCount = runNumbers.size === 0 ? 0 : Math.max(...runNumbers) + 1;
+
+  // ------------------------------------------------------------ keys
+  const keyProblems: KitProblem[] = [];
+  let keys: KitKeys | undefined;
+  if (!trusted) {
+    check('keys/ holds the identity and Control Plane public keys', [], true);
+  } else {
+    const read = (path: string, validate: typeof validateIdentityKey | typeof validateTrustedKey): unknown[] => {
+      const bytes = contents.get(path);
+      if (!bytes) {
+        keyProblems.push({ where: path, message: 'is missing or damaged' });
+        return [];
+      }
+      const parsed = parseJson(bytes);
+      if (!parsed.ok) {
+        keyProblems.push({ where: path, message: parsed.message });
+        return [];
+      }
+      return readKeys(parsed.value, path, validate, keyProblems);
+    };
+    const identityKeys = read(IDENTITY_KEYS_FILE, validateIdentityKey) as IdentityKey[];
+    const controlPlaneKeys = read(CONTROL_PLANE_KEYS_FILE, validateTrustedKey) as TrustedKey[];
+    if (keyProblems.length === 0) keys = { identityKeys, controlPlaneKeys };
+    const active = identityKeys.filter((k) => k.state === 'active').length;
+    const n = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+    check(`keys/ holds ${n(identityKeys.length, 'identity key')} (${active} active, ${identityKeys.length - active} revoked) and ${n(controlPlaneKeys.length, 'Control Plane key')}`, keyProblems);
+  }
+  if (runCount === 0) check('the kit holds at least one run', [{ where: 'runs/', message: 'no run: nothing was verified' }]);
+
+  // ------------------------------------------------------------ per run
+  const expected = new Set<string>([IDENTITY_KEYS_FILE, CONTROL_PLANE_KEYS_FILE, HARNESS_KEY_FILE]);
+  for (let run = 0; run < runCount; run++) {
+    const base = `runs/${run}`;
+    const historyPath = `${base}/history.json`;
+    expected.add(historyPath);
+    const runDamaged = [...damaged].some((p) => p.startsWith(`${base}/`)) || !listed.has(historyPath);
+    const skip = (why: string) => {
+      for (const title of ['evidence files agree with history.json', 'every allow/deny re-derived from the history and keys', 'INV-1…INV-6', 'audit chain']) {
+        check(`run ${run}: ${title}`, [{ where: base, message: why }], true);
+      }
+    };
+    if (!trusted || !keys) {
+      skip(!trusted ? 'not examined: the manifest signature does not hold' : 'not examined: the keys cannot be read');
+      // Still account for this run's listed files, so that the structure check below stays quiet.
+      for (const path of listed.keys()) if (path.startsWith(`${base}/`)) expected.add(path);
+      continue;
+    }
+    if (runDamaged) {
+      skip('not examined: its files do not match the signed manifest');
+      for (const path of listed.keys()) if (path.startsWith(`${base}/`)) expected.add(path);
+      continue;
+    }
+
+    // 2. history.json and the files it derives
+    const evidenceProblems: KitProblem[] = [];
+    const parsed = parseJson(contents.get(historyPath)!);
+    let history: History | undefined;
+    if (!parsed.ok) evidenceProblems.push({ where: historyPath, message: parsed.message });
+    else {
+      const shape = historyShapeProblems(parsed.value);
+      if (shape.length > 0) evidenceProblems.push(...shape.slice(0, 20).map((message) => ({ where: historyPath, message })));
+      else history = parsed.value as unknown as History;
+    }
+    let derivedCount = 0;
+    let index: HistoryIndex | undefined;
+    if (history) {
+      if (!sameKeys(history.keys, keys)) {
+        evidenceProblems.push({ where: historyPath, message: 'was recorded with other keys than keys/ holds' });
+      }
+      // One reading of the history serves the derived files and the re-derivation below.
+      index = buildHistoryIndex(history);
+      const derived = deriveRunFiles(history, run, index);
+      derivedCount = derived.files.size;
+      for (const [path, content] of derived.files) {
+        expected.add(path);
+        const bytes = contents.get(path);
+        if (!bytes) {
+          evidenceProblems.push({ where: path, message: 'the history derives this file, but the kit does not hold it' });
+          continue;
+        }
+        if (content instanceof Uint8Array) {
+          if (Buffer.compare(Buffer.from(bytes), Buffer.from(content)) !== 0) evidenceProblems.push({ where: path, message: "is not the request's bytes as recorded" });
+          continue;
+        }
+        const file = parseJson(bytes);
+        if (!file.ok) evidenceProblems.push({ where: path, message: file.message });
+        else if (canonicalize(file.value) !== canonicalize(content)) evidenceProblems.push({ where: path, message: 'does not agree with history.json' });
+      }
+      for (const path of listed.keys()) {
+        if (path.startsWith(`${base}/`) && !expected.has(path)) evidenceProblems.push({ where: path, message: 'the history derives no such file' });
+      }
+    } else {
+      for (const path of listed.keys()) if (path.startsWith(`${base}/`)) expected.add(path);
+    }
+    check(`run ${run}: history.json parses, and ${derivedCount} per-request files agree with it`, evidenceProblems);
+    if (!history) {
+      for (const title of ['every allow/deny re-derived from the history and keys', 'INV-1…INV-6', 'audit chain']) {
+        check(`run ${run}: ${title}`, [{ where: historyPath, message: 'not examined: history.json is not a History' }], true);
+      }
+      continue;
+    }
+
+    // 3. every decision, re-derived
+    const decisionProblems: KitProblem[] = [];
+    const rederived = rederive(history, index);
+    for (const r of rederived.requests) {
+      if (!r.ok) decisionProblems.push({ where: `run ${run} op ${r.op} (${base}/requests/${r.op})`, message: r.message });
+    }
+    for (const r of rederived.directCalls) {
+      if (!r.ok) decisionProblems.push({ where: `run ${run} direct call op ${r.op} (${base}/direct-calls/${r.op})`, message: r.message });
+    }
+    for (const e of rederived.unexplainedEffects) {
+      decisionProblems.push({ where: `run ${run} event ${e.eventIndex}`, message: `effect ${e.event.effect_id} belongs to no request and no direct call` });
+    }
+    check(
+      `run ${run}: ${rederived.requests.length} requests and ${rederived.directCalls.length} direct calls re-derived from the history and keys: every allow/deny matches`,
+      decisionProblems,
+    );
+
+    // 4. INV-1…INV-6
+    const verdicts = checkInvariants(history);
+    runs.push({ run, requests: rederived.requests.length, directCalls: rederived.directCalls.length, invariants: verdicts });
+    for (const verdict of verdicts) {
+      const problems = verdict.violations.map((v) => ({
+        where: `run ${run}: ${[...v.eventIndexes.slice(0, 4).map((i) => renderWitness(history!, i)), ...(v.auditIndexes ?? []).slice(0, 4).map((i) => `audit record ${i}`)].join(', ') || historyPath}`,
+        message: v.message,
+      }));
+      const examined = verdict.examined === 0 ? '0 examined: nothing to judge' : `${verdict.examined} examined`;
+      check(`run ${run}: ${verdict.invariant} ${verdict.holds ? 'holds' : 'does not hold'} (${examined})`, problems);
+    }
+
+    // 5. the chain of the export
+    const chain = history.auditExported ? verifyChain(history.audit) : ({ ok: false, index: 0, problem: 'the audit log could not be exported' } as const);
+    check(
+      `run ${run}: the audit export is one continuous hash chain from genesis (${history.audit.length} records)`,
+      chain.ok ? [] : [{ where: `${base}/audit-export.json record ${chain.index}`, message: chain.problem }],
+    );
+  }
+
+  // Nothing listed that the layout does not account for (a signed but odd kit).
+  if (trusted) {
+    const structure: KitProblem[] = [];
+    for (const path of listed.keys()) if (!expected.has(path)) structure.push({ where: path, message: 'is not part of a kit' });
+    for (const path of expected) if (!listed.has(path) && !damaged.has(path)) structure.push({ where: path, message: 'a kit must hold this file' });
+    check('the manifest lists exactly the files of a kit', structure);
+  }
+  return finish(summary);
+}
+
+const MAX_PROBLEMS_SHOWN = 20;
+
+/** The verification as text: one line per check, ✓ or ✗, and under each ✗ what and where. */
+export function formatKitVerification(v: KitVerification): string {
+  if (v.usageError) return `failclosed verify: ${v.usageError}\n`;
+  const lines: string[] = [`failclosed verify ${v.dir}`];
+  if (v.manifest) {
+    const m = v.manifest;
+    lines.push(`  kit ${m.version}: target ${m.target}, profile ${m.profile}, seed ${m.seed}, recorded verdict ${m.verdict}, created ${m.created_at}`);
+  }
+  for (const c of v.checks) {
+    lines.push(`${c.skipped ? '–' : c.ok ? '✓' : '✗'} ${c.title}`);
+    for (const p of c.problems.slice(0, MAX_PROBLEMS_SHOWN)) lines.push(`    ${p.where}: ${p.message}`);
+    if (c.problems.length > MAX_PROBLEMS_SHOWN) lines.push(`    … and ${c.problems.length - MAX_PROBLEMS_SHOWN} more`);
+  }
+  const failed = v.checks.filter((c) => !c.ok).length;
+  lines.push(v.ok ? `verified: ${v.checks.length} checks passed` : `NOT VERIFIED: ${failed} of ${v.checks.length} checks failed or could not run`);
+  return `${lines.join('\n')}\n`;
+}
