@@ -20,6 +20,7 @@ import { utf8Encode } from '../model/profile/encoding.ts';
 import type { ClientRequest } from '../model/profile/messages.ts';
 import { signEnvelope } from '../model/profile/messages.ts';
 import type { Question } from '../model/questions.ts';
+import { isHealthy } from '../model/questions.ts';
 import type { SystemMemory } from '../model/system-memory.ts';
 import { EMPTY_MEMORY, restart } from '../model/system-memory.ts';
 import type { ScriptedControlPlane } from '../harness/control-plane/scripted-control-plane.ts';
@@ -52,6 +53,16 @@ const FAULTS_FOR: Partial<Record<string, DriverFault>> = {
   'executionLink.tampered': 'execution-tamper',
   'executionOutcome.unconfirmed': 'execution-unconfirmed',
 };
+
+/** "[prior] question.answer …": the model scenario a prediction ran, as reports place it on the chart. */
+export function modelPathOf(run: GateRun | DirectCallRun): string {
+  const direct = run.steps.some((s) => s.question === 'presentedEnvelope');
+  const codes: readonly string[] = run.outcome.acceptableCodes;
+  // What the system already remembered is visible in what the model concluded from it.
+  const prior = codes.includes('REPLAY_DETECTED') ? '[nonceClaimed] ' : codes.includes('ENVELOPE_REPLAYED') ? '[approvalConsumed] ' : '';
+  const answers = run.steps.filter((s) => !isHealthy(s.question, s.answer)).map((s) => `${s.question}.${s.answer}`);
+  return `${direct ? 'direct call ' : ''}${prior}${answers.join(' ') || 'healthy'}`;
+}
 
 export function faultsFor(answers: Answers): DriverFault[] {
   return Object.entries(answers)
@@ -129,8 +140,13 @@ export class RunContext {
   steps = 0;
   effectsSeen = 0;
   private counter = 0;
-  /** one per top-level scenario: where its trail lines and history events begin */
-  readonly segments: { label: string; trailStart: number; eventStart: number }[] = [];
+  /** one per top-level scenario: where its trail lines, model paths and history events begin */
+  readonly segments: { label: string; trailStart: number; eventStart: number; pathStart: number }[] = [];
+  /**
+   * Per checked step, the model scenario it was: "[prior] question.answer …" (or "direct call …"),
+   * the form a report can place on the statechart.
+   */
+  readonly modelPaths: string[] = [];
 
   constructor(
     readonly driver: Driver,
@@ -153,14 +169,23 @@ export class RunContext {
 
   /** Starts a new top-level scenario, so a failure can be traced back to it alone. */
   beginSegment(label: string): void {
-    this.segments.push({ label, trailStart: this.trail.length, eventStart: this.recorder.events.length });
+    this.segments.push({ label, trailStart: this.trail.length, eventStart: this.recorder.events.length, pathStart: this.modelPaths.length });
   }
 
   /** The segments that produced these events (or the last one), with their trail lines. */
-  segmentsFor(eventIndexes: readonly number[]): { labels: string[]; trail: string[] } {
-    const ranges = this.segments.map((s, i) => ({ ...s, trailEnd: this.segments[i + 1]?.trailStart ?? this.trail.length, eventEnd: this.segments[i + 1]?.eventStart ?? Number.MAX_SAFE_INTEGER }));
+  segmentsFor(eventIndexes: readonly number[]): { labels: string[]; trail: string[]; modelPaths: string[] } {
+    const ranges = this.segments.map((s, i) => ({
+      ...s,
+      trailEnd: this.segments[i + 1]?.trailStart ?? this.trail.length,
+      eventEnd: this.segments[i + 1]?.eventStart ?? Number.MAX_SAFE_INTEGER,
+      pathEnd: this.segments[i + 1]?.pathStart ?? this.modelPaths.length,
+    }));
     const chosen = eventIndexes.length === 0 ? ranges.slice(-1) : ranges.filter((r) => eventIndexes.some((e) => e >= r.eventStart && e < r.eventEnd));
-    return { labels: chosen.map((r) => r.label), trail: chosen.flatMap((r) => this.trail.slice(r.trailStart, r.trailEnd)) };
+    return {
+      labels: chosen.map((r) => r.label),
+      trail: chosen.flatMap((r) => this.trail.slice(r.trailStart, r.trailEnd)),
+      modelPaths: chosen.flatMap((r) => this.modelPaths.slice(r.pathStart, r.pathEnd)),
+    };
   }
 
   nowSec(): number {
@@ -194,6 +219,7 @@ export class RunContext {
   /** Compares one answer with the model's prediction; throws a ConformanceFailure naming what broke. */
   check(step: { label: string; tag: Tagged }, predicted: GateRun | DirectCallRun, observed: Answer, effects: number): void {
     this.checkBindingDigests(step.label);
+    this.modelPaths.push(modelPathOf(predicted));
     const o = predicted.outcome;
     const expected = o.decision === 'executed' ? 'executed' : `denied with ${o.acceptableCodes.join(' or ')}`;
     const seen = observed.status === 'denied' ? `denied with ${observed.code ?? 'no code'}` : observed.status;
@@ -349,6 +375,7 @@ export class RunContext {
     const executed = answers.filter((a) => a.status === 'executed').length;
     const replays = answers.filter((a) => a.status === 'denied' && rest.outcome.acceptableCodes.includes(a.code as never)).length;
     this.checkBindingDigests(`${n} concurrent copies`);
+    this.modelPaths.push(modelPathOf(first), modelPathOf(rest));
     const line = `${n} concurrent copies of one valid request: expected 1 executed, ${n - 1} denied ${rest.outcome.acceptableCodes.join('/')}, 1 effect; observed ${executed} executed, ${replays} replay denials, ${effects} effect(s)`;
     this.trail.push(line);
     this.sent.push({ body, request, answers: {}, approvalId });

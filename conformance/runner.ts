@@ -50,6 +50,8 @@ export interface FailureReport {
   commands: string[];
   /** what the system did at each step of the last, failing run */
   trail: string[];
+  /** the model scenario of each step, "[prior] question.answer …": what reports place on the statechart */
+  modelPaths: string[];
   phase: 'prelude' | 'random';
   seed: number;
   path?: string;
@@ -316,13 +318,15 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
           if (history) options.onHistory?.(history, { index: 0, phase: 'prelude', failed: true });
         }
         // The counterexample is the scenario that failed, or those whose events witness the violation.
-        const { labels, trail } = ctx.segmentsFor(error.eventIndexes);
+        const { labels, trail, modelPaths } = ctx.segmentsFor(error.eventIndexes);
+        preludeScenarios = ctx.segments.length;
         failure = {
           invariants: [...error.invariants],
           threat: error.threat,
           message: error.message,
           commands: labels,
           trail: error.threat === 'history' ? [...trail, error.message] : trail,
+          modelPaths,
           phase: 'prelude',
           seed,
           shrinks: 0,
@@ -344,7 +348,7 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
       // Without a reset every later run would be judged against an audit log holding earlier runs.
       notTested.set('random command sequences', 'reset');
     } else if (!failure) {
-      let lastFailure: { error: ConformanceFailure; trail: string[]; at: number; history?: History; run: number } | undefined;
+      let lastFailure: { error: ConformanceFailure; trail: string[]; modelPaths: string[]; at: number; history?: History; run: number } | undefined;
       const property = fc.asyncProperty(
         fc.commands(commandArbitraries(ACCEPTANCE_WINDOW_SEC), {
           maxCommands: profile.maxCommands,
@@ -359,7 +363,7 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
             if (error instanceof ConformanceFailure) {
               // Kept for the report and the evidence kit; only the last (shrunk) one is handed on.
               const history = error.threat === 'history' ? undefined : await snapshot(ctx);
-              lastFailure = { error, trail: [...ctx.trail], at: Date.now(), run: runs, ...(history ? { history } : {}) };
+              lastFailure = { error, trail: [...ctx.trail], modelPaths: [...ctx.modelPaths], at: Date.now(), run: runs, ...(history ? { history } : {}) };
               failingRuns += 1;
               for (const id of error.invariants) broken.add(id);
             }
@@ -390,6 +394,7 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
           message: lastFailure.error.message,
           commands: printed.replace(/\/\*replayPath=.*?\*\//, '').split(',').map((c) => c.trim()).filter(Boolean),
           trail: lastFailure.trail,
+          modelPaths: lastFailure.modelPaths,
           phase: 'random',
           seed: details.seed,
           ...(details.counterexamplePath ? { path: details.counterexamplePath } : {}),

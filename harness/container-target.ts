@@ -34,6 +34,8 @@ async function waitHealthy(gateUrl: string, timeoutMs = STARTUP_TIMEOUT_MS): Pro
 
 export interface ContainerTarget {
   makeDriver: DriverFactory;
+  /** the image's content digest (docker image id), for reports */
+  imageDigest: string | undefined;
   /** what the container printed (kept for reports) */
   logs(): string;
   /** milliseconds from `docker run` to a healthy gate */
@@ -105,6 +107,7 @@ export async function imageTarget(harness: Harness, image: string, replicas = 1)
     };
     return {
       makeDriver,
+      imageDigest: await imageDigest(image),
       logs: () => logs.map((l, i) => (replicas > 1 ? `--- replica ${i} ---\n${l}` : l)).join('\n'),
       startupMs,
       close: stopAll,
@@ -114,6 +117,14 @@ export async function imageTarget(harness: Harness, image: string, replicas = 1)
     await stopAll();
     throw error instanceof HarnessError ? error : new HarnessError(`cannot start the image ${image}: ${(error as Error).message}${printed ? `\n${printed}` : ''}`);
   }
+}
+
+/** The image's id (sha256 of its configuration): what exactly was tested. */
+async function imageDigest(image: string): Promise<string | undefined> {
+  const { spawnSync } = await import('node:child_process');
+  const result = spawnSync('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { encoding: 'utf8', timeout: 15_000 });
+  const id = result.status === 0 ? result.stdout.trim() : '';
+  return /^sha256:[0-9a-f]{64}$/.test(id) ? id : undefined;
 }
 
 /** Whether a Docker engine answers here; the reason when not (printed, never silently passed). */

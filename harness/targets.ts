@@ -31,6 +31,8 @@ export interface OpenTarget {
   makeDriver: DriverFactory;
   /** what the system under test printed, when the harness can see it (containers) */
   logs?: () => string;
+  /** what exactly was tested, when known (a container image's digest) */
+  digest?: string;
   close(): Promise<void>;
 }
 
@@ -60,7 +62,7 @@ export async function openTarget(spec: TargetSpec): Promise<OpenTarget> {
       const engine = await dockerEngine();
       if (!engine.ok) throw new TargetError(`--image needs a Docker engine: ${engine.reason}`);
       const container = await imageTarget(harness, spec.image, spec.replicas ?? 1);
-      return { harness, makeDriver: container.makeDriver, logs: container.logs, close: container.close };
+      return { harness, makeDriver: container.makeDriver, logs: container.logs, ...(container.imageDigest ? { digest: container.imageDigest } : {}), close: container.close };
     }
     case 'url': {
       const ports = harnessPorts(spec.harnessPort);

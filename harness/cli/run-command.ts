@@ -54,6 +54,7 @@ export async function executeRun(
   let report: RunReport;
   let logs: string | undefined;
   const histories: History[] = [];
+  let digest: string | undefined;
   // Custom output (tests, embedding) never gets terminal control sequences.
   const display = progressDisplay(io.out, io.live === true && wantsLiveProgress());
   try {
@@ -76,6 +77,7 @@ export async function executeRun(
     throw error;
   } finally {
     logs = target.logs?.();
+    digest = target.digest;
     await target.close();
   }
   // Every run gets a folder of its own: an earlier run's evidence is never overwritten.
@@ -85,7 +87,12 @@ export async function executeRun(
   io.out(formatRunReport(report, replayHint));
   if (report.failure && logs) io.out(`The system under test printed (last lines):\n${logs.trimEnd().split('\n').slice(-15).map((l) => `  | ${l}`).join('\n')}\n`);
   const document: CounterexampleFile = { version: COUNTEREXAMPLE_VERSION, target: spec, profile: options.profile, report, ...(logs ? { logs: logs.slice(-20_000) } : {}) };
-  const written = await writeReportFolder(reportDir, report, { histories, ...(logs ? { logs: logs.slice(-20_000) } : {}), ...(replayHint ? { replayCommand: replayHint } : {}) });
+  const written = await writeReportFolder(reportDir, report, {
+    histories,
+    ...(logs ? { logs: logs.slice(-20_000) } : {}),
+    ...(replayHint ? { replayCommand: replayHint } : {}),
+    ...(digest ? { targetDigest: digest } : {}),
+  });
   const documents = [report.failure ? counterexampleFile : undefined, options.json].filter((f): f is string => !!f);
   for (const file of documents) {
     mkdirSync(dirname(resolve(file)), { recursive: true });

@@ -306,8 +306,17 @@ describe('report.html', () => {
     expect(html).toMatch(/<details><summary>3 lines[^<]*<\/summary><pre>gate up\n&lt;script&gt;alert\(1\)&lt;\/script&gt;\n\\u001b\[31mpanic/);
   });
 
+  it('places a random-phase counterexample on the chart through the model paths of its steps', async () => {
+    const report: RunReport = { ...failing.report, failure: { ...failing.report.failure!, phase: 'random', commands: ['ValidRequest()', 'RevokedKey()'], modelPaths: ['healthy', 'identityKey.revoked'] } };
+    await writeReportFolder(join(dir, 'placed'), report, { generatedAt: GENERATED_AT });
+    const html = await read('placed');
+    expect(html).not.toContain('could not be placed on the statechart');
+    expect(html).toMatch(/class="[^"]*\bon-path\b/);
+  });
+
   it('says so, rather than guessing, when the steps cannot be placed on the chart', async () => {
-    const report: RunReport = { ...failing.report, failure: { ...failing.report.failure!, phase: 'random', commands: ['ValidRequest()', 'RevokedKey()'] } };
+    // Without the model paths of its steps (an older report), only command names remain.
+    const report: RunReport = { ...failing.report, failure: { ...failing.report.failure!, phase: 'random', commands: ['ValidRequest()', 'RevokedKey()'], modelPaths: [] } };
     await writeReportFolder(join(dir, 'unplaced'), report, { generatedAt: GENERATED_AT });
     const html = await read('unplaced');
     expect(html).toContain('could not be placed on the statechart');

@@ -36,7 +36,8 @@ export async function writeReportFolder(dir: string, report: RunReport, extra: R
     ...(extra.replayCommand ? { replayCommand: extra.replayCommand } : {}),
   };
   const matrix = scenarioMatrix(report, extra.histories);
-  const placements = report.failure ? placeSteps(report.failure.commands) : [];
+  // The model scenario of each step when the run recorded it; else the command names (unplaceable).
+  const placements = report.failure ? placeSteps(report.failure.modelPaths?.length ? report.failure.modelPaths : report.failure.commands) : [];
   const result = buildResult(report, matrix, common);
   const junit = renderJunit(report, matrix, common);
   const html = renderReportHtml(report, matrix, placements, {
