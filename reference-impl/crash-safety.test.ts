@@ -3,12 +3,9 @@
  * (SIGKILL, no chance to flush) right after a nonce was claimed and right after an approval was
  * consumed, restarted on the same data, and then every replay must be denied.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canonicalBytes, parseStrictJson } from '../model/profile/canonical-json.ts';
 import { digestJson } from '../model/profile/digest.ts';
@@ -17,47 +14,8 @@ import type { ClientRequest } from '../model/profile/messages.ts';
 import { signRequest } from '../model/profile/messages.ts';
 import { keyPairFromSeed } from '../model/profile/signing.ts';
 import { verifyChain } from './audit/audit-log.ts';
-
-const BIN = fileURLToPath(new URL('../bin/failclosed.mjs', import.meta.url));
-
-interface Served {
-  child: ChildProcess;
-  gate: string;
-  controlPlane: string;
-  executionLayer: string;
-}
-
-/** Starts `failclosed serve` and waits (bounded) for its "ready" line. */
-function serve(configPath: string): Promise<Served> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`serve did not become ready in 30 s:\n${out}`));
-    }, 30_000);
-    const url = (role: string) => new RegExp(`${role}\\s+(http://\\S+)`).exec(out)?.[1] ?? '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (/^ready$/m.test(out)) {
-        clearTimeout(timer);
-        resolve({ child, gate: url('gate'), controlPlane: url('control plane'), executionLayer: url('execution layer') });
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => void (out += chunk.toString()));
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code} before ready:\n${out}`));
-    });
-  });
-}
-
-function killHard(served: Served): Promise<void> {
-  return new Promise((resolve) => {
-    served.child.once('exit', () => resolve());
-    served.child.kill('SIGKILL');
-  });
-}
+import type { ServeProcess } from '../harness/serve-process.ts';
+import { startServeProcess } from '../harness/serve-process.ts';
 
 async function post(url: string, body: Uint8Array | string): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(url, { method: 'POST', body, signal: AbortSignal.timeout(10_000) });
@@ -68,11 +26,12 @@ describe('crash safety of the durable stores', () => {
   const dir = mkdtempSync(join(tmpdir(), 'failclosed-crash-'));
   const configPath = join(dir, 'config.json');
   writeFileSync(configPath, JSON.stringify({ ports: { gate: 0, controlPlane: 0, executionLayer: 0 }, dataDir: join(dir, 'data') }));
-  const children: Served[] = [];
+  const children: ServeProcess[] = [];
   afterAll(async () => {
-    for (const served of children) if (served.child.exitCode === null && served.child.signalCode === null) await killHard(served);
+    for (const served of children) await served.kill();
     rmSync(dir, { recursive: true, force: true });
   });
+  const serve = (config: string) => startServeProcess({ config });
 
   it('a claimed nonce and a consumed approval survive SIGKILL and a restart', { timeout: 90_000 }, async () => {
     const first = await serve(configPath);
@@ -100,7 +59,7 @@ describe('crash safety of the durable stores', () => {
     expect(decision.json.decision).toBe('allow');
     const call = JSON.stringify({ envelope: decision.json.envelope, request_id: 'direct-1', identity: 'demo', action: 'demo.echo', parameters });
     expect((await post(`${first.executionLayer}/v1/execute`, call)).json).toMatchObject({ status: 'executed' });
-    await killHard(first);
+    await first.kill(); // SIGKILL: no chance to flush anything
 
     const second = await serve(configPath);
     children.push(second);
@@ -115,6 +74,6 @@ describe('crash safety of the durable stores', () => {
     const audit = parseStrictJson(await (await fetch(`${second.gate}/v1/audit`)).text());
     expect(Array.isArray(audit) && audit.length).toBe(5);
     expect(verifyChain(audit as unknown[])).toEqual({ ok: true });
-    await killHard(second);
+    await second.kill();
   });
 });

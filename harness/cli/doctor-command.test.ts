@@ -6,14 +6,8 @@ import { createHarness } from '../../conformance/runner.ts';
 import { freePort } from '../http-harness.ts';
 import { startServeProcess } from '../serve-process.ts';
 import { expectedConfiguration } from './doctor-command.ts';
-import { main } from './main.ts';
+import { cli } from './cli-test-support.ts';
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const status = await main(argv, { out: (t) => void (stdout += t), err: (t) => void (stderr += t) });
-  return { status, stdout, stderr };
-}
 
 describe('failclosed doctor', () => {
   it('prints the configuration a gate needs', async () => {

@@ -40,20 +40,12 @@ export function expectedConfiguration(harness: Harness, host: string, base: numb
   };
 }
 
-async function getJson(url: URL): Promise<{ status: number; value: unknown; text: string }> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  const text = await response.text();
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    value = undefined;
-  }
-  return { status: response.status, value, text };
-}
-
-async function postJson(url: URL, body: Uint8Array): Promise<{ status: number; value: unknown; text: string }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
+/** One exchange with the gate: status, body text, and the body as JSON when it is JSON. */
+async function exchange(url: URL, body?: Uint8Array): Promise<{ status: number; value: unknown; text: string }> {
+  const response = await fetch(url, {
+    signal: AbortSignal.timeout(10_000),
+    ...(body ? { method: 'POST', headers: { 'content-type': 'application/json' }, body } : {}),
+  });
   const text = await response.text();
   let value: unknown;
   try {
@@ -77,7 +69,7 @@ export async function diagnose(gateUrl: string, host: string, base: number): Pro
 
   let health;
   try {
-    health = await getJson(url('/healthz'));
+    health = await exchange(url('/healthz'));
   } catch (error) {
     throw new HarnessError(`${gateUrl} cannot be reached: ${(error as Error).message}`);
   }
@@ -96,7 +88,7 @@ export async function diagnose(gateUrl: string, host: string, base: number): Pro
 
   // A malformed request must be denied with a code and audited by the hash of its bytes.
   const malformed = utf8Encode('{"request_id":"doctor-malformed"');
-  const denied = await postJson(url('/v1/requests'), malformed);
+  const denied = await exchange(url('/v1/requests'), malformed);
   const deniedProblem =
     denied.status !== 403 ? `answered HTTP ${denied.status} (a denial is 403)`
     : schemaProblems('gate-answer', denied.value) ?? ((denied.value as { code?: string }).code === 'REQUEST_MALFORMED' ? undefined : `code ${(denied.value as { code?: string }).code} is not REQUEST_MALFORMED`);
@@ -116,7 +108,7 @@ export async function diagnose(gateUrl: string, host: string, base: number): Pro
     const now = Math.floor(Date.now() / 1000);
     const request = concreteRequest({}, { request_id: `doctor-${now}`, action: 'payments.transfer', parameters: { to: 'bob', amount: 1 }, nonce: `doctor-nonce-${now}-${process.pid}` }, now, harness.settings.acceptanceWindowSec) as ClientRequest;
     harness.controlPlane.answer({ answers: {}, approvalId: `doctor-approval-${now}` });
-    const executed = await postJson(url('/v1/requests'), canonicalBytes(request));
+    const executed = await exchange(url('/v1/requests'), canonicalBytes(request));
     harness.controlPlane.answer(undefined);
     const events = harness.recorder.events;
     const asked = events.some((e) => e.kind === 'policy');
@@ -132,7 +124,7 @@ export async function diagnose(gateUrl: string, host: string, base: number): Pro
       add(used ? 'ok' : 'optional', `the Gate reaches its Execution Layer through FAILCLOSED_EXECUTION_LAYER_URL (${services.executionProxyUrl})`, used ? undefined : 'nothing passed the proxy: partitions and tampering on that link will not be tested');
     }
 
-    const audit = await getJson(url('/v1/audit'));
+    const audit = await exchange(url('/v1/audit'));
     let auditProblem = audit.status !== 200 ? `answered HTTP ${audit.status}` : schemaProblems('audit-export', audit.value);
     if (!auditProblem) {
       const records = audit.value as { request_hash: string; stage: string; decision: string; code?: string }[];
@@ -147,7 +139,7 @@ export async function diagnose(gateUrl: string, host: string, base: number): Pro
     add(auditProblem ? 'missing' : 'ok', 'GET /v1/audit exports a continuous chain with a record for every request', auditProblem);
 
     if (hello && !(hello instanceof Error) && hello.execution_layer_url) {
-      const direct = await postJson(new URL('/v1/execute', hello.execution_layer_url), canonicalBytes({ request_id: 'doctor-direct', identity: 'alice', action: 'payments.transfer', parameters: {} }));
+      const direct = await exchange(new URL('/v1/execute', hello.execution_layer_url), canonicalBytes({ request_id: 'doctor-direct', identity: 'alice', action: 'payments.transfer', parameters: {} }));
       const code = (direct.value as { code?: unknown } | undefined)?.code;
       const directProblem = direct.status === 403 && isDenialCode(code) ? undefined : `answered HTTP ${direct.status}: ${direct.text.slice(0, 200)}`;
       add(directProblem ? 'missing' : 'ok', 'the Execution Layer refuses a call without an envelope (403 with a denial code)', directProblem);

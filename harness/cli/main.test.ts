@@ -1,14 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { main } from './main.ts';
+import { cli } from './cli-test-support.ts';
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const status = await main(argv, { out: (t) => void (stdout += t), err: (t) => void (stderr += t) });
-  return { status, stdout, stderr };
-}
 
 describe('failclosed CLI', () => {
   it('--help lists the implemented commands and exits 0', async () => {

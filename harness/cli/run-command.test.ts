@@ -2,17 +2,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from './main.ts';
+import { cli } from './cli-test-support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'failclosed-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const status = await main(argv, { out: (t) => void (stdout += t), err: (t) => void (stderr += t) });
-  return { status, stdout, stderr };
-}
 
 describe('failclosed run and replay', () => {
   it('run with no target tests the embedded reference and exits 0 when compliant', async () => {

@@ -14,6 +14,7 @@ import { LinkError } from '../../reference-impl/gate/links.ts';
 import { FaultyClaimStore } from '../../reference-impl/stores/faulty-claim-store.ts';
 import { MemoryClaimStore } from '../../reference-impl/stores/memory-claim-store.ts';
 import type { Answer, Capability, Driver, DriverFault } from '../../conformance/driver.ts';
+import { DRIVER_FAULTS } from '../../conformance/driver.ts';
 import type { InProcessEnvironment, InProcessSystem, InProcessTarget, TargetSettings } from '../../conformance/in-process-target.ts';
 import type { ScriptedControlPlane } from '../control-plane/scripted-control-plane.ts';
 import type { HistoryRecorder } from '../history-recorder.ts';
@@ -21,12 +22,7 @@ import { directCallFields } from '../history-recorder.ts';
 import { RecordingSink } from '../recording-sink.ts';
 
 const ALL_CAPABILITIES: Capability[] = [
-  'nonce-store-down',
-  'nonce-store-unconfirmed',
-  'audit-down',
-  'execution-partition',
-  'execution-tamper',
-  'execution-unconfirmed',
+  ...DRIVER_FAULTS,
   'clock-offset',
   'crash-restart',
   'direct-execution',
