@@ -96,7 +96,8 @@ export class HistoryRecorder {
     const starts: number[] = [];
     let at = 0;
     for (const log of exports) {
-      if (at > 0) starts.push(at);
+      // An empty log holds no chain to begin.
+      if (at > 0 && log.length > 0) starts.push(at);
       at += log.length;
     }
     return structuredClone({ config: this.config, keys: this.keys, events: this.events, audit, auditExported, ...(starts.length > 0 ? { auditChainStarts: starts } : {}) });

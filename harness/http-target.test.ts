@@ -14,6 +14,10 @@ import { createHarness, runSuite } from '../conformance/runner.ts';
 import { freePort, harnessPorts } from './http-harness.ts';
 import { startServeProcess } from './serve-process.ts';
 import { openTarget } from './targets.ts';
+import { dirname } from 'node:path';
+import type { History } from '../model/history.ts';
+import { writeKit } from './evidence/kit.ts';
+import { formatKitVerification, verifyKit } from './evidence/verify.ts';
 import { referenceOverHttp } from './reference-over-http.ts';
 
 describe('the suite over HTTP', () => {
@@ -71,14 +75,22 @@ describe('the suite over HTTP', () => {
 
   it('replicas sharing one nonce store are compliant; replicas that do not share it are caught replaying', { timeout: 180_000 }, async () => {
     const shared = await openTarget({ kind: 'http', replicas: 3 });
+    const histories: History[] = [];
     try {
-      const report = await runSuite(shared.makeDriver, { harness: shared.harness, profile: PROFILES.quick, seed: 23, runs: 5 });
+      const report = await runSuite(shared.makeDriver, { harness: shared.harness, profile: PROFILES.quick, seed: 23, runs: 5, onHistory: (h) => histories.push(h) });
       expect(report.reasons).toEqual([]);
       expect(report.verdict).toBe('compliant');
       expect(report.target).toContain('2 replica(s)');
     } finally {
       await shared.close();
     }
+    // One audit chain per replica, kept apart in the evidence kit, and verified as such.
+    expect(histories[0]?.auditChainStarts).toHaveLength(2);
+    const kitDir = join(mkdtempSync(join(tmpdir(), 'failclosed-replica-kit-')), 'kit');
+    await writeKit(kitDir, histories, { target: 'replicas', seed: 23, profile: 'quick', verdict: 'compliant' });
+    const verification = await verifyKit(kitDir);
+    expect(verification.exitCode, formatKitVerification(verification)).toBe(0);
+    rmSync(dirname(kitDir), { recursive: true, force: true });
     const harness = createHarness();
     const unshared = await referenceOverHttp(harness, undefined, 2, false);
     try {

@@ -82,8 +82,9 @@ export function lineObjectJson(value: Record<string, unknown>): string {
 }
 
 export function historyJson(history: History): string {
-  const { config, keys, events, audit, auditExported } = history;
-  return lineObjectJson({ config, keys, events, audit, auditExported });
+  const { config, keys, events, audit, auditExported, auditChainStarts } = history;
+  // Replicas each keep a chain: where each begins is part of the evidence.
+  return lineObjectJson({ config, keys, events, audit, auditExported, ...(auditChainStarts ? { auditChainStarts } : {}) });
 }
 
 /**
@@ -165,7 +166,7 @@ function eventProblem(e: Fields): string | undefined {
 export function historyShapeProblems(value: JsonValue): string[] {
   if (!isJsonObject(value)) return ['history.json is not an object'];
   const problems: string[] = [];
-  const allowed = new Set(['config', 'keys', 'events', 'audit', 'auditExported']);
+  const allowed = new Set(['config', 'keys', 'events', 'audit', 'auditExported', 'auditChainStarts']);
   for (const field of Object.keys(value)) if (!allowed.has(field)) problems.push(`unexpected field "${field}"`);
   const config = value.config;
   if (!isJsonObject(config) || !isOp(config.acceptanceWindowSec) || !isOp(config.replayWindowSec)) problems.push('config needs acceptanceWindowSec and replayWindowSec');
@@ -191,6 +192,13 @@ export function historyShapeProblems(value: JsonValue): string[] {
   }
   if (!Array.isArray(value.audit)) problems.push('audit is not an array');
   if (typeof value.auditExported !== 'boolean') problems.push('auditExported is not a boolean');
+  if (value.auditChainStarts !== undefined) {
+    const starts = value.auditChainStarts;
+    const length = Array.isArray(value.audit) ? value.audit.length : 0;
+    const ascending =
+      Array.isArray(starts) && starts.every((s, i) => typeof s === 'number' && Number.isSafeInteger(s) && s > 0 && s < length && (i === 0 || s > (starts[i - 1] as number)));
+    if (!ascending) problems.push('auditChainStarts must be ascending indexes inside audit, after 0');
+  }
   return problems;
 }
 
