@@ -1,5 +1,6 @@
 /** `failclosed replay FILE`: re-runs one recorded counterexample exactly. */
 import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { CommandSpec } from './command.ts';
 import type { CounterexampleFile } from './run-command.ts';
 import { COUNTEREXAMPLE_VERSION, executeRun } from './run-command.ts';
@@ -30,11 +31,14 @@ export const replayCommand: CommandSpec = {
     if (document?.version !== COUNTEREXAMPLE_VERSION || !document.report) return io.usageError(`${file} is not a ${COUNTEREXAMPLE_VERSION} file`);
     const failure = document.report.failure;
     if (!failure) return io.usageError(`${file} records a run that did not fail: there is nothing to replay`);
+    // The replay's own report goes beside the counterexample it replays.
+    const report = join(dirname(resolve(file)), `replay-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     if (failure.phase === 'prelude' || !failure.path) {
-      return executeRun(io, document.target, { profile: document.profile, seed: failure.seed, runs: 0 });
+      return executeRun(io, document.target, { profile: document.profile, seed: failure.seed, runs: 0, report });
     }
     return executeRun(io, document.target, {
       profile: document.profile,
+      report,
       replay: { seed: failure.seed, path: failure.path, ...(failure.replayPath ? { replayPath: failure.replayPath } : {}) },
     });
   },
