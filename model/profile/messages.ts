@@ -314,6 +314,15 @@ export function validateAuditRecord(value: unknown, path = '$'): Validation<Audi
   if (r.decision === 'allow' && r.stage === 'final' && r.outcome === undefined) {
     problems.push({ path: `${path}.outcome`, message: 'a final execution record carries the outcome' });
   }
+  if (r.decision === 'deny' && r.outcome === 'executed') {
+    problems.push({ path: `${path}.outcome`, message: 'a denial record cannot say the request executed' });
+  }
+  if (r.decision === 'allow' && r.stage === 'final' && r.outcome !== undefined && r.outcome !== 'executed') {
+    problems.push({ path: `${path}.outcome`, message: 'an allow closes only as executed: a failed or unconfirmed execution closes as a denial' });
+  }
+  if (r.code === 'EXECUTION_UNCONFIRMED' && r.outcome !== 'unknown') {
+    problems.push({ path: `${path}.outcome`, message: 'an unconfirmed execution closes with outcome "unknown"' });
+  }
   if (r.stage === 'intent' && r.outcome !== undefined) {
     problems.push({ path: `${path}.outcome`, message: 'an intent record has no outcome yet' });
   }

@@ -21,7 +21,7 @@ const attribution = {
 export const entryArbitrary: fc.Arbitrary<AuditEntry> = fc.oneof(
   fc.record({ ...attribution, decision: fc.constant('deny' as const), stage: fc.constant('final' as const), code: fc.constantFrom('POLICY_DENIED' as const, 'REPLAY_DETECTED' as const) }),
   fc.record({ ...attribution, decision: fc.constant('allow' as const), stage: fc.constant('intent' as const), approval_id: fc.stringMatching(/^apr-[0-9]{1,4}$/) }),
-  fc.record({ ...attribution, decision: fc.constant('allow' as const), stage: fc.constant('final' as const), approval_id: fc.stringMatching(/^apr-[0-9]{1,4}$/), outcome: fc.constantFrom('executed' as const, 'failed' as const) }),
+  fc.record({ ...attribution, decision: fc.constant('allow' as const), stage: fc.constant('final' as const), approval_id: fc.stringMatching(/^apr-[0-9]{1,4}$/), outcome: fc.constant('executed' as const) }),
 );
 
 /** A fixed denial entry; `n` varies it. */
