@@ -67,7 +67,7 @@ export async function imageTarget(harness: Harness, image: string, replicas = 1)
         FAILCLOSED_LISTEN_HOST: '127.0.0.1',
         FAILCLOSED_LISTEN_PORT: String(gatePort),
         FAILCLOSED_DATA_DIR: '/data',
-        FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '250',
+        FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '750',
         ...role,
       });
       logs.push('');

@@ -53,7 +53,7 @@ describe('the suite over HTTP', () => {
         FAILCLOSED_IDENTITY_KEYS: JSON.stringify({ keys: harness.identityKeys }),
         FAILCLOSED_CONFORMANCE_CHANNEL: '1',
         FAILCLOSED_DATA_DIR: dataDir,
-        FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '250',
+        FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '750',
         FAILCLOSED_FSYNC: '0',
       },
     });

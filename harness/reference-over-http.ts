@@ -49,8 +49,9 @@ export async function referenceOverHttp(
   const common = {
     FAILCLOSED_LISTEN_HOST: '127.0.0.1',
     FAILCLOSED_LISTEN_PORT: '0',
-    // The harness's Control Plane answers at once or never: no need to wait seconds for it.
-    FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '250',
+    // The harness's Control Plane answers at once or never: no need to wait seconds for it, but
+    // leave room for a loaded machine, where a healthy loopback round trip can take a while.
+    FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '750',
     FAILCLOSED_FSYNC: '0',
   };
   try {

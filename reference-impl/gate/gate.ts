@@ -46,7 +46,7 @@ export const DEFAULT_GATE_SETTINGS: GateSettings = {
   maxBodyBytes: 64 * 1024,
   maxJsonDepth: 32,
   controlPlaneDeadlineMs: 2000,
-  nonceStoreDeadlineMs: 1000,
+  nonceStoreDeadlineMs: 2000,
   executionDeadlineMs: 5000,
 };
 

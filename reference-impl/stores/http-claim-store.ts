@@ -14,7 +14,7 @@ export class HttpClaimStore implements ClaimStore {
 
   constructor(
     baseUrl: string,
-    private readonly timeoutMs = 1000,
+    private readonly timeoutMs = 1500,
   ) {
     this.endpoint = new URL('/v1/claims', baseUrl).href;
   }
