@@ -18,7 +18,6 @@ const ANSWERS: Record<BypassKind, Answers> = {
 
 export class DirectCall extends Command {
   readonly threat = 'bypass';
-  readonly invariants = ['INV-6'] as const;
   constructor(readonly kind: BypassKind) {
     super();
   }

@@ -10,13 +10,18 @@ import type { EnvelopeOptions } from '../../model/concrete-scenario.ts';
 import type { MalformedKind } from '../run-context.ts';
 import type { RunContext } from '../run-context.ts';
 import type { Tagged, Threat } from '../threats.ts';
+import { THREAT_INVARIANTS } from '../threats.ts';
 
 /** fast-check's model slot: the RunContext carries the model, so this stays empty. */
 export type NoModel = object;
 
 export abstract class Command implements fc.AsyncCommand<NoModel, RunContext>, Tagged {
   abstract readonly threat: Threat;
-  abstract readonly invariants: readonly InvariantId[];
+  /** set only where a command puts other invariants at stake than its threat does */
+  protected readonly ownInvariants: readonly InvariantId[] | undefined = undefined;
+  get invariants(): readonly InvariantId[] {
+    return this.ownInvariants ?? THREAT_INVARIANTS[this.threat];
+  }
   check(): boolean {
     return true;
   }
@@ -38,4 +43,16 @@ export abstract class ScenarioCommand extends Command {
       ...(this.malformed ? { malformed: this.malformed } : {}),
     });
   }
+}
+
+/** A command that is always the same model scenario, named `<name>()`. */
+export function fixedScenario(name: string, threat: Threat, answers: Answers, invariants?: readonly InvariantId[]) {
+  return class extends ScenarioCommand {
+    readonly threat = threat;
+    readonly answers = answers;
+    protected override readonly ownInvariants = invariants;
+    toString() {
+      return `${name}()`;
+    }
+  };
 }

@@ -6,7 +6,6 @@ export type ControlPlaneFault = 'deny' | 'unreachable' | 'timeout' | 'malformed'
 
 export class ControlPlaneAnswers extends ScenarioCommand {
   readonly threat = 'control-plane-failure';
-  readonly invariants = ['INV-1', 'INV-4'] as const;
   readonly answers: Answers;
   constructor(readonly answer: ControlPlaneFault) {
     super();
@@ -19,7 +18,6 @@ export class ControlPlaneAnswers extends ScenarioCommand {
 
 export class ForgedApproval extends ScenarioCommand {
   readonly threat = 'forged-approval';
-  readonly invariants = ['INV-1', 'INV-4'] as const;
   readonly answers: Answers;
   constructor(readonly kind: 'unsignedAllow' | 'forged') {
     super();
@@ -32,7 +30,6 @@ export class ForgedApproval extends ScenarioCommand {
 
 export class ExpiredApproval extends ScenarioCommand {
   readonly threat = 'expired-approval';
-  readonly invariants = ['INV-3', 'INV-4'] as const;
   readonly answers: Answers;
   constructor(
     readonly window: 'expired' | 'notYetValid',
@@ -50,7 +47,6 @@ export class ExpiredApproval extends ScenarioCommand {
 
 export class ApprovalBoundElsewhere extends ScenarioCommand {
   readonly threat = 'argument-swap';
-  readonly invariants = ['INV-2'] as const;
   readonly answers: Answers;
   constructor(
     readonly binding: 'otherRequest' | 'otherIdentity' | 'otherAction' | 'otherParameters',

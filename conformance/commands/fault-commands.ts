@@ -2,11 +2,10 @@
 import type { Answers } from '../../model/concrete-scenario.ts';
 import type { RunContext } from '../run-context.ts';
 import type { NoModel } from './command.ts';
-import { Command, ScenarioCommand } from './command.ts';
+import { Command, ScenarioCommand, fixedScenario } from './command.ts';
 
 export class NonceStoreFault extends ScenarioCommand {
   readonly threat = 'nonce-store-failure';
-  readonly invariants = ['INV-3', 'INV-4'] as const;
   readonly answers: Answers;
   constructor(readonly kind: 'unavailable' | 'writeUnconfirmed') {
     super();
@@ -17,18 +16,10 @@ export class NonceStoreFault extends ScenarioCommand {
   }
 }
 
-export class AuditStoreFault extends ScenarioCommand {
-  readonly threat = 'audit-failure';
-  readonly invariants = ['INV-5', 'INV-4'] as const;
-  readonly answers: Answers = { auditStore: 'failing' };
-  toString() {
-    return 'AuditStoreFault()';
-  }
-}
+export const AuditStoreFault = fixedScenario('AuditStoreFault', 'audit-failure', { auditStore: 'failing' });
 
 export class PartitionThenHeal extends Command {
   readonly threat = 'partition-during-approval';
-  readonly invariants = ['INV-4'] as const;
   async run(_m: NoModel, ctx: RunContext): Promise<void> {
     await ctx.partitionThenHeal(this);
   }
@@ -37,20 +28,7 @@ export class PartitionThenHeal extends Command {
   }
 }
 
-export class TamperInFlight extends ScenarioCommand {
-  readonly threat = 'argument-swap';
-  readonly invariants = ['INV-2', 'INV-6'] as const;
-  readonly answers: Answers = { executionLink: 'tampered' };
-  toString() {
-    return 'TamperInFlight()';
-  }
-}
+// The Execution Layer's own check is what refuses it: a bypass of the Gate's binding, too.
+export const TamperInFlight = fixedScenario('TamperInFlight', 'argument-swap', { executionLink: 'tampered' }, ['INV-2', 'INV-6']);
 
-export class LostConfirmation extends ScenarioCommand {
-  readonly threat = 'lost-confirmation';
-  readonly invariants = ['INV-4'] as const;
-  readonly answers: Answers = { executionOutcome: 'unconfirmed' };
-  toString() {
-    return 'LostConfirmation()';
-  }
-}
+export const LostConfirmation = fixedScenario('LostConfirmation', 'lost-confirmation', { executionOutcome: 'unconfirmed' });

@@ -6,7 +6,6 @@ import { Command } from './command.ts';
 
 export class ReplayEarlier extends Command {
   readonly threat = 'replay';
-  readonly invariants = ['INV-3'] as const;
   constructor(readonly pick: number) {
     super();
   }
@@ -21,7 +20,6 @@ export class ReplayEarlier extends Command {
 /** n copies at once; with a scheduler, the Control Plane's answers come back in the order it picks. */
 export class ConcurrentDuplicates extends Command {
   readonly threat = 'replay';
-  readonly invariants = ['INV-3'] as const;
   constructor(
     readonly copies: number,
     readonly scheduler?: fc.Scheduler,
@@ -39,7 +37,6 @@ export class ConcurrentDuplicates extends Command {
 /** The same nonce under another identity is a different request: it must execute. */
 export class SameNonceOtherIdentity extends Command {
   readonly threat = 'replay';
-  readonly invariants = ['INV-3'] as const;
   async run(_m: NoModel, ctx: RunContext): Promise<void> {
     const nonce = ctx.nonce();
     await ctx.gateScenario({ label: 'alice, nonce N', tag: this, answers: {}, nonce });
@@ -53,7 +50,7 @@ export class SameNonceOtherIdentity extends Command {
 /** A request id reused under a new nonce, and the Control Plane's earlier envelope replayed to the Gate. */
 export class ReplayedApproval extends Command {
   readonly threat = 'replay';
-  readonly invariants = ['INV-3', 'INV-6'] as const;
+  protected override readonly ownInvariants = ['INV-3', 'INV-6'] as const;
   async run(_m: NoModel, ctx: RunContext): Promise<void> {
     await ctx.gateScenario({ label: this.toString(), tag: this, answers: {}, prior: 'approvalConsumed' });
   }
@@ -65,7 +62,6 @@ export class ReplayedApproval extends Command {
 /** Kill the system and start it again, then replay one earlier request: it must still be spent. */
 export class CrashRestartThenReplay extends Command {
   readonly threat = 'crash-restart';
-  readonly invariants = ['INV-3'] as const;
   constructor(readonly pick: number) {
     super();
   }
@@ -80,7 +76,6 @@ export class CrashRestartThenReplay extends Command {
 
 export class ClockSkew extends Command {
   readonly threat = 'stale-request';
-  readonly invariants = ['INV-3', 'INV-4'] as const;
   constructor(readonly offsetSec: number) {
     super();
   }
