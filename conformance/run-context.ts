@@ -139,6 +139,8 @@ export class RunContext {
   readonly trail: string[] = [];
   steps = 0;
   effectsSeen = 0;
+  /** checked steps per threat: which threats this run really exercised */
+  readonly exercised = new Map<Threat, number>();
   private counter = 0;
   /** one per top-level scenario: where its trail lines, model paths and history events begin */
   readonly segments: { label: string; trailStart: number; eventStart: number; pathStart: number }[] = [];
@@ -218,6 +220,7 @@ export class RunContext {
 
   /** Compares one answer with the model's prediction; throws a ConformanceFailure naming what broke. */
   check(step: { label: string; tag: Tagged }, predicted: GateRun | DirectCallRun, observed: Answer, effects: number): void {
+    this.exercise(step.tag.threat);
     this.checkBindingDigests(step.label);
     this.modelPaths.push(modelPathOf(predicted));
     const o = predicted.outcome;
@@ -232,6 +235,10 @@ export class RunContext {
     if (wrongDecision || wrongCode || wrongEffects) {
       throw new ConformanceFailure(step.tag.invariants, step.tag.threat, line);
     }
+  }
+
+  private exercise(threat: Threat): void {
+    this.exercised.set(threat, (this.exercised.get(threat) ?? 0) + 1);
   }
 
   /** The Gate must ask the Control Plane about the exact parameters: a lossy digest breaks the binding. */
@@ -374,6 +381,7 @@ export class RunContext {
     this.cover(rest, 'gate');
     const executed = answers.filter((a) => a.status === 'executed').length;
     const replays = answers.filter((a) => a.status === 'denied' && rest.outcome.acceptableCodes.includes(a.code as never)).length;
+    this.exercise(tag.threat);
     this.checkBindingDigests(`${n} concurrent copies`);
     this.modelPaths.push(modelPathOf(first), modelPathOf(rest));
     const line = `${n} concurrent copies of one valid request: expected 1 executed, ${n - 1} denied ${rest.outcome.acceptableCodes.join('/')}, 1 effect; observed ${executed} executed, ${replays} replay denials, ${effects} effect(s)`;
@@ -393,20 +401,22 @@ export class RunContext {
     await this.gateScenario({ label: 'request during a partition', tag, answers: { executionLink: 'partitioned' } });
     await new Promise((resolve) => setTimeout(resolve, 25));
     const late = this.effectCount() - before;
+    this.exercise(tag.threat);
     const line = `after the partition healed: expected no effect, observed ${late}`;
     this.trail.push(line);
     if (late !== 0) throw new ConformanceFailure(tag.invariants, tag.threat, line);
   }
 
-  async crashAndRestart(tag: Tagged): Promise<void> {
+  /** Kills and restarts the system; false when it cannot be (then nothing happened). */
+  async crashAndRestart(): Promise<boolean> {
     if (!this.driver.capabilities.has('crash-restart')) {
       this.notTested.set('crash and restart', 'crash-restart');
-      return;
+      return false;
     }
     await this.driver.crashAndRestart();
     this.memory = restart(this.memory);
     this.trail.push('crash and restart');
-    void tag;
+    return true;
   }
 
   /**

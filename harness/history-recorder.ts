@@ -4,6 +4,7 @@
  */
 import type { DirectCall, FaultKind, FaultSpan, GateResponse, History, HistoryConfig, HistoryEvent, HistoryKeys, PolicyAnswer } from '../model/history.ts';
 import type { JsonValue } from '../model/profile/canonical-json.ts';
+import { ZERO_DIGEST } from '../model/profile/digest.ts';
 import { toBase64Url } from '../model/profile/encoding.ts';
 import type { EffectRecord } from '../reference-impl/execution-layer/effect-sink.ts';
 import type { Answer } from '../conformance/driver.ts';
@@ -90,16 +91,33 @@ export class HistoryRecorder {
     span.until = this.now();
   }
 
-  /** The history with the audit exports read after the run, one chain per log. */
-  build(exports: JsonValue[][], auditExported: boolean): History {
+  /**
+   * The history with the audit exports read after the run, one chain per log. `anchors[i]`: the
+   * prev_hash log i's first record links to (absent: genesis) — for a run on a system that was
+   * not reset, whose exports are the records written since the run before.
+   */
+  build(exports: JsonValue[][], auditExported: boolean, anchors?: readonly (string | undefined)[]): History {
     const audit = exports.flat();
     const starts: number[] = [];
+    const chainAnchors: string[] = [];
     let at = 0;
-    for (const log of exports) {
+    exports.forEach((log, i) => {
       // An empty log holds no chain to begin.
-      if (at > 0 && log.length > 0) starts.push(at);
+      if (log.length > 0) {
+        if (at > 0) starts.push(at);
+        chainAnchors.push(anchors?.[i] ?? ZERO_DIGEST);
+      }
       at += log.length;
-    }
-    return structuredClone({ config: this.config, keys: this.keys, events: this.events, audit, auditExported, ...(starts.length > 0 ? { auditChainStarts: starts } : {}) });
+    });
+    const anchored = chainAnchors.some((a) => a !== ZERO_DIGEST);
+    return structuredClone({
+      config: this.config,
+      keys: this.keys,
+      events: this.events,
+      audit,
+      auditExported,
+      ...(starts.length > 0 ? { auditChainStarts: starts } : {}),
+      ...(anchored ? { auditChainAnchors: chainAnchors } : {}),
+    });
   }
 }

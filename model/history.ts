@@ -145,6 +145,12 @@ export interface History {
    * after another); index 0 always begins one. Absent: a single chain.
    */
   auditChainStarts?: number[];
+  /**
+   * The prev_hash each chain's first record links to, one per chain in order (the chain at 0
+   * first). Absent: every chain begins at genesis (the zero digest). A run judged on a system that
+   * was not reset continues the chain of the run before it.
+   */
+  auditChainAnchors?: string[];
   /** false when the export could not be read at all (then INV-5 cannot hold). */
   auditExported: boolean;
 }

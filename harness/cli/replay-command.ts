@@ -34,10 +34,11 @@ export const replayCommand: CommandSpec = {
     // The replay's own report goes beside the counterexample it replays.
     const report = join(dirname(resolve(file)), `replay-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     if (failure.phase === 'prelude' || !failure.path) {
-      return executeRun(io, document.target, { profile: document.profile, seed: failure.seed, runs: 0, report });
+      return executeRun(io, document.target, { profile: document.profile, ...(document.level ? { level: document.level } : {}), seed: failure.seed, runs: 0, report });
     }
     return executeRun(io, document.target, {
       profile: document.profile,
+      ...(document.level ? { level: document.level } : {}),
       report,
       replay: { seed: failure.seed, path: failure.path, ...(failure.replayPath ? { replayPath: failure.replayPath } : {}) },
     });

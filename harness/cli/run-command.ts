@@ -1,30 +1,21 @@
 /** `failclosed run`: the conformance suite against a system under test. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import type { History } from '../../model/history.ts';
-import { writeReportFolder } from '../reports/report-folder.ts';
-import { writeKit } from '../evidence/kit.ts';
 import type { RunReport } from '../../conformance/runner.ts';
 import { runSuite } from '../../conformance/runner.ts';
 import { PROFILES, isProfileName } from '../../conformance/profiles.ts';
+import type { Level } from '../../conformance/run-control/levels.ts';
+import { DEFAULT_LEVEL, LEVELS, LEVEL_SUMMARY, isLevel } from '../../conformance/run-control/levels.ts';
 import { formatRunReport } from '../report-text.ts';
 import type { TargetSpec } from '../targets.ts';
 import { TargetError, describeTarget, openTarget } from '../targets.ts';
 import { HarnessError } from '../drivers/http.ts';
 import { progressDisplay, wantsLiveProgress } from '../progress.ts';
 import { DEFAULT_HARNESS_PORT } from '../http-harness.ts';
+import { defaultReportDir, reportDirProblem, writeRunEvidence } from '../reports/run-evidence.ts';
 import type { CommandIO, CommandSpec } from './command.ts';
 
-export const COUNTEREXAMPLE_VERSION = 'failclosed-counterexample/1';
-
-export interface CounterexampleFile {
-  version: typeof COUNTEREXAMPLE_VERSION;
-  target: TargetSpec;
-  profile: string;
-  report: RunReport;
-  /** the end of what the system under test printed, when the harness could see it */
-  logs?: string;
-}
+export type { CounterexampleFile } from '../reports/run-evidence.ts';
+export { COUNTEREXAMPLE_VERSION } from '../reports/run-evidence.ts';
 
 function parseCount(value: unknown, name: string): number | undefined | string {
   if (value === undefined) return undefined;
@@ -33,20 +24,40 @@ function parseCount(value: unknown, name: string): number | undefined | string {
   return n;
 }
 
-/** Shared by run and replay: runs, prints, writes files, returns the exit status. */
-export async function executeRun(
-  io: CommandIO,
-  spec: TargetSpec,
-  options: { profile: string; seed?: number; runs?: number; json?: string; report?: string; replay?: { seed: number; path: string; replayPath?: string } },
-): Promise<number> {
+export interface RunOptions {
+  profile: string;
+  level?: string;
+  seed?: number;
+  runs?: number;
+  /** time budget of the random phase, in seconds */
+  budgetSec?: number;
+  json?: string;
+  report?: string;
+  replay?: { seed: number; path: string; replayPath?: string };
+}
+
+/** Shared by run and replay: checks, runs, writes the evidence, prints — the verdict last — and returns the exit status. */
+export async function executeRun(io: CommandIO, spec: TargetSpec, options: RunOptions): Promise<number> {
   if (!isProfileName(options.profile)) return io.usageError(`--profile must be quick, standard or thorough, not "${options.profile}"`);
-  io.out(`failclosed: ${options.replay ? 'replaying a counterexample against' : 'testing'} ${describeTarget(spec)}\n`);
+  const level: Level | undefined = options.level === undefined ? DEFAULT_LEVEL : isLevel(options.level) ? options.level : undefined;
+  if (!level) return io.usageError(`--level must be ${LEVELS.join(' or ')}, not "${options.level}"`);
+  const started = new Date();
+  // Chosen now, so that the folder can be named and checked before anything runs.
+  const seed = options.replay?.seed ?? options.seed ?? (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
+  const reportDir = options.report ?? defaultReportDir(started, seed);
+  const problem = reportDirProblem(reportDir);
+  if (problem) {
+    io.err(`failclosed: ${problem}\nremedy: pass --report with a new folder, or remove that one\n`);
+    return 2;
+  }
+
+  io.out(`failclosed: ${options.replay ? 'replaying a counterexample against' : 'testing'} ${describeTarget(spec)} at level ${level}\n`);
   let target;
   try {
     target = await openTarget(spec);
   } catch (error) {
     if (error instanceof TargetError || error instanceof HarnessError) {
-      io.err(`failclosed: cannot reach the system under test: ${(error as Error).message}\n`);
+      io.err(`failclosed: inconclusive — cannot reach the system under test: ${(error as Error).message}\n`);
       return 2;
     }
     throw error;
@@ -59,17 +70,19 @@ export async function executeRun(
   const display = progressDisplay(io.out, io.live === true && wantsLiveProgress());
   try {
     report = await runSuite(target.makeDriver, {
-    harness: target.harness,
-    profile: PROFILES[options.profile],
-    ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    ...(options.runs !== undefined ? { runs: options.runs } : {}),
-    ...(options.replay ? { replay: options.replay } : {}),
-    onProgress: (line) => display.line(`  ${line}`),
-    onStatus: (s) => display.status(s),
-    onHistory: (history) => histories.push(history),
-  });
-    display.end();
+      harness: target.harness,
+      profile: PROFILES[options.profile],
+      level,
+      seed,
+      ...(options.runs !== undefined ? { runs: options.runs } : {}),
+      ...(options.budgetSec !== undefined ? { timeBudgetMs: options.budgetSec * 1000 } : {}),
+      ...(options.replay ? { replay: options.replay } : {}),
+      onProgress: (line) => display.line(`  ${line}`),
+      onStatus: (s) => display.status(s),
+      onHistory: (history) => histories.push(history),
+    });
   } catch (error) {
+    display.end();
     if (error instanceof HarnessError) {
       io.err(`failclosed: inconclusive — the run could not observe the system: ${error.message}\n`);
       return 2;
@@ -78,30 +91,25 @@ export async function executeRun(
   } finally {
     logs = target.logs?.();
     digest = target.digest;
-    await target.close();
+    await target.close().catch(() => undefined);
   }
-  // Every run gets a folder of its own: an earlier run's evidence is never overwritten.
-  const reportDir = resolve(options.report ?? join('failclosed-report', `run-${new Date(Date.now() - report.durationMs).toISOString().replace(/[:.]/g, '-')}-seed-${report.seed}`));
-  const counterexampleFile = join(reportDir, 'counterexample.json');
-  const replayHint = report.failure ? `npx failclosed replay ${counterexampleFile}` : undefined;
-  io.out(formatRunReport(report, replayHint));
-  if (report.failure && logs) io.out(`The system under test printed (last lines):\n${logs.trimEnd().split('\n').slice(-15).map((l) => `  | ${l}`).join('\n')}\n`);
-  const document: CounterexampleFile = { version: COUNTEREXAMPLE_VERSION, target: spec, profile: options.profile, report, ...(logs ? { logs: logs.slice(-20_000) } : {}) };
-  const written = await writeReportFolder(reportDir, report, {
+  display.end();
+  const evidence = await writeRunEvidence(reportDir, report, {
     histories,
+    target: spec,
+    level,
     ...(logs ? { logs: logs.slice(-20_000) } : {}),
-    ...(replayHint ? { replayCommand: replayHint } : {}),
     ...(digest ? { targetDigest: digest } : {}),
+    ...(options.json ? { jsonFile: options.json } : {}),
   });
-  const documents = [report.failure ? counterexampleFile : undefined, options.json].filter((f): f is string => !!f);
-  for (const file of documents) {
-    mkdirSync(dirname(resolve(file)), { recursive: true });
-    writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
-    written.push(resolve(file));
-  }
-  const kit = await writeKit(join(reportDir, 'kit'), histories, { target: report.target, seed: report.seed, profile: report.profile, verdict: report.verdict });
-  io.out(`report: ${join(reportDir, 'report.html')}\n`);
-  io.out(`verification kit: ${kit.dir} (${kit.runs} runs, ${kit.requests} requests, ${kit.files} files, signed by ${kit.harnessKeyId}); check it with: npx failclosed verify ${kit.dir}\n`);
+  if (report.failure && logs) io.out(`The system under test printed (last lines):\n${logs.trimEnd().split('\n').slice(-15).map((l) => `  | ${l}`).join('\n')}\n`);
+  io.out(
+    formatRunReport(report, {
+      reportHtml: evidence.reportHtml,
+      kit: { dir: evidence.kit.dir, histories: evidence.kit.runs, files: evidence.kit.files, harnessKeyId: evidence.kit.harnessKeyId },
+      ...(evidence.replayCommand ? { replayCommand: evidence.replayCommand } : {}),
+    }),
+  );
   return report.exitCode;
 }
 
@@ -141,15 +149,24 @@ export function targetSpecOf(values: Record<string, string | boolean | string[] 
 export const runCommand: CommandSpec = {
   name: 'run',
   summary: 'run the conformance suite (default: the embedded reference, in-process)',
-  usage: 'failclosed run [--target URL [--harness-port N] | --image IMAGE [--replicas N] | --over in-process|http [--replicas N]] [--profile quick|standard|thorough] [--seed N] [--runs N] [--json FILE] [--variant ID]',
+  usage:
+    'failclosed run [--target URL [--harness-port N] | --image IMAGE [--replicas N] | --over in-process|http [--replicas N]] [--level core|full] [--profile quick|standard|thorough] [--seed N] [--runs N] [--budget SECONDS] [--report DIR] [--json FILE] [--variant ID]',
   details: [
+    `--level LEVEL    the conformance level to certify (default ${DEFAULT_LEVEL}):`,
+    ...LEVELS.map((l) => `                   ${l.padEnd(5)} ${LEVEL_SUMMARY[l]}`),
+    '                 a gate without the control channel can be certified at core only',
     '--profile NAME   quick (default; ~5-20 s), standard, or thorough: how many random command',
     '                 sequences follow the prelude that drives every scenario of the model once',
     '--seed N         fast-check seed (default: random, printed) — the same seed gives the same run',
-    '--runs N         number of random command sequences (overrides the profile)',
+    '--runs N         number of random command sequences (overrides the profile); all of them run,',
+    '                 whatever the time, unless --budget is given too',
+    '--budget SECONDS time budget of the random phase (default: the profile\'s; none with --runs). No',
+    '                 sequence starts after it; one in flight finishes. A budget that stops --runs',
+    '                 short makes the run inconclusive; the profile\'s own budget is stretched (up to',
+    '                 4x) for a slow system that has not reached the step floor yet',
     '--report DIR     where to write the report folder: result.json, junit.xml, report.html, the',
     '                 verification kit (kit/), and counterexample.json when it fails (default: a new',
-    '                 failclosed-report/run-<time>-seed-<seed>/ for every run)',
+    '                 failclosed-report/run-<time>-seed-<seed>/ for every run); it must be new or empty',
     '--json FILE      also write the run report there (a replayable counterexample file when it fails)',
     '--target URL     test a running gate (a vendor\'s) configured as `failclosed doctor --print-config`',
     '                 says; the harness serves its Control Plane, effect sink and Execution Layer',
@@ -162,13 +179,16 @@ export const runCommand: CommandSpec = {
     '                 (its own `failclosed serve` process, configured through the contract)',
     '--variant ID     test a planted-bug variant of the reference instead (see failclosed mutants)',
     '',
-    'A failure writes failclosed-report/counterexample.json (or --json FILE); re-run it exactly',
-    'with `failclosed replay FILE`.',
-    'Exit status: 0 compliant, 1 non-compliant, 2 inconclusive (too few steps, too little model',
-    'coverage, no effect observed) or a usage error.',
+    'A failure writes counterexample.json in the report folder (and --json FILE); re-run it exactly',
+    'with `failclosed replay FILE`. The verdict is the last line printed.',
+    'Exit status: 0 compliant at the level asked for, 1 non-compliant, 2 inconclusive (a scenario of',
+    'the level not tested, too few steps, too little model coverage, no effect observed, a gate that',
+    'was not fresh or could not be observed) or a usage error.',
   ],
   options: {
     profile: { type: 'string', default: 'quick' },
+    level: { type: 'string' },
+    budget: { type: 'string' },
     seed: { type: 'string' },
     runs: { type: 'string' },
     json: { type: 'string' },
@@ -184,12 +204,17 @@ export const runCommand: CommandSpec = {
   async run(values, io) {
     const seed = parseCount(values.seed, '--seed');
     const runs = parseCount(values.runs, '--runs');
+    const budget = parseCount(values.budget, '--budget');
     if (typeof seed === 'string') return io.usageError(seed);
     if (typeof runs === 'string') return io.usageError(runs);
+    if (typeof budget === 'string') return io.usageError(budget);
+    if (budget === 0) return io.usageError('--budget must be at least 1 second');
     const spec = targetSpecOf(values);
     if (typeof spec === 'string') return io.usageError(spec);
     return executeRun(io, spec, {
       profile: String(values.profile),
+      ...(typeof values.level === 'string' ? { level: values.level } : {}),
+      ...(budget !== undefined ? { budgetSec: budget } : {}),
       ...(seed !== undefined ? { seed } : {}),
       ...(runs !== undefined ? { runs } : {}),
       ...(typeof values.json === 'string' ? { json: values.json } : {}),

@@ -69,9 +69,16 @@ export class InProcessDriver implements Driver {
     private readonly options: InProcessDriverOptions,
   ) {
     this.target = `${targetUnderTest.name} (in-process)`;
+    // Like a gate someone started: ready to serve before anyone resets it.
+    this.startFresh();
   }
 
   async reset(): Promise<void> {
+    this.startFresh();
+  }
+
+  /** A new system on empty stores, no faults, no clock offset. */
+  private startFresh(): void {
     this.clock.offsetMs = 0;
     this.linkFaults.clear();
     this.spans.clear();

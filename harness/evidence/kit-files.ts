@@ -82,9 +82,9 @@ export function lineObjectJson(value: Record<string, unknown>): string {
 }
 
 export function historyJson(history: History): string {
-  const { config, keys, events, audit, auditExported, auditChainStarts } = history;
+  const { config, keys, events, audit, auditExported, auditChainStarts, auditChainAnchors } = history;
   // Replicas each keep a chain: where each begins is part of the evidence.
-  return lineObjectJson({ config, keys, events, audit, auditExported, ...(auditChainStarts ? { auditChainStarts } : {}) });
+  return lineObjectJson({ config, keys, events, audit, auditExported, ...(auditChainStarts ? { auditChainStarts } : {}), ...(auditChainAnchors ? { auditChainAnchors } : {}) });
 }
 
 /**
@@ -166,7 +166,7 @@ function eventProblem(e: Fields): string | undefined {
 export function historyShapeProblems(value: JsonValue): string[] {
   if (!isJsonObject(value)) return ['history.json is not an object'];
   const problems: string[] = [];
-  const allowed = new Set(['config', 'keys', 'events', 'audit', 'auditExported', 'auditChainStarts']);
+  const allowed = new Set(['config', 'keys', 'events', 'audit', 'auditExported', 'auditChainStarts', 'auditChainAnchors']);
   for (const field of Object.keys(value)) if (!allowed.has(field)) problems.push(`unexpected field "${field}"`);
   const config = value.config;
   if (!isJsonObject(config) || !isOp(config.acceptanceWindowSec) || !isOp(config.replayWindowSec)) problems.push('config needs acceptanceWindowSec and replayWindowSec');
@@ -198,6 +198,13 @@ export function historyShapeProblems(value: JsonValue): string[] {
     const ascending =
       Array.isArray(starts) && starts.every((s, i) => typeof s === 'number' && Number.isSafeInteger(s) && s > 0 && s < length && (i === 0 || s > (starts[i - 1] as number)));
     if (!ascending) problems.push('auditChainStarts must be ascending indexes inside audit, after 0');
+  }
+  if (value.auditChainAnchors !== undefined) {
+    const anchors = value.auditChainAnchors;
+    const chains = 1 + (Array.isArray(value.auditChainStarts) ? value.auditChainStarts.length : 0);
+    if (!Array.isArray(anchors) || anchors.length !== chains || !anchors.every((a) => typeof a === 'string' && /^sha256:[0-9a-f]{64}$/.test(a))) {
+      problems.push('auditChainAnchors must hold one sha256 digest per audit chain');
+    }
   }
   return problems;
 }

@@ -438,12 +438,12 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     if (!history.auditExported) chainProblems.push({ where: `${base}/audit-export.json`, message: 'the audit log could not be exported' });
     else {
       for (let c = 0; c + 1 < starts.length; c++) {
-        const chain = verifyChain(history.audit.slice(starts[c], starts[c + 1]));
+        const chain = verifyChain(history.audit.slice(starts[c], starts[c + 1]), history.auditChainAnchors?.[c]);
         if (!chain.ok) chainProblems.push({ where: `${base}/audit-export.json record ${starts[c]! + chain.index}`, message: chain.problem });
       }
     }
     check(
-      `run ${run}: ${starts.length > 2 ? `each of the ${starts.length - 1} audit logs is` : 'the audit export is'} one continuous hash chain from genesis (${history.audit.length} records)`,
+      `run ${run}: ${starts.length > 2 ? `each of the ${starts.length - 1} audit logs is` : 'the audit export is'} one continuous hash chain from ${history.auditChainAnchors ? 'where the run before left it' : 'genesis'} (${history.audit.length} records)`,
       chainProblems,
     );
   }

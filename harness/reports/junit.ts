@@ -56,7 +56,8 @@ export function junitCases(report: RunReport, matrix: ScenarioMatrix, replayComm
         break;
       case 'not tested':
       case 'partly tested':
-        cases.push({ ...base, outcome: 'skipped', message: cell.note ?? 'not tested' });
+      case 'not reached':
+        cases.push({ ...base, outcome: 'skipped', message: cell.note ?? cell.status });
         break;
       default:
         cases.push({ ...base, outcome: 'passed' });
@@ -105,9 +106,13 @@ export function renderJunit(
     ['profileVersion', report.profileVersion],
     ['target', report.target],
     ...(options.targetDigest ? [['targetDigest', options.targetDigest] as [string, string]] : []),
-    ['coverage', `${report.coverage.percent}% (${report.coverage.covered}/${report.coverage.total} model transitions)`],
+    ['level', `${report.level.requested} (${report.level.met ? 'met' : 'not met'})`],
+    ['coverage', `${report.coverage.percent}% (${report.coverage.covered}/${report.coverage.total} model transitions the level reaches)`],
     ['steps', report.counts.steps],
     ['runs', report.counts.runs],
+    ['randomRuns', `${report.counts.randomRuns} of ${report.campaign.requestedRuns} requested (${report.campaign.stoppedBy})`],
+    ['shrinkRuns', report.counts.shrinkRuns],
+    ['histories', report.counts.histories],
   ];
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
@@ -129,11 +134,11 @@ export function renderJunit(
     lines.push(`${open}>`, `      <${tag} message="${esc(c.message ?? '')}"${type}${body}`, '    </testcase>');
   }
   const out = [
-    `${report.verdict.toUpperCase()}: ${report.target}, profile ${report.profile}, seed ${report.seed}`,
+    `${report.verdict.toUpperCase()} at level ${report.level.requested}: ${report.target}, profile ${report.profile}, seed ${report.seed}`,
     ...Object.entries(report.invariants).map(([id, status]) => `${id} ${status}: ${INVARIANT_CHECKS[id as keyof typeof INVARIANT_CHECKS].statement}`),
     ...report.reasons.map((r) => `why: ${r}`),
     ...matrix.notTested.map((n) => `not tested: ${n.scenario} (needs ${n.needs}${n.threat ? `; ${n.threat}: ${THREATS[n.threat]}` : ''})`),
-    ...(report.failure ? ['The suite stops at its first failure: cases that passed saw no violation before it.'] : []),
+    ...(report.failure ? ['The suite stops at its first failure: what it did not judge before is skipped as not reached.'] : []),
   ];
   lines.push(`    <system-out>${esc(out.join('\n'))}</system-out>`, '  </testsuite>', '</testsuites>', '');
   return lines.join('\n');

@@ -175,7 +175,7 @@ describe('result.json', () => {
     expect(validate(good)).toBe(true);
     expect(validate({ ...good, verdict: 'probably fine' })).toBe(false);
     expect(validate({ ...good, extra: 1 })).toBe(false);
-    expect(validate({ ...good, schema: 'failclosed-result/2' })).toBe(false);
+    expect(validate({ ...good, schema: 'failclosed-result/1' })).toBe(false);
     const { failure: _failure, ...noFailure } = good;
     expect(validate(noFailure)).toBe(false);
   });
@@ -213,9 +213,13 @@ describe('junit.xml', () => {
     const body = failed[0]!.children[0]!;
     expect(body.attrs.message).toContain('KEY_REVOKED');
     expect(body.text).toContain('1. identityKey.revoked');
-    // The failing prelude's history is handed on too, so the history cases are judged.
+    // The failing prelude's history is handed on, but the run stopped before judging it: every
+    // other case is skipped as not reached, never shown as passed.
     expect(failing.histories).toHaveLength(1);
-    expect(suite.attrs.skipped).toBe('0');
+    const skipped = cases.filter((c) => c.children.some((ch) => ch.name === 'skipped'));
+    expect(Number(suite.attrs.skipped)).toBe(skipped.length);
+    expect(skipped.length).toBe(cases.length - failed.length);
+    for (const c of skipped) expect(c.children[0]!.attrs.message).toMatch(/^not reached: /);
     expect(properties).toMatchObject({ seed: '3', targetDigest: 'sha256:abc' });
   });
 
@@ -234,6 +238,7 @@ describe('junit.xml', () => {
     expect(skipped.sort()).toEqual(
       [
         'failclosed.INV-6 bypass', // every bypass scenario needs direct calls
+        'failclosed.INV-6 history', // so INV-6 as a whole is not tested
         'failclosed.INV-5 malformed-input', // INV-5 cannot be judged without the audit export
         'failclosed.INV-5 audit-failure',
         'failclosed.INV-5 history',

@@ -28,6 +28,7 @@ const CELL_MARK: Record<CellStatus, string> = {
   broken: '✗',
   'not tested': '?',
   'partly tested': '◐',
+  'not reached': '–',
   'not at stake': '·',
 };
 
@@ -56,6 +57,7 @@ pre { background: #fff; border: 1px solid var(--line); border-radius: 6px; paddi
 .card.held { border-left-color: var(--held); } .card.held .status { color: var(--held); }
 .card.broken { border-left-color: var(--broken); background: #fff5f5; } .card.broken .status { color: var(--broken); }
 .card.not-tested { border-left-color: var(--untested); } .card.not-tested .status { color: var(--untested); }
+.card.not-reached { border-left-color: var(--muted); } .card.not-reached .status { color: var(--muted); }
 .facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 8px; }
 .fact { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; }
 .fact .k { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
@@ -72,6 +74,7 @@ table.matrix th.inv { text-align: left; white-space: nowrap; }
 table.matrix td { font-size: 16px; font-weight: 700; min-width: 30px; }
 td.held { background: #dafbe1; color: var(--held); } td.broken { background: var(--broken); color: #fff; }
 td.not-tested { background: #fff8c5; color: var(--untested); } td.partly-tested { background: #fffbe6; color: var(--partly); }
+td.not-reached { background: #eaeef2; color: var(--muted); }
 td.not-at-stake { background: #f6f8fa; color: #afb8c1; font-weight: 400; }
 .legend { display: flex; gap: 16px; flex-wrap: wrap; font-size: 13px; color: var(--muted); margin: 8px 0; }
 .legend .sw { display: inline-block; min-width: 20px; text-align: center; font-weight: 700; border: 1px solid var(--line); border-radius: 3px; margin-right: 4px; }
@@ -119,8 +122,10 @@ function invariantCards(report: RunReport): string {
     const status = report.invariants[id];
     return (
       `<div class="card ${slug(status)}" id="${id}"><span class="id">${id}</span><span class="status">${esc(status)}</span>` +
-      (status === 'held' && report.failure ? '<span class="note"> no violation seen before the run stopped</span>' : '') +
-      `<p>${esc(INVARIANT_CHECKS[id].statement)}</p></div>`
+      (status === 'held' && report.failure ? '<span class="note"> judged before the failure stopped the run</span>' : '') +
+      `<p>${esc(INVARIANT_CHECKS[id].statement)}</p>` +
+      (status !== 'held' && status !== 'broken' && report.invariantNotes[id] ? `<p class="note">${esc(report.invariantNotes[id]!)}</p>` : '') +
+      '</div>'
     );
   }).join('\n');
 }
@@ -131,7 +136,9 @@ function facts(report: RunReport, options: HtmlOptions): string {
   return [
     fact('seed', `<span class="mono">${esc(report.seed)}</span>`),
     fact('profile', `${esc(report.profile)} <span class="note">${esc(report.profileVersion)}</span>`),
-    fact('steps', `${esc(report.counts.steps)} <span class="note">in ${esc(report.counts.runs)} runs</span>`),
+    fact('level', `${esc(report.level.requested)} <span class="note">${report.level.met ? 'met' : 'not met'}${report.level.levelsMet.length > 0 ? `; meets ${esc(report.level.levelsMet.join(', '))}` : ''}</span>`),
+    fact('steps', `${esc(report.counts.steps)} <span class="note">in ${esc(report.counts.runs)} runs${report.counts.shrinkRuns ? ` (+${esc(report.counts.shrinkRuns)} shrink attempts)` : ''}</span>`),
+    fact('random runs', `${esc(report.counts.randomRuns)} of ${esc(report.campaign.requestedRuns)} <span class="note">${esc(report.campaign.stoppedBy)}</span>`),
     fact('prelude scenarios', esc(report.counts.preludeScenarios)),
     fact('effects observed', esc(report.counts.effects)),
     fact('duration', `${esc((report.durationMs / 1000).toFixed(1))} s`),
@@ -166,8 +173,8 @@ function notTestedSection(report: RunReport, matrix: ScenarioMatrix): string {
   const items = matrix.notTested.map(
     (n) => `<li><span class="mono">${esc(n.scenario)}</span> — needs <code>${esc(n.needs)}</code>${n.threat ? ` <span class="note">(${esc(n.threat)})</span>` : ' <span class="note">(not attributed to one threat)</span>'}</li>`,
   );
-  const invariants = INVARIANT_IDS.filter((id) => report.invariants[id] === 'not tested').map(
-    (id) => `<li>${id} could not be judged against this system${id === 'INV-5' ? ' (it does not export its audit log)' : ''}</li>`,
+  const invariants = INVARIANT_IDS.filter((id) => report.invariants[id] === 'not tested' || report.invariants[id] === 'not reached').map(
+    (id) => `<li>${id} ${esc(report.invariants[id])}: ${esc(report.invariantNotes[id] ?? '')}</li>`,
   );
   const all = [...invariants, ...items];
   return [

@@ -11,7 +11,7 @@ import type { InvariantId } from '../../model/profile/denial-codes.ts';
 import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
 import type { CellStatus, Scenario, ScenarioMatrix } from './scenario-matrix.ts';
 
-export const RESULT_VERSION = 'failclosed-result/1' as const;
+export const RESULT_VERSION = 'failclosed-result/2' as const;
 export const RESULT_SCHEMA_FILE = new URL('result.schema.json', import.meta.url);
 
 export interface ResultDocument {
@@ -19,6 +19,7 @@ export interface ResultDocument {
   /** the RunReport version this was made from */
   runReportVersion: string;
   generatedAt: string;
+  level: RunReport['level'];
   verdict: RunReport['verdict'];
   exitCode: RunReport['exitCode'];
   reasons: string[];
@@ -30,8 +31,10 @@ export interface ResultDocument {
   seed: number;
   durationMs: number;
   counts: RunReport['counts'];
+  campaign: RunReport['campaign'];
+  timing: RunReport['timing'];
   coverage: RunReport['coverage'];
-  invariants: Record<InvariantId, { status: RunReport['invariants'][InvariantId]; statement: string }>;
+  invariants: Record<InvariantId, { status: RunReport['invariants'][InvariantId]; statement: string; note?: string }>;
   /** the invariant × threat cells at stake (and any broken outside them), as junit.xml has them */
   scenarios: { invariant: InvariantId; scenario: Scenario; status: Exclude<CellStatus, 'not at stake'>; note?: string }[];
   notTested: { scenario: string; needs: string; threat: Threat | null }[];
@@ -61,6 +64,7 @@ export function buildResult(
     schema: RESULT_VERSION,
     runReportVersion: report.version,
     generatedAt: options.generatedAt.toISOString(),
+    level: { ...report.level, levelsMet: [...report.level.levelsMet] },
     verdict: report.verdict,
     exitCode: report.exitCode,
     reasons: [...report.reasons],
@@ -71,9 +75,14 @@ export function buildResult(
     seed: report.seed,
     durationMs: report.durationMs,
     counts: { ...report.counts },
+    campaign: { ...report.campaign },
+    timing: { ...report.timing },
     coverage: { ...report.coverage, missing: [...report.coverage.missing] },
     invariants: Object.fromEntries(
-      INVARIANT_IDS.map((id) => [id, { status: report.invariants[id], statement: INVARIANT_CHECKS[id].statement }]),
+      INVARIANT_IDS.map((id) => [
+        id,
+        { status: report.invariants[id], statement: INVARIANT_CHECKS[id].statement, ...(report.invariantNotes[id] ? { note: report.invariantNotes[id] } : {}) },
+      ]),
     ) as ResultDocument['invariants'],
     scenarios: matrix.cells.flatMap((c) =>
       c.status === 'not at stake' ? [] : [{ invariant: c.invariant, scenario: c.scenario, status: c.status, ...(c.note ? { note: c.note } : {}) }],

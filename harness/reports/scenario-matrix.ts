@@ -3,7 +3,8 @@
  * recorded history), each cell held, broken, not tested, partly tested or not at stake. One
  * function, so that result.json, junit.xml and report.html can never disagree about a cell.
  */
-import { THREAT_OF } from '../../conformance/runner.ts';
+import { THREAT_OF, threatOfAnswer } from '../../conformance/run-control/prelude.ts';
+import { THREAT_REQUIRES } from '../../conformance/run-control/verdict.ts';
 import type { Capability } from '../../conformance/driver.ts';
 import type { RunReport } from '../../conformance/runner.ts';
 import type { Threat } from '../../conformance/threats.ts';
@@ -16,7 +17,7 @@ import type { Question } from '../../model/questions.ts';
 import { QUESTIONS, isHealthy } from '../../model/questions.ts';
 
 export type Scenario = Threat | 'history';
-export type CellStatus = 'held' | 'broken' | 'not tested' | 'partly tested' | 'not at stake';
+export type CellStatus = 'held' | 'broken' | 'not tested' | 'partly tested' | 'not reached' | 'not at stake';
 
 export const SCENARIOS: readonly Scenario[] = [...(Object.keys(THREATS) as Threat[]), 'history'];
 
@@ -53,12 +54,7 @@ export interface ScenarioMatrix {
   histories?: HistorySummary;
 }
 
-/**
- * The threat of a model scenario, by the question of its first unhealthy answer. The runner's
- * prelude tags scenarios the same way (runner.ts THREAT_OF, which it does not export); the test
- * checks that every question has an entry here.
- */
-/** The threat a scenario stands for, by its first unhealthy answer (the runner's table). */
+/** The threat a scenario stands for, by its first unhealthy answer (the prelude's table). */
 export const THREAT_OF_QUESTION = THREAT_OF;
 
 /** For labels without answers (commands): the threat whose scenarios need the capability. */
@@ -72,15 +68,6 @@ const THREAT_OF_CAPABILITY: Readonly<Partial<Record<Capability, Threat>>> = {
   'clock-offset': 'stale-request',
   'crash-restart': 'crash-restart',
   'direct-execution': 'bypass',
-};
-
-/** A threat none of whose scenarios can run without this capability: missing it, nothing was tested. */
-const THREAT_REQUIRES: Readonly<Partial<Record<Threat, Capability>>> = {
-  bypass: 'direct-execution',
-  'crash-restart': 'crash-restart',
-  'partition-during-approval': 'execution-partition',
-  'lost-confirmation': 'execution-unconfirmed',
-  'audit-failure': 'audit-down',
 };
 
 /** Every `question.answer` in a text, in order. */
@@ -98,7 +85,7 @@ export function threatOfNotTested(scenario: string, needs: string): Threat | nul
   if (scenario.startsWith('direct call')) return 'bypass';
   if (/^\[(nonceClaimed|approvalConsumed)\]/.test(scenario)) return 'replay';
   const first = answerTokens(scenario).find((t) => !isHealthy(t.question, t.answer));
-  if (first) return first.question === 'executionLink' && first.answer === 'tampered' ? 'argument-swap' : THREAT_OF_QUESTION[first.question];
+  if (first) return threatOfAnswer(first.question, first.answer);
   return THREAT_OF_CAPABILITY[needs as Capability] ?? null;
 }
 
@@ -136,25 +123,33 @@ export function scenarioMatrix(report: RunReport, histories?: readonly History[]
         continue;
       }
       if (report.invariants[invariant] === 'not tested') {
-        cell('not tested', `${invariant} could not be judged against this system${invariant === 'INV-5' ? ' (needs audit-export)' : ''}`);
+        cell('not tested', `${invariant} could not be judged against this system: ${report.invariantNotes[invariant] ?? 'the system cannot show it'}`);
+        continue;
+      }
+      if (report.invariants[invariant] === 'not reached') {
+        cell('not reached', `not reached: ${report.invariantNotes[invariant] ?? 'the run stopped before it was judged'}`);
         continue;
       }
       if (scenario === 'history') {
-        if (summary && summary.histories === 0) {
-          cell('not tested', 'no recorded history was judged (the run stopped before the predicates ran)');
+        if (Object.keys(report.exercised).length === 0) {
+          cell('not reached', 'not reached: the run stopped before it judged any history');
+        } else if (summary && summary.histories === 0) {
+          cell('not reached', 'no recorded history was judged (the run stopped before the predicates ran)');
         } else if (summary && summary.examined[invariant] === 0) {
           cell('not tested', `vacuous: over ${summary.histories} recorded histories the ${invariant} predicate found nothing to examine`);
         } else cell('held');
         continue;
       }
       const missing = notTested.filter((n) => n.threat === scenario);
+      const exercised = (report.exercised[scenario] ?? 0) > 0;
       if (missing.length === 0) {
-        cell('held');
+        if (exercised) cell('held');
+        else cell('not reached', `not reached: no ${scenario} scenario was judged before the run stopped`);
         continue;
       }
       const list = missing.map((n) => `${n.scenario} (needs ${n.needs})`).join('; ');
       const required = THREAT_REQUIRES[scenario];
-      if (required && missing.some((n) => n.needs === required)) cell('not tested', `not tested: ${list}`);
+      if ((required && missing.some((n) => n.needs === required)) || !exercised) cell('not tested', `not tested: ${list}`);
       else cell('partly tested', `held where tested; not tested: ${list}`);
     }
   }

@@ -35,17 +35,24 @@ export function expectedRecordHash(record: { [key: string]: JsonValue }): Digest
   return digestJsonOrUndefined(body);
 }
 
-function checkChain(audit: JsonValue[], chainStarts: readonly number[], violation: (message: string, auditIndexes: number[]) => void): void {
-  const starts = new Set([0, ...chainStarts]);
+function checkChain(
+  audit: JsonValue[],
+  chainStarts: readonly number[],
+  anchors: readonly string[] | undefined,
+  violation: (message: string, auditIndexes: number[]) => void,
+): void {
+  // Each chain begins at genesis, or where the run before this one left it.
+  const starts = new Map([0, ...chainStarts].map((start, chain) => [start, anchors?.[chain] ?? ZERO_DIGEST]));
   audit.forEach((raw, auditIndex) => {
     if (!isJsonObject(raw)) return; // reported by the record validation
-    const start = starts.has(auditIndex);
+    const anchor = starts.get(auditIndex);
+    const start = anchor !== undefined;
     const previous = start ? undefined : audit[auditIndex - 1];
-    const expectedPrev = start ? ZERO_DIGEST : isJsonObject(previous) ? previous.record_hash : undefined;
+    const expectedPrev = start ? anchor : isJsonObject(previous) ? previous.record_hash : undefined;
     if (raw.prev_hash !== expectedPrev) {
       violation(
         start
-          ? `Audit record ${auditIndex} begins a chain, but its prev_hash is not the zero digest.`
+          ? `Audit record ${auditIndex} begins a chain, but its prev_hash is not ${anchor === ZERO_DIGEST ? 'the zero digest' : `the hash of the last record before this run (${anchor})`}.`
           : `Audit record ${auditIndex} does not link to record ${auditIndex - 1}: its prev_hash is not that record's hash.`,
         auditIndex === 0 ? [0] : [auditIndex - 1, auditIndex],
       );
@@ -94,7 +101,7 @@ export function checkInv5(history: History, index: HistoryIndex = buildHistoryIn
       violation(`Audit record ${auditIndex} is not a valid audit record: ${problems}.`, [], [auditIndex]);
     }
   });
-  checkChain(history.audit, history.auditChainStarts ?? [], (message, auditIndexes) => violation(message, [], auditIndexes));
+  checkChain(history.audit, history.auditChainStarts ?? [], history.auditChainAnchors, (message, auditIndexes) => violation(message, [], auditIndexes));
 
   const byRequestHash = new Map<string, IndexedRecord[]>();
   const byTraceId = new Map<string, IndexedRecord[]>();

@@ -120,8 +120,9 @@ export type ChainVerdict = { ok: true } | { ok: false; index: number; problem: s
  * recomputed, record ids unique. A chain cut short at its end still verifies: detecting that
  * needs the expected head (last record_hash) or length from somewhere else.
  */
-export function verifyChain(records: readonly unknown[]): ChainVerdict {
-  let previousHash: string = ZERO_DIGEST;
+/** `anchor`: the hash the first record links to — genesis, or the last record before a slice of the log. */
+export function verifyChain(records: readonly unknown[], anchor: string = ZERO_DIGEST): ChainVerdict {
+  let previousHash: string = anchor;
   const seenIds = new Set<string>();
   for (const [index, value] of records.entries()) {
     const fail = (problem: string): ChainVerdict => ({ ok: false, index, problem });
@@ -129,7 +130,7 @@ export function verifyChain(records: readonly unknown[]): ChainVerdict {
     if (!checked.ok) return fail(`invalid record: ${describeProblems(checked.problems)}`);
     const { record_hash: recordHash, ...body } = checked.value;
     if (!digestsEqual(body.prev_hash, previousHash)) {
-      return fail(index === 0 ? 'the first record does not start at the genesis (zero) hash' : "prev_hash is not the previous record's record_hash");
+      return fail(index > 0 ? "prev_hash is not the previous record's record_hash" : anchor === ZERO_DIGEST ? 'the first record does not start at the genesis (zero) hash' : `the first record does not link to ${anchor}, the last record before it`);
     }
     if (!digestsEqual(digestJson(body), recordHash)) return fail('record_hash does not match the record');
     if (seenIds.has(body.record_id)) return fail(`record_id ${body.record_id} appears twice`);

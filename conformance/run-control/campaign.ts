@@ -1,0 +1,296 @@
+/**
+ * One campaign of the suite against one system: the prelude, then random command sequences, each
+ * judged when it ends. This is the one place that decides what runs, when the campaign stops, and
+ * what it counted — so the summary, result.json, junit and the kit can only agree.
+ *
+ * Run control:
+ * - a run that started is always finished and judged (the budget is consulted before a run, never
+ *   during one: fast-check is interrupted by a PreconditionFailure thrown *before* a run starts);
+ * - every run of the campaign hands its history on exactly once (judged, or as it stood when it
+ *   failed); shrinking attempts do not, except the final shrunk counterexample;
+ * - an error of the harness (the system went away) stops the campaign at once, without shrinking.
+ */
+import fc from 'fast-check';
+import type { History } from '../../model/history.ts';
+import type { InvariantId } from '../../model/profile/denial-codes.ts';
+import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
+import type { ScriptedControlPlane } from '../../harness/control-plane/scripted-control-plane.ts';
+import type { HistoryRecorder } from '../../harness/history-recorder.ts';
+import { commandArbitraries } from '../commands/index.ts';
+import type { Driver } from '../driver.ts';
+import type { Profile } from '../profiles.ts';
+import { ConformanceFailure, RunContext } from '../run-context.ts';
+import type { Threat } from '../threats.ts';
+import type { RunBudget, StopReason } from './budget.ts';
+import { judgeHistory, snapshot } from './judge.ts';
+import { runPrelude } from './prelude.ts';
+import type { RunWindows } from './windows.ts';
+
+export interface FailureReport {
+  invariants: InvariantId[];
+  threat: Threat | 'history';
+  message: string;
+  /** the steps of the (shrunk) counterexample, in order */
+  commands: string[];
+  /** what the system did at each step of the last, failing run */
+  trail: string[];
+  /** the model scenario of each step, "[prior] question.answer …": what reports place on the statechart */
+  modelPaths: string[];
+  phase: 'prelude' | 'random';
+  seed: number;
+  path?: string;
+  replayPath?: string;
+  shrinks: number;
+  timeToDetectionMs: number;
+}
+
+/** Which history a run hands on: a run of the campaign, or the shrunk counterexample. */
+export type HistoryRole = 'prelude' | 'random' | 'counterexample';
+
+export interface RunStatus {
+  phase: 'prelude' | 'random' | 'shrinking';
+  runsDone: number;
+  /** the prelude plus the random runs requested */
+  runsTotal: number;
+  steps: number;
+  elapsedMs: number;
+  /** runs that failed so far (shrinking fails many on purpose) */
+  failures: number;
+  invariants: Record<InvariantId, 'held so far' | 'broken'>;
+}
+
+export interface CampaignHooks {
+  onHistory?: (history: History, run: { index: number; phase: HistoryRole; failed: boolean }) => void;
+  onProgress?: (line: string) => void;
+  onStatus?: (status: RunStatus) => void;
+}
+
+export interface CampaignSetup {
+  driver: Driver;
+  recorder: HistoryRecorder;
+  controlPlane: ScriptedControlPlane;
+  windows: RunWindows;
+  budget: RunBudget;
+  profile: Profile;
+  seed: number;
+  acceptanceWindowSec: number;
+  hooks: CampaignHooks;
+  /** re-run exactly one recorded counterexample */
+  replay?: { path: string; replayPath?: string };
+}
+
+/** What the campaign counted: the single source of every number a report shows. */
+export class CampaignTally {
+  readonly coverage = new Set<string>();
+  /** scenario label → the capability it needs */
+  readonly notTested = new Map<string, string>();
+  /** steps per threat, in runs whose history was judged and held */
+  readonly exercised = new Map<Threat, number>();
+  steps = 0;
+  effects = 0;
+  preludeScenarios = 0;
+  /** the prelude (1) and the random runs of the campaign; shrinking attempts are not runs */
+  runs = 0;
+  randomRuns = 0;
+  shrinkRuns = 0;
+  /** histories handed on (the kit holds exactly these) */
+  histories = 0;
+  /** runs whose history the predicates judged and found holding */
+  judgedHistories = 0;
+  failingRuns = 0;
+  readonly broken = new Set<InvariantId>();
+  readonly timing = { preludeMs: 0, randomMs: 0, shrinkMs: 0 };
+
+  absorb(ctx: RunContext): void {
+    for (const c of ctx.coverage) this.coverage.add(c);
+    for (const [k, v] of ctx.notTested) this.notTested.set(k, v);
+    this.steps += ctx.steps;
+    this.effects += ctx.effectsSeen;
+  }
+
+  held(ctx: RunContext): void {
+    this.judgedHistories += 1;
+    for (const [threat, n] of ctx.exercised) this.exercised.set(threat, (this.exercised.get(threat) ?? 0) + n);
+  }
+}
+
+interface RandomFailure {
+  error: ConformanceFailure;
+  trail: string[];
+  modelPaths: string[];
+  at: number;
+  history?: History;
+  /** found while shrinking (its history is not one of the campaign's) */
+  shrinking: boolean;
+}
+
+export class Campaign {
+  readonly tally = new CampaignTally();
+  failure: FailureReport | undefined;
+  stopReason: StopReason = 'not run';
+  private runTag = 0;
+  private readonly started = Date.now();
+
+  constructor(private readonly setup: CampaignSetup) {}
+
+  private progress(line: string): void {
+    this.setup.hooks.onProgress?.(line);
+  }
+
+  private handOn(history: History, index: number, phase: HistoryRole, failed: boolean): void {
+    this.tally.histories += 1;
+    this.setup.hooks.onHistory?.(history, { index, phase, failed });
+  }
+
+  private status(phase: RunStatus['phase']): void {
+    const t = this.tally;
+    this.setup.hooks.onStatus?.({
+      phase,
+      runsDone: t.runs,
+      runsTotal: (this.setup.replay ? 0 : 1) + this.setup.budget.requestedRuns,
+      steps: t.steps,
+      elapsedMs: Date.now() - this.started,
+      failures: t.failingRuns,
+      invariants: Object.fromEntries(INVARIANT_IDS.map((id) => [id, t.broken.has(id) ? 'broken' : 'held so far'])) as RunStatus['invariants'],
+    });
+  }
+
+  private async newContext(): Promise<RunContext> {
+    const { driver, controlPlane, recorder, windows, seed, acceptanceWindowSec } = this.setup;
+    await windows.begin();
+    this.runTag += 1;
+    return new RunContext(driver, controlPlane, recorder, acceptanceWindowSec, `${seed.toString(36)}r${this.runTag}`);
+  }
+
+  /** Every scenario of the model once, judged as one run. */
+  async prelude(): Promise<void> {
+    const t0 = Date.now();
+    this.progress('prelude: every scenario of the model once');
+    const ctx = await this.newContext();
+    try {
+      this.tally.preludeScenarios = await runPrelude(ctx);
+      await judgeHistory(ctx, this.setup.windows, (history, failed) => this.handOn(history, 0, 'prelude', failed));
+      this.tally.held(ctx);
+    } catch (error) {
+      if (!(error instanceof ConformanceFailure)) throw error;
+      if (error.threat !== 'history') {
+        const history = await snapshot(this.setup.windows);
+        if (history) this.handOn(history, 0, 'prelude', true);
+      }
+      // The counterexample is the scenario that failed, or those whose events witness the violation.
+      const { labels, trail, modelPaths } = ctx.segmentsFor(error.eventIndexes);
+      this.tally.preludeScenarios = ctx.segments.length;
+      this.failure = {
+        invariants: [...error.invariants],
+        threat: error.threat,
+        message: error.message,
+        commands: labels,
+        trail: error.threat === 'history' ? [...trail, error.message] : trail,
+        modelPaths,
+        phase: 'prelude',
+        seed: this.setup.seed,
+        shrinks: 0,
+        timeToDetectionMs: Date.now() - this.started,
+      };
+      this.tally.failingRuns += 1;
+      for (const id of error.invariants) this.tally.broken.add(id);
+      this.stopReason = 'failure';
+    } finally {
+      this.tally.absorb(ctx);
+      this.tally.runs += 1;
+      this.tally.timing.preludeMs = Date.now() - t0;
+    }
+    this.status('prelude');
+    this.progress(`prelude: ${this.tally.preludeScenarios} scenarios, ${this.tally.steps} steps${this.failure ? ', FAILED' : ''}`);
+  }
+
+  /** Random command sequences until the budget says stop; a failure is shrunk. */
+  async randomPhase(): Promise<void> {
+    if (this.failure) return;
+    const { budget, profile, seed, replay, windows, acceptanceWindowSec } = this.setup;
+    const tally = this.tally;
+    let lastFailure: RandomFailure | undefined;
+    let harnessError: unknown;
+    const t0 = Date.now();
+    let shrinkStarted: number | undefined;
+    budget.start();
+
+    const property = fc.asyncProperty(
+      fc.commands(commandArbitraries(acceptanceWindowSec), { maxCommands: profile.maxCommands, ...(replay?.replayPath ? { replayPath: replay.replayPath } : {}) }),
+      async (commands) => {
+        // Decided before the run starts: a run that starts is finished and judged.
+        if (harnessError !== undefined || !budget.mayStartRun(tally.randomRuns, tally.steps)) throw new fc.PreconditionFailure(true);
+        const shrinking = lastFailure !== undefined;
+        const index = tally.runs;
+        const ctx = await this.newContext();
+        let judged: History | undefined;
+        try {
+          await fc.asyncModelRun(() => ({ model: {}, real: ctx }), commands);
+          await judgeHistory(ctx, windows, (history) => {
+            judged = history;
+          });
+          if (!shrinking) {
+            this.handOn(judged!, index, 'random', false);
+            tally.held(ctx);
+          }
+        } catch (error) {
+          if (!(error instanceof ConformanceFailure)) {
+            // The harness or the system broke, not an invariant: stop, and do not shrink.
+            harnessError = error;
+            throw new fc.PreconditionFailure(true);
+          }
+          const history = judged ?? (await snapshot(windows));
+          if (!shrinking && history) this.handOn(history, index, 'random', true);
+          lastFailure = { error, trail: [...ctx.trail], modelPaths: [...ctx.modelPaths], at: Date.now(), shrinking, ...(history ? { history } : {}) };
+          tally.failingRuns += 1;
+          for (const id of error.invariants) tally.broken.add(id);
+          budget.failed();
+          shrinkStarted ??= Date.now();
+          throw error;
+        } finally {
+          tally.absorb(ctx);
+          if (shrinking) tally.shrinkRuns += 1;
+          else {
+            tally.randomRuns += 1;
+            tally.runs += 1;
+          }
+          this.status(lastFailure ? 'shrinking' : 'random');
+          if (!shrinking && tally.randomRuns % 10 === 0) this.progress(`random: ${tally.randomRuns} runs, ${tally.steps} steps`);
+        }
+      },
+    );
+    const details = await fc.check(property, {
+      seed,
+      numRuns: budget.requestedRuns,
+      ...(replay ? { path: replay.path } : {}),
+    });
+    const ended = Date.now();
+    tally.timing.randomMs = (shrinkStarted ?? ended) - t0;
+    tally.timing.shrinkMs = shrinkStarted ? ended - shrinkStarted : 0;
+    this.stopReason = budget.stopReason(tally.randomRuns);
+    if (harnessError !== undefined) throw harnessError;
+
+    if (lastFailure) {
+      if (lastFailure.shrinking && lastFailure.history) this.handOn(lastFailure.history, tally.runs, 'counterexample', true);
+      const printed = String(details.counterexample?.[0] ?? '');
+      const replayPath = /replayPath="([^"]*)"/.exec(printed)?.[1];
+      this.failure = {
+        invariants: [...lastFailure.error.invariants],
+        threat: lastFailure.error.threat,
+        message: lastFailure.error.message,
+        commands: printed.replace(/\/\*replayPath=.*?\*\//, '').split(',').map((c) => c.trim()).filter(Boolean),
+        trail: lastFailure.trail,
+        modelPaths: lastFailure.modelPaths,
+        phase: 'random',
+        seed: details.seed,
+        ...(details.counterexamplePath ? { path: details.counterexamplePath } : {}),
+        ...(replayPath ? { replayPath } : {}),
+        shrinks: details.numShrinks,
+        timeToDetectionMs: (shrinkStarted ?? lastFailure.at) - this.started,
+      };
+    } else if (details.failed && details.counterexample !== null) {
+      // Not a finding of the suite: the property broke outside it. Surface it, never a pass.
+      throw details.errorInstance ?? new Error('the property failed outside the suite');
+    }
+  }
+}

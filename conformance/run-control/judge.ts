@@ -1,0 +1,61 @@
+/**
+ * Judging one run: the INV-1…INV-6 predicates over the history of its window. The first violation
+ * becomes the run's ConformanceFailure, its witnesses rendered for the counterexample.
+ */
+import type { History } from '../../model/history.ts';
+import { checkInvariants } from '../../model/invariants/index.ts';
+import type { RunContext } from '../run-context.ts';
+import { ConformanceFailure } from '../run-context.ts';
+import type { RunWindows } from './windows.ts';
+
+export function renderWitnesses(history: History, indexes: readonly number[]): string {
+  return indexes
+    .slice(0, 6)
+    .map((i) => {
+      const e = history.events[i];
+      if (!e) return `#${i}`;
+      switch (e.kind) {
+        case 'request':
+          return `request op ${e.op}`;
+        case 'response':
+          return `answer to op ${e.op}: ${e.status}${e.code ? ` ${e.code}` : ''}`;
+        case 'effect':
+          return `effect ${e.effect_id} (approval ${e.approval_id ?? 'none'})`;
+        case 'policy':
+          return `Control Plane ${e.answer.kind}`;
+        case 'direct-call':
+          return `direct call op ${e.op}: ${e.status}`;
+        case 'fault':
+          return `fault ${e.fault}`;
+        default:
+          return e.kind;
+      }
+    })
+    .join('; ');
+}
+
+/** The run's history as it stands (for a run that failed before it was judged); undefined when unreadable. */
+export async function snapshot(windows: RunWindows): Promise<History | undefined> {
+  try {
+    return await windows.history();
+  } catch {
+    return undefined; // the system may be in no state to export: the report says what it can
+  }
+}
+
+/** Judges the run's history; throws a ConformanceFailure on the first invariant that does not hold. */
+export async function judgeHistory(ctx: RunContext, windows: RunWindows, keep?: (history: History, failed: boolean) => void): Promise<History> {
+  const history = await windows.history();
+  const verdicts = checkInvariants(history);
+  keep?.(history, verdicts.some((v) => !v.holds && (v.invariant !== 'INV-5' || history.auditExported)));
+  for (const verdict of verdicts) {
+    if (verdict.invariant === 'INV-5' && !history.auditExported) continue;
+    const v = verdict.violations[0];
+    if (v) {
+      const line = `${v.invariant} does not hold: ${v.message} [${renderWitnesses(history, v.eventIndexes)}]`;
+      ctx.trail.push(line);
+      throw new ConformanceFailure([v.invariant], 'history', line, v.eventIndexes);
+    }
+  }
+  return history;
+}
