@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,21 @@ describe('failclosed run and replay', () => {
     expect(existsSync(join(dir, 'compliant', 'counterexample.json'))).toBe(false);
     const verified = await cli('verify', join(dir, 'compliant', 'kit'));
     expect(verified.status, verified.stdout.split('\n').filter((l) => !l.includes('✓')).join('\n') + verified.stderr).toBe(0);
+  });
+
+  it('refuses a --report folder that is not empty before anything runs, and changes nothing in it', async () => {
+    const used = join(dir, 'used');
+    mkdirSync(used);
+    writeFileSync(join(used, 'counterexample.json'), '{"from":"an older run"}');
+    const { status, stdout, stderr } = await cli('run', '--seed', '1', '--report', used);
+    expect(status).toBe(2);
+    expect(stderr).toContain(`${used} is not empty (it holds counterexample.json)`);
+    expect(stderr).toContain('remedy: pass --report with a new folder');
+    expect(stdout).not.toContain('prelude');
+    expect(readdirSync(used)).toEqual(['counterexample.json']);
+    expect(readFileSync(join(used, 'counterexample.json'), 'utf8')).toBe('{"from":"an older run"}');
+    expect((await cli('run', '--level', 'gold')).stderr).toContain('--level must be core or full, not "gold"');
+    expect((await cli('run', '--budget', '0')).status).toBe(2);
   });
 
   it('refuses bad options with exit 2 and says why', async () => {

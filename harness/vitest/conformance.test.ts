@@ -19,6 +19,12 @@ describe('what each registered test says', () => {
     expect(outcome.state).toBe('broken');
     expect(outcome.message).toContain('identityKey.revoked');
     expect(outcome.message).toContain('seed 12');
+    const evidence = { reportDir: '/tmp/r', kit: { dir: '/tmp/r/kit' } as never, replayCommand: 'npx failclosed replay /tmp/r/counterexample.json' };
+    const named = invariantOutcome(report, 'INV-3', evidence).message;
+    expect(named).toContain('report /tmp/r');
+    expect(named).toContain('npx failclosed verify /tmp/r/kit');
+    expect(named).toContain('replay: npx failclosed replay /tmp/r/counterexample.json');
+    expect(invariantOutcome(report, 'INV-1', evidence).message).toMatch(/^INV-1 not reached: .*seed 12; report \/tmp\/r/);
     // The run stopped in the prelude before any history was judged: nothing else was reached.
     expect(invariantOutcome(report, 'INV-1').state).toBe('not reached');
   });
