@@ -83,6 +83,16 @@ describe('the npm package', () => {
     expect(files.filter((f) => f.startsWith('conformance/contract/schemas/')).length).toBe(19);
   });
 
+  it('has everything the Dockerfile copies (build-image.sh stages node_modules itself)', () => {
+    const dockerfile = readFileSync(join(unpacked, 'reference-impl/docker/Dockerfile'), 'utf8');
+    const sources = [...dockerfile.matchAll(/^COPY (?:--\S+ )*(.+) \S+$/gm)].flatMap((m) => m[1]!.split(' '));
+    expect(sources).toContain('reference-impl/docker/config.json');
+    for (const source of sources.filter((s) => s !== 'node_modules')) {
+      const pattern = new RegExp(`^${source.replace(/\/$/, '').replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*')}(/|$)`);
+      expect(files.some((f) => pattern.test(f)), `${source} is in the package`).toBe(true);
+    }
+  });
+
   it('ships no tests, benches, data directories or report folders', () => {
     const unwanted = files.filter((f) => /\.test\.ts$|test-support\.ts$|-test-entries\.ts$|crash-fixture\.ts$|^bench\/|(^|\/)failclosed-(data|report)\/|^\.|vitest\.config/.test(f));
     expect(unwanted).toEqual([]);
