@@ -13,6 +13,13 @@ import { freePort, startHttpHarness } from './http-harness.ts';
 import type { ServeProcess } from './serve-process.ts';
 import { startServeProcess } from './serve-process.ts';
 
+/**
+ * The Control Plane deadline (tuning, CONTRACT.md §2) the harness gives the gates it starts, and
+ * that `doctor --print-config` suggests: its Control Plane answers at once or never, so there is
+ * no need to wait seconds for it, but a loaded machine's healthy loopback round trip needs room.
+ */
+export const HARNESS_CONTROL_PLANE_DEADLINE_MS = 750;
+
 /** The contract's configuration for a gate that the harness surrounds. */
 export function contractEnvironment(harness: Harness, services: HttpHarness, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -49,9 +56,7 @@ export async function referenceOverHttp(
   const common = {
     FAILCLOSED_LISTEN_HOST: '127.0.0.1',
     FAILCLOSED_LISTEN_PORT: '0',
-    // The harness's Control Plane answers at once or never: no need to wait seconds for it, but
-    // leave room for a loaded machine, where a healthy loopback round trip can take a while.
-    FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '750',
+    FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: String(HARNESS_CONTROL_PLANE_DEADLINE_MS),
     FAILCLOSED_FSYNC: '0',
   };
   try {

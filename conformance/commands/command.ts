@@ -46,7 +46,7 @@ export abstract class ScenarioCommand extends Command {
 }
 
 /** A command that is always the same model scenario, named `<name>()`. */
-export function fixedScenario(name: string, threat: Threat, answers: Answers, invariants?: readonly InvariantId[]) {
+export function fixedScenario(name: string, threat: Threat, answers: Answers, invariants?: readonly InvariantId[]): new () => ScenarioCommand {
   return class extends ScenarioCommand {
     readonly threat = threat;
     readonly answers = answers;
