@@ -414,7 +414,7 @@ export const doctorCommand: CommandSpec = {
     if (missing > 0) io.out(`${missing} required check(s) failed: fix them before testing\n`);
     if (!diagnosis.fresh) {
       const why = diagnosis.resetOffered ? 'its reset failed' : 'it offers no reset';
-      io.out(`The gate now holds doctor's requests (their audit records, nonce and approval) and ${why}: a run would judge them.\n`);
+      io.out(`The gate now holds doctor's requests (their audit records, nonce and approval) and ${why}: \`failclosed run\` needs a fresh gate, and would stop as inconclusive.\n`);
       io.out(missing === 0 ? `ready to test once the gate is restarted on an empty data directory: ${run}\n` : 'Restart it on an empty data directory before `failclosed run`.\n');
     } else if (missing === 0) io.out(`ready to test: ${run}\n`);
     return missing === 0 ? 0 : 1;
