@@ -2,6 +2,8 @@
 import { checkAudit, formatAuditCheck, readAuditExport, readAuditKeys } from '../evidence/check-audit.ts';
 import type { CommandSpec } from './command.ts';
 
+const KEYS_REMEDY = 'give --keys a JSON file { "identity_keys": [...], "control_plane_keys": [...] }, a kit\'s keys/ folder, or a kit folder';
+
 export const checkAuditCommand: CommandSpec = {
   name: 'check-audit',
   summary: 'check an audit export offline: records, hash chain, attribution, decisions',
@@ -32,9 +34,9 @@ export const checkAuditCommand: CommandSpec = {
     if (!file || extra.length > 0) return io.usageError('give exactly one EXPORT file');
     if (typeof values.keys !== 'string') return io.usageError('give the public keys with --keys KEYS');
     const keys = await readAuditKeys(values.keys);
-    if (!keys.ok) return io.usageError(keys.usageError);
+    if (!keys.ok) return io.fail(keys.problem, KEYS_REMEDY);
     const entries = await readAuditExport(file);
-    if (!entries.ok) return io.usageError(`${file}: ${entries.usageError}`);
+    if (!entries.ok) return io.fail(`${file}: ${entries.problem}`, 'give the audit export as a JSON array of audit records or as NDJSON (one record per line)');
     const report = checkAudit(entries.value, keys.value);
     io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatAuditCheck(report, file));
     return report.exitCode;

@@ -1,5 +1,5 @@
 /** `failclosed run`: the conformance suite against a system under test. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { History } from '../../model/history.ts';
 import { writeReportFolder } from '../reports/report-folder.ts';
@@ -26,6 +26,14 @@ export interface CounterexampleFile {
   logs?: string;
 }
 
+function isEmptyOrAbsent(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch {
+    return true;
+  }
+}
+
 function parseCount(value: unknown, name: string): number | undefined | string {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -40,14 +48,23 @@ export async function executeRun(
   options: { profile: string; seed?: number; runs?: number; json?: string; report?: string; replay?: { seed: number; path: string; replayPath?: string } },
 ): Promise<number> {
   if (!isProfileName(options.profile)) return io.usageError(`--profile must be quick, standard or thorough, not "${options.profile}"`);
+  // An earlier run's evidence is never overwritten: refuse before testing, not after.
+  if (options.report !== undefined && !isEmptyOrAbsent(join(options.report, 'kit'))) {
+    return io.fail(`${join(resolve(options.report), 'kit')} already holds a verification kit`, 'give --report a new or empty folder (every run writes its own)');
+  }
   io.out(`failclosed: ${options.replay ? 'replaying a counterexample against' : 'testing'} ${describeTarget(spec)}\n`);
   let target;
   try {
     target = await openTarget(spec);
   } catch (error) {
-    if (error instanceof TargetError || error instanceof HarnessError) {
-      io.err(`failclosed: cannot reach the system under test: ${(error as Error).message}\n`);
-      return 2;
+    if (error instanceof TargetError) return io.fail(error.message, error.remedy);
+    if (error instanceof HarnessError) {
+      return io.fail(
+        `cannot start the system under test: ${error.message}`,
+        spec.kind === 'image'
+          ? 'check that the image starts a gate configured through the contract\'s environment (`failclosed doctor --print-config` prints it)'
+          : 'run `failclosed serve` on its own to see why it does not start',
+      );
     }
     throw error;
   }
@@ -71,8 +88,7 @@ export async function executeRun(
     display.end();
   } catch (error) {
     if (error instanceof HarnessError) {
-      io.err(`failclosed: inconclusive — the run could not observe the system: ${error.message}\n`);
-      return 2;
+      return io.fail(`inconclusive — the run could not observe the system: ${error.message}`, 'check that the system under test stays up and answers while it is tested, then run again');
     }
     throw error;
   } finally {

@@ -31,7 +31,7 @@ export const verifyCommand: CommandSpec = {
       return io.usageError('--harness-key must be a base64url Ed25519 public key (43 characters)');
     }
     const verification = await verifyKit(dir, typeof pinned === 'string' ? { harnessPublicKey: pinned } : {});
-    if (verification.usageError) return io.usageError(verification.usageError);
+    if (verification.notAKit) return io.fail(verification.notAKit.problem, verification.notAKit.remedy);
     io.out(values.json ? `${JSON.stringify(verification, null, 2)}\n` : formatKitVerification(verification));
     return verification.exitCode;
   },

@@ -30,7 +30,8 @@ const failed = (report: AuditCheckReport) =>
 async function cli(...args: string[]): Promise<{ status: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io = { out: (t: string) => void (out += t), err: (t: string) => void (err += t), usageError: (m: string) => ((err += `${m}\n`), 2) };
+  const io = { out: (t: string) => void (out += t), err: (t: string) => void (err += t), usageError: (m: string) => ((err += `${m}\n`), 2),
+    fail: (cause: string, remedy: string, status = 2) => ((err += `${cause}\nremedy: ${remedy}\n`), status) };
   const keysAt = args.indexOf('--keys');
   const values = keysAt >= 0 ? { keys: args[keysAt + 1] } : {};
   const positionals = args.filter((_, i) => keysAt < 0 || (i !== keysAt && i !== keysAt + 1));

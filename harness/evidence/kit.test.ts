@@ -75,6 +75,7 @@ async function cli(...args: string[]): Promise<{ status: number; out: string; er
     out: (t: string) => void (out += t),
     err: (t: string) => void (err += t),
     usageError: (m: string) => ((err += `${m}\n`), 2),
+    fail: (cause: string, remedy: string, status = 2) => ((err += `${cause}\nremedy: ${remedy}\n`), status),
   };
   const positionals = args.filter((a) => !a.startsWith('--'));
   const status = await verifyCommand.run({}, io, positionals);
@@ -303,7 +304,7 @@ describe('tampering with a kit', () => {
           const v = await verifyKit(dir);
           expect(v.ok).toBe(false);
           expect(v.exitCode).not.toBe(0);
-          if (v.usageError) return; // e.g. the manifest deleted, or its version edited: not a kit any more
+          if (v.notAKit) return; // e.g. the manifest deleted, or its version edited: not a kit any more
           const wheres = problemsOf(v).map((p) => p.where);
           const named = wheres.some((w) => w.includes(touched!) || (ABOUT_THE_MANIFEST.test(touched!) && /manifest|harness-key/.test(w)));
           expect(named, `${JSON.stringify(t)} touched ${touched}; problems at ${wheres.slice(0, 5).join(' | ')}`).toBe(true);

@@ -71,7 +71,8 @@ export interface KitVerification {
   /** 0 everything verifies and every invariant holds, 1 something does not, 2 not a kit */
   exitCode: 0 | 1 | 2;
   ok: boolean;
-  usageError?: string;
+  /** DIR is no kit at all (exit 2): why, and what to give instead */
+  notAKit?: { problem: string; remedy: string };
   manifest?: { version: string; created_at: string; target: string; seed: number; profile: string; verdict: string; harness_key_id: string; harness_public_key?: string };
   checks: KitCheck[];
   runs: RunVerification[];
@@ -82,7 +83,8 @@ export interface VerifyOptions {
   harnessPublicKey?: string;
 }
 
-const usage = (dir: string, message: string): KitVerification => ({ dir, exitCode: 2, ok: false, usageError: message, checks: [], runs: [] });
+const GIVE_A_KIT = 'give the kit folder a run wrote: <report folder>/kit (`failclosed run` prints the verify command)';
+const notAKit = (dir: string, problem: string, remedy = GIVE_A_KIT): KitVerification => ({ dir, exitCode: 2, ok: false, notAKit: { problem, remedy }, checks: [], runs: [] });
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -161,15 +163,15 @@ function readKeys(value: JsonValue, path: string, validate: typeof validateIdent
 
 export async function verifyKit(dir: string, options: VerifyOptions = {}): Promise<KitVerification> {
   try {
-    if (!(await lstat(dir)).isDirectory()) return usage(dir, `${dir} is not a folder`);
+    if (!(await lstat(dir)).isDirectory()) return notAKit(dir, `${dir} is not a folder`);
   } catch {
-    return usage(dir, `no such folder: ${dir}`);
+    return notAKit(dir, `no such folder: ${dir}`);
   }
   let manifestBytes: Uint8Array;
   try {
     manifestBytes = await readFile(join(dir, MANIFEST_FILE));
   } catch {
-    return usage(dir, `${dir} is not a verification kit: it has no ${MANIFEST_FILE}`);
+    return notAKit(dir, `${dir} is not a verification kit: it has no ${MANIFEST_FILE}`);
   }
 
   const checks: KitCheck[] = [];
@@ -193,7 +195,7 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
   }
   const manifest = parsedManifest.value;
   if (!isObject(manifest) || manifest.version !== KIT_VERSION) {
-    return usage(dir, `${dir}/${MANIFEST_FILE} is not a ${KIT_VERSION} manifest`);
+    return notAKit(dir, `${dir}/${MANIFEST_FILE} is not a ${KIT_VERSION} manifest`);
   }
   const fields = ['version', 'created_at', 'target', 'seed', 'profile', 'verdict', 'files', 'harness_key_id'];
   for (const field of Object.keys(manifest)) if (!fields.includes(field)) manifestProblems.push({ where: MANIFEST_FILE, message: `unexpected field "${field}"` });
@@ -462,7 +464,7 @@ const MAX_PROBLEMS_SHOWN = 20;
 
 /** The verification as text: one line per check, ✓ or ✗, and under each ✗ what and where. */
 export function formatKitVerification(v: KitVerification): string {
-  if (v.usageError) return `failclosed verify: ${v.usageError}\n`;
+  if (v.notAKit) return `failclosed verify: ${v.notAKit.problem}\nremedy: ${v.notAKit.remedy}\n`;
   const lines: string[] = [`failclosed verify ${v.dir}`];
   if (v.manifest) {
     const m = v.manifest;
