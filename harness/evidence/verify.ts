@@ -3,8 +3,9 @@
  *
  *   1. integrity: the manifest is signed by keys/harness-key.json, every file it lists has its
  *      sha256, and no other file exists (an inserted file is tampering);
- *   2. evidence: each run's history.json is a strictly parsed History, and the per-request files
- *      are exactly what that history derives (request bytes, envelope, trace, audit records);
+ *   2. evidence: each run's history (kit/2: runs/<n>.history.json.gz; kit/1: runs/<n>/history.json)
+ *      is a strictly parsed History with the kit's keys; in a kit/1, the per-request files are
+ *      exactly what that history derives (request bytes, envelope, trace, audit records);
  *   3. decisions: every allow/deny re-derived from the history and the keys (rederive.ts) and
  *      compared with the recorded answer and effects;
  *   4. invariants: checkInvariants on each history, INV-1…INV-6;
@@ -28,17 +29,21 @@ import type { IdentityKey, TrustedKey } from '../../model/profile/messages.ts';
 import { validateIdentityKey, validateTrustedKey } from '../../model/profile/messages.ts';
 import { publicKeyFromText, verifyCanonical } from '../../model/profile/signing.ts';
 import { verifyChain } from '../../reference-impl/audit/audit-log.ts';
-import type { HarnessKeyFile, KitKeys } from './kit-files.ts';
+import type { HarnessKeyFile, KitKeys, KitVersion } from './kit-files.ts';
 import {
   CONTROL_PLANE_KEYS_FILE,
   HARNESS_KEY_FILE,
   IDENTITY_KEYS_FILE,
   KIT_JSON_LIMITS,
-  KIT_VERSION,
+  KIT_VERSION_1,
+  KIT_VERSIONS_READ,
   MANIFEST_FILE,
   SIGNATURE_FILE,
   deriveRunFiles,
+  gunzipHistory,
+  historyPath,
   historyShapeProblems,
+  runOfPath,
   isSafeKitPath,
   manifestText,
   sameKeys,
@@ -190,13 +195,17 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
   const manifestProblems: KitProblem[] = [];
   const parsedManifest = parseJson(manifestBytes);
   if (!parsedManifest.ok) {
-    check('manifest.json is a signed failclosed-kit/1 manifest', [{ where: MANIFEST_FILE, message: parsedManifest.message }]);
+    check('manifest.json is a signed kit manifest', [{ where: MANIFEST_FILE, message: parsedManifest.message }]);
     return finish();
   }
   const manifest = parsedManifest.value;
-  if (!isObject(manifest) || manifest.version !== KIT_VERSION) {
-    return notAKit(dir, `${dir}/${MANIFEST_FILE} is not a ${KIT_VERSION} manifest`);
+  if (!isObject(manifest) || !KIT_VERSIONS_READ.includes(manifest.version as KitVersion)) {
+    const version = isObject(manifest) && typeof manifest.version === 'string' && /^failclosed-kit\/\d+$/.test(manifest.version) ? manifest.version : undefined;
+    return version
+      ? notAKit(dir, `${dir} is a ${version} kit, and this failclosed reads ${KIT_VERSIONS_READ.join(' and ')} only`, 'verify it with the failclosed version that wrote it, or a newer one')
+      : notAKit(dir, `${dir}/${MANIFEST_FILE} is not a kit manifest (${KIT_VERSIONS_READ.join(' or ')})`);
   }
+  const version = manifest.version as KitVersion;
   const fields = ['version', 'created_at', 'target', 'seed', 'profile', 'verdict', 'files', 'harness_key_id'];
   for (const field of Object.keys(manifest)) if (!fields.includes(field)) manifestProblems.push({ where: MANIFEST_FILE, message: `unexpected field "${field}"` });
   for (const field of ['created_at', 'target', 'profile', 'verdict', 'harness_key_id']) {
@@ -243,7 +252,7 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     manifestProblems,
   );
   const summary: KitVerification['manifest'] = {
-    version: KIT_VERSION,
+    version,
     created_at: String(manifest.created_at),
     target: String(manifest.target),
     seed: Number(manifest.seed),
@@ -299,8 +308,8 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
   // Which runs the signed manifest holds: runs/0 … runs/N-1 (a gap shows as a missing history).
   const runNumbers = new Set<number>();
   for (const path of listed.keys()) {
-    const m = /^runs\/(\d+)\//.exec(path);
-    if (m) runNumbers.add(Number(m[1]));
+    const run = runOfPath(version, path);
+    if (run !== undefined) runNumbers.add(run);
   }
   const runCount = runNumbers.size === 0 ? 0 : Math.max(...runNumbers) + 1;
 
@@ -334,73 +343,85 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
 
   // ------------------------------------------------------------ per run
   const expected = new Set<string>([IDENTITY_KEYS_FILE, CONTROL_PLANE_KEYS_FILE, HARNESS_KEY_FILE]);
+  const v1 = version === KIT_VERSION_1;
   for (let run = 0; run < runCount; run++) {
     const base = `runs/${run}`;
-    const historyPath = `${base}/history.json`;
-    expected.add(historyPath);
-    const runDamaged = [...damaged].some((p) => p.startsWith(`${base}/`)) || !listed.has(historyPath);
+    const path = historyPath(version, run);
+    expected.add(path);
+    const ofRun = (p: string) => runOfPath(version, p) === run;
+    const runDamaged = [...damaged].some(ofRun) || !listed.has(path);
+    // Where a problem with one request is told: its folder in a kit/1, its run's file in a kit/2.
+    const at = (what: string, folder: string) => `run ${run} ${what} (${v1 ? `${base}/${folder}` : path})`;
     const skip = (why: string) => {
-      for (const title of ['evidence files agree with history.json', 'every allow/deny re-derived from the history and keys', 'INV-1…INV-6', 'audit chain']) {
-        check(`run ${run}: ${title}`, [{ where: base, message: why }], true);
+      for (const title of ['its history is a History recorded with the kit\'s keys', 'every allow/deny re-derived from the history and keys', 'INV-1…INV-6', 'audit chain']) {
+        check(`run ${run}: ${title}`, [{ where: v1 ? base : path, message: why }], true);
       }
     };
     if (!trusted || !keys) {
       skip(!trusted ? 'not examined: the manifest signature does not hold' : 'not examined: the keys cannot be read');
       // Still account for this run's listed files, so that the structure check below stays quiet.
-      for (const path of listed.keys()) if (path.startsWith(`${base}/`)) expected.add(path);
+      for (const p of listed.keys()) if (ofRun(p)) expected.add(p);
       continue;
     }
     if (runDamaged) {
       skip('not examined: its files do not match the signed manifest');
-      for (const path of listed.keys()) if (path.startsWith(`${base}/`)) expected.add(path);
+      for (const p of listed.keys()) if (ofRun(p)) expected.add(p);
       continue;
     }
 
-    // 2. history.json and the files it derives
+    // 2. the history (and, in a kit/1, the files it derives)
     const evidenceProblems: KitProblem[] = [];
-    const parsed = parseJson(contents.get(historyPath)!);
     let history: History | undefined;
-    if (!parsed.ok) evidenceProblems.push({ where: historyPath, message: parsed.message });
+    const raw = v1 ? { ok: true as const, bytes: contents.get(path)! } : gunzipHistory(contents.get(path)!);
+    const parsed = raw.ok ? parseJson(raw.bytes) : { ok: false as const, message: raw.message };
+    if (!parsed.ok) evidenceProblems.push({ where: path, message: parsed.message });
     else {
       const shape = historyShapeProblems(parsed.value);
-      if (shape.length > 0) evidenceProblems.push(...shape.slice(0, 20).map((message) => ({ where: historyPath, message })));
+      if (shape.length > 0) evidenceProblems.push(...shape.slice(0, 20).map((message) => ({ where: path, message })));
       else history = parsed.value as unknown as History;
     }
     let derivedCount = 0;
     let index: HistoryIndex | undefined;
     if (history) {
       if (!sameKeys(history.keys, keys)) {
-        evidenceProblems.push({ where: historyPath, message: 'was recorded with other keys than keys/ holds' });
+        evidenceProblems.push({ where: path, message: 'was recorded with other keys than keys/ holds' });
       }
       // One reading of the history serves the derived files and the re-derivation below.
       index = buildHistoryIndex(history);
-      const derived = deriveRunFiles(history, run, index);
-      derivedCount = derived.files.size;
-      for (const [path, content] of derived.files) {
-        expected.add(path);
-        const bytes = contents.get(path);
-        if (!bytes) {
-          evidenceProblems.push({ where: path, message: 'the history derives this file, but the kit does not hold it' });
-          continue;
+      if (v1) {
+        const derived = deriveRunFiles(history, run, index);
+        derivedCount = derived.files.size;
+        for (const [p, content] of derived.files) {
+          expected.add(p);
+          const bytes = contents.get(p);
+          if (!bytes) {
+            evidenceProblems.push({ where: p, message: 'the history derives this file, but the kit does not hold it' });
+            continue;
+          }
+          if (content instanceof Uint8Array) {
+            if (Buffer.compare(Buffer.from(bytes), Buffer.from(content)) !== 0) evidenceProblems.push({ where: p, message: "is not the request's bytes as recorded" });
+            continue;
+          }
+          const file = parseJson(bytes);
+          if (!file.ok) evidenceProblems.push({ where: p, message: file.message });
+          else if (canonicalize(file.value) !== canonicalize(content)) evidenceProblems.push({ where: p, message: 'does not agree with history.json' });
         }
-        if (content instanceof Uint8Array) {
-          if (Buffer.compare(Buffer.from(bytes), Buffer.from(content)) !== 0) evidenceProblems.push({ where: path, message: "is not the request's bytes as recorded" });
-          continue;
+        for (const p of listed.keys()) {
+          if (ofRun(p) && !expected.has(p)) evidenceProblems.push({ where: p, message: 'the history derives no such file' });
         }
-        const file = parseJson(bytes);
-        if (!file.ok) evidenceProblems.push({ where: path, message: file.message });
-        else if (canonicalize(file.value) !== canonicalize(content)) evidenceProblems.push({ where: path, message: 'does not agree with history.json' });
-      }
-      for (const path of listed.keys()) {
-        if (path.startsWith(`${base}/`) && !expected.has(path)) evidenceProblems.push({ where: path, message: 'the history derives no such file' });
       }
     } else {
-      for (const path of listed.keys()) if (path.startsWith(`${base}/`)) expected.add(path);
+      for (const p of listed.keys()) if (ofRun(p)) expected.add(p);
     }
-    check(`run ${run}: history.json parses, and ${derivedCount} per-request files agree with it`, evidenceProblems);
+    check(
+      v1
+        ? `run ${run}: history.json is a History recorded with the kit's keys, and ${derivedCount} per-request files agree with it`
+        : `run ${run}: ${path} is a History recorded with the kit's keys${index ? ` (${index.ops.length} requests, ${index.directCalls.length} direct calls)` : ''}`,
+      evidenceProblems,
+    );
     if (!history) {
       for (const title of ['every allow/deny re-derived from the history and keys', 'INV-1…INV-6', 'audit chain']) {
-        check(`run ${run}: ${title}`, [{ where: historyPath, message: 'not examined: history.json is not a History' }], true);
+        check(`run ${run}: ${title}`, [{ where: path, message: 'not examined: its history is not a History' }], true);
       }
       continue;
     }
@@ -409,10 +430,10 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     const decisionProblems: KitProblem[] = [];
     const rederived = rederive(history, index);
     for (const r of rederived.requests) {
-      if (!r.ok) decisionProblems.push({ where: `run ${run} op ${r.op} (${base}/requests/${r.op})`, message: r.message });
+      if (!r.ok) decisionProblems.push({ where: at(`op ${r.op}`, `requests/${r.op}`), message: r.message });
     }
     for (const r of rederived.directCalls) {
-      if (!r.ok) decisionProblems.push({ where: `run ${run} direct call op ${r.op} (${base}/direct-calls/${r.op})`, message: r.message });
+      if (!r.ok) decisionProblems.push({ where: at(`direct call op ${r.op}`, `direct-calls/${r.op}`), message: r.message });
     }
     for (const e of rederived.unexplainedEffects) {
       decisionProblems.push({ where: `run ${run} event ${e.eventIndex}`, message: `effect ${e.event.effect_id} belongs to no request and no direct call` });
@@ -427,7 +448,7 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     runs.push({ run, requests: rederived.requests.length, directCalls: rederived.directCalls.length, invariants: verdicts });
     for (const verdict of verdicts) {
       const problems = verdict.violations.map((v) => ({
-        where: `run ${run}: ${[...v.eventIndexes.slice(0, 4).map((i) => renderWitness(history!, i)), ...(v.auditIndexes ?? []).slice(0, 4).map((i) => `audit record ${i}`)].join(', ') || historyPath}`,
+        where: `run ${run}: ${[...v.eventIndexes.slice(0, 4).map((i) => renderWitness(history!, i)), ...(v.auditIndexes ?? []).slice(0, 4).map((i) => `audit record ${i}`)].join(', ') || path}`,
         message: v.message,
       }));
       const examined = verdict.examined === 0 ? '0 examined: nothing to judge' : `${verdict.examined} examined`;
@@ -437,11 +458,12 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     // 5. the chain of each log in the export (replicas keep one each)
     const starts = [0, ...(history.auditChainStarts ?? []), history.audit.length];
     const chainProblems: KitProblem[] = [];
-    if (!history.auditExported) chainProblems.push({ where: `${base}/audit-export.json`, message: 'the audit log could not be exported' });
+    const exportAt = v1 ? `${base}/audit-export.json` : `${path} audit`;
+    if (!history.auditExported) chainProblems.push({ where: exportAt, message: 'the audit log could not be exported' });
     else {
       for (let c = 0; c + 1 < starts.length; c++) {
         const chain = verifyChain(history.audit.slice(starts[c], starts[c + 1]));
-        if (!chain.ok) chainProblems.push({ where: `${base}/audit-export.json record ${starts[c]! + chain.index}`, message: chain.problem });
+        if (!chain.ok) chainProblems.push({ where: `${exportAt} record ${starts[c]! + chain.index}`, message: chain.problem });
       }
     }
     check(
