@@ -170,6 +170,10 @@ describe("checking a vendor's audit export offline", () => {
     await writeKit(kit, [history], { target: 'reference (in-process)', seed: 2, profile: 'quick', verdict: 'compliant' });
     expect((await cli(good, '--keys', join(kit, 'keys'))).status).toBe(0);
     expect((await cli(good, '--keys', kit)).status).toBe(0);
+    // root holds the kit in kit/, as a report folder does: its keys serve, and that is said.
+    const fromReport = await cli(good, '--keys', root);
+    expect(fromReport.status).toBe(0);
+    expect(fromReport.out.split('\n')[0]).toBe(`failclosed check-audit: ${root} is a report folder; using the keys of its kit, ${kit}/keys`);
 
     expect((await cli(good)).status).toBe(2);
     expect((await cli(join(root, 'missing.json'), '--keys', keysFile)).status).toBe(2);

@@ -49,6 +49,8 @@ export const SIGNATURE_FILE = 'manifest.sig';
 export const IDENTITY_KEYS_FILE = 'keys/identity-keys.json';
 export const CONTROL_PLANE_KEYS_FILE = 'keys/control-plane-keys.json';
 export const HARNESS_KEY_FILE = 'keys/harness-key.json';
+/** Where a report folder (what `failclosed run` writes) holds its kit. */
+export const REPORT_KIT_FOLDER = 'kit';
 
 /** A kit's histories hold whole request bodies (an oversized one is 2 MB): the reader must take them. */
 export const KIT_JSON_LIMITS: Partial<StrictJsonLimits> = { maxBytes: 512 * 1024 * 1024 };

@@ -88,7 +88,7 @@ async function cli(...args: string[]): Promise<{ status: number; out: string; er
     fail: (cause: string, remedy: string, status = 2) => ((err += `${cause}\nremedy: ${remedy}\n`), status),
   };
   const positionals = args.filter((a) => !a.startsWith('--'));
-  const status = await verifyCommand.run({}, io, positionals);
+  const status = await verifyCommand.run({ verbose: args.includes('--verbose') }, io, positionals);
   return { status, out, err };
 }
 
@@ -186,18 +186,43 @@ describe('a verification kit from a real run', () => {
     await expect(writeKit(kitDir, histories, { target: 't', seed: 1, profile: 'quick', verdict: 'compliant' })).rejects.toThrow(/not empty/);
   });
 
-  it('failclosed verify: exit 0 with a ✓ per check; 2 for no folder or not a kit', async () => {
+  it('failclosed verify: the summary first, every check only with --verbose; 2 for no folder or not a kit', async () => {
     const good = await cli(kitDir);
     expect(good.status).toBe(0);
-    expect(good.out).toContain('✓ manifest.json is signed by the harness key ed25519/harness-');
-    expect(good.out).toMatch(/✓ run 0: \d+ requests and \d+ direct calls re-derived/);
-    expect(good.out).not.toContain('✗');
+    const lines = good.out.trimEnd().split('\n');
+    // Verdict, kit, signature, files and keys, decisions, audit, one line per invariant, the hint.
+    expect(lines).toEqual([
+      `VERIFIED ${kitDir}: all ${(await verifyKit(kitDir)).checks.length} checks pass`,
+      expect.stringMatching(/^ {2}kit failclosed-kit\/2 of reference \(in-process\), profile quick, seed 1; recorded verdict compliant; created /),
+      `  signed by ${summary.harnessKeyId}, public key ${summary.harnessPublicKey} (pin it with --harness-key)`,
+      `  ${summary.files - 2} files listed, each as signed; 3 identity keys (2 active), 1 Control Plane key`,
+      `  re-derived from the request bytes, the Control Plane exchanges and the fault spans, in 3 runs: ${summary.requests} allow/deny decisions and ${summary.directCalls} direct calls, all as recorded`,
+      expect.stringMatching(/^ {2}audit: \d+ records in 3 hash chains, each continuous from genesis$/),
+      ...['INV-1', 'INV-2', 'INV-3', 'INV-4', 'INV-5', 'INV-6'].map((id) => expect.stringMatching(new RegExp(`^  ${id} holds \\((\\d+ examined|0 examined: nothing to judge) in all 3 runs\\)$`))),
+      expect.stringMatching(/^\(--verbose lists the \d+ checks\)$/),
+    ]);
+    const verbose = await cli(kitDir, '--verbose');
+    expect(verbose.status).toBe(0);
+    expect(verbose.out.startsWith(good.out.split('\n(--verbose')[0]!)).toBe(true);
+    expect(verbose.out).toContain('✓ manifest.json is signed by the harness key ed25519/harness-');
+    expect(verbose.out).toMatch(/✓ run 0: \d+ requests and \d+ direct calls re-derived/);
+    expect(verbose.out).not.toContain('✗');
     expect((await cli(join(root, 'no-such-kit'))).status).toBe(2);
     mkdirSync(join(root, 'empty'));
     const notAKit = await cli(join(root, 'empty'));
     expect(notAKit.status).toBe(2);
     expect(notAKit.err).toContain('has no manifest.json');
     expect((await cli()).status).toBe(2);
+  });
+
+  it('failclosed verify of a report folder verifies its kit/, and says so in one line', async () => {
+    // root holds the kit in kit/, as a report folder does.
+    const { status, out } = await cli(root);
+    expect(status).toBe(0);
+    const [first, second] = out.split('\n');
+    expect(first).toBe(`failclosed verify: ${root} is a report folder; verifying its kit, ${kitDir}`);
+    expect(second).toMatch(new RegExp(`^VERIFIED ${kitDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+    expect((await verifyKit(root)).reportFolder).toBe(root);
   });
 });
 
@@ -469,9 +494,14 @@ describe('a kit from a planted-bug variant', () => {
     const wrong = problemsOf(v).find((p) => p.title.includes('re-derived'));
     expect(wrong).toEqual(expect.objectContaining({ where: 'run 0 op 2 (runs/0.history.json.gz)', message: 'expected denied with KEY_REVOKED (no effect); recorded executed (1 effect)' }));
     const text = formatKitVerification(v);
-    expect(text).toContain('✓ manifest.json is signed');
+    // The summary says what fails; the details of what fails always follow, the rest only with --verbose.
+    expect(text).toMatch(/^NOT VERIFIED .*: 2 of \d+ checks fail\n/);
+    expect(text).toContain('2 allow/deny decisions and 0 direct calls — 1 do NOT match what was recorded');
+    expect(text).toMatch(/\n {2}INV-3 DOES NOT HOLD: 1 violation in 1 run \(run 0\) of 1 examined\n/);
+    expect(text).toMatch(/\n {2}INV-1 holds \(/);
     expect(text).toMatch(/✗ run 0: INV-3 does not hold \(\d+ examined\)\n {4}run 0: op 2 \(event \d+\)/);
-    expect(text).toContain('NOT VERIFIED');
+    expect(text).not.toContain('✓');
+    expect(formatKitVerification(v, { verbose: true })).toContain('✓ manifest.json is signed');
     expect((await cli(dir)).status).toBe(1);
   });
 });

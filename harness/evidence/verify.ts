@@ -38,6 +38,7 @@ import {
   KIT_VERSION_1,
   KIT_VERSIONS_READ,
   MANIFEST_FILE,
+  REPORT_KIT_FOLDER,
   SIGNATURE_FILE,
   deriveRunFiles,
   gunzipHistory,
@@ -71,8 +72,36 @@ export interface RunVerification {
   invariants: InvariantVerdict[];
 }
 
+/** What the kit holds and what was re-derived, for the summary. */
+export interface KitTotals {
+  /** the manifest's signature holds (with the pinned key, if one was given) */
+  signed: boolean;
+  pinned: boolean;
+  /** files the manifest lists, and how many of them have a problem */
+  files: number;
+  damagedFiles: number;
+  /** the keys could be read (the signature held and keys/ is intact) */
+  keysRead: boolean;
+  identityKeys: number;
+  activeIdentityKeys: number;
+  controlPlaneKeys: number;
+  /** runs in the kit, and how many were examined (the rest failed integrity) */
+  runs: number;
+  examinedRuns: number;
+  requests: number;
+  directCalls: number;
+  /** re-derived decisions that do not match the recorded ones (and effects no one explains) */
+  wrongDecisions: number;
+  auditRecords: number;
+  auditChains: number;
+  brokenChains: number;
+}
+
 export interface KitVerification {
+  /** the kit folder verified */
   dir: string;
+  /** the folder given, when it was a report folder holding the kit in kit/ */
+  reportFolder?: string;
   /** 0 everything verifies and every invariant holds, 1 something does not, 2 not a kit */
   exitCode: 0 | 1 | 2;
   ok: boolean;
@@ -81,6 +110,7 @@ export interface KitVerification {
   manifest?: { version: string; created_at: string; target: string; seed: number; profile: string; verdict: string; harness_key_id: string; harness_public_key?: string };
   checks: KitCheck[];
   runs: RunVerification[];
+  totals?: KitTotals;
 }
 
 export interface VerifyOptions {
@@ -166,7 +196,32 @@ function readKeys(value: JsonValue, path: string, validate: typeof validateIdent
   return value;
 }
 
-export async function verifyKit(dir: string, options: VerifyOptions = {}): Promise<KitVerification> {
+/**
+ * The kit of a report folder (what `failclosed run` writes: result.json, …, kit/), or undefined
+ * when `dir` is not one — a kit itself included.
+ */
+export async function kitOfReportFolder(dir: string): Promise<string | undefined> {
+  const inner = join(dir, REPORT_KIT_FOLDER);
+  return !(await exists(join(dir, MANIFEST_FILE))) && (await exists(join(inner, MANIFEST_FILE))) ? inner : undefined;
+}
+
+export async function verifyKit(given: string, options: VerifyOptions = {}): Promise<KitVerification> {
+  // A report folder holds its kit in kit/: verify that, and say so.
+  const kit = await kitOfReportFolder(given);
+  const verification = await verifyKitFolder(kit ?? given, options);
+  return kit ? { ...verification, reportFolder: given } : verification;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function verifyKitFolder(dir: string, options: VerifyOptions): Promise<KitVerification> {
   try {
     if (!(await lstat(dir)).isDirectory()) return notAKit(dir, `${dir} is not a folder`);
   } catch {
@@ -186,9 +241,27 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     checks.push(c);
     return c;
   };
+  const totals: KitTotals = {
+    signed: false,
+    pinned: options.harnessPublicKey !== undefined,
+    files: 0,
+    damagedFiles: 0,
+    keysRead: false,
+    identityKeys: 0,
+    activeIdentityKeys: 0,
+    controlPlaneKeys: 0,
+    runs: 0,
+    examinedRuns: 0,
+    requests: 0,
+    directCalls: 0,
+    wrongDecisions: 0,
+    auditRecords: 0,
+    auditChains: 0,
+    brokenChains: 0,
+  };
   const finish = (manifest?: KitVerification['manifest']): KitVerification => {
     const ok = checks.length > 0 && checks.every((c) => c.ok);
-    return { dir, exitCode: ok ? 0 : 1, ok, ...(manifest ? { manifest } : {}), checks, runs };
+    return { dir, exitCode: ok ? 0 : 1, ok, ...(manifest ? { manifest } : {}), checks, runs, ...(manifest ? { totals } : {}) };
   };
 
   // ------------------------------------------------------------ 1. manifest and signature
@@ -262,6 +335,7 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     ...(harnessKey ? { harness_public_key: harnessKey.public_key } : {}),
   };
   const trusted = manifestProblems.length === 0 && signatureOk;
+  totals.signed = trusted;
 
   // ------------------------------------------------------------ 1b. every file, and only those
   const fileProblems: KitProblem[] = [];
@@ -304,6 +378,8 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     } else contents.set(path, bytes);
   }
   check(`${listed.size} files match their sha256 in the manifest, and no other file exists`, fileProblems);
+  totals.files = listed.size;
+  totals.damagedFiles = damaged.size;
 
   // Which runs the signed manifest holds: runs/0 … runs/N-1 (a gap shows as a missing history).
   const runNumbers = new Set<number>();
@@ -312,6 +388,7 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     if (run !== undefined) runNumbers.add(run);
   }
   const runCount = runNumbers.size === 0 ? 0 : Math.max(...runNumbers) + 1;
+  totals.runs = runCount;
 
   // ------------------------------------------------------------ keys
   const keyProblems: KitProblem[] = [];
@@ -336,6 +413,7 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     const controlPlaneKeys = read(CONTROL_PLANE_KEYS_FILE, validateTrustedKey) as TrustedKey[];
     if (keyProblems.length === 0) keys = { identityKeys, controlPlaneKeys };
     const active = identityKeys.filter((k) => k.state === 'active').length;
+    Object.assign(totals, { keysRead: keyProblems.length === 0, identityKeys: identityKeys.length, activeIdentityKeys: active, controlPlaneKeys: controlPlaneKeys.length });
     const n = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
     check(`keys/ holds ${n(identityKeys.length, 'identity key')} (${active} active, ${identityKeys.length - active} revoked) and ${n(controlPlaneKeys.length, 'Control Plane key')}`, keyProblems);
   }
@@ -446,6 +524,10 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     // 4. INV-1…INV-6
     const verdicts = checkInvariants(history);
     runs.push({ run, requests: rederived.requests.length, directCalls: rederived.directCalls.length, invariants: verdicts });
+    totals.examinedRuns += 1;
+    totals.requests += rederived.requests.length;
+    totals.directCalls += rederived.directCalls.length;
+    totals.wrongDecisions += decisionProblems.length;
     for (const verdict of verdicts) {
       const problems = verdict.violations.map((v) => ({
         where: `run ${run}: ${[...v.eventIndexes.slice(0, 4).map((i) => renderWitness(history!, i)), ...(v.auditIndexes ?? []).slice(0, 4).map((i) => `audit record ${i}`)].join(', ') || path}`,
@@ -466,6 +548,9 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
         if (!chain.ok) chainProblems.push({ where: `${exportAt} record ${starts[c]! + chain.index}`, message: chain.problem });
       }
     }
+    totals.auditRecords += history.audit.length;
+    totals.auditChains += history.auditExported ? starts.length - 1 : 0;
+    totals.brokenChains += chainProblems.length;
     check(
       `run ${run}: ${starts.length > 2 ? `each of the ${starts.length - 1} audit logs is` : 'the audit export is'} one continuous hash chain from genesis (${history.audit.length} records)`,
       chainProblems,
@@ -484,20 +569,86 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
 
 const MAX_PROBLEMS_SHOWN = 20;
 
-/** The verification as text: one line per check, ✓ or ✗, and under each ✗ what and where. */
-export function formatKitVerification(v: KitVerification): string {
+const count = (n: number, noun: string, plural = `${noun}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? noun : plural}`;
+
+/** One line per invariant over every examined run: holds in all, or where it does not. */
+function invariantLines(v: KitVerification): string[] {
+  if (v.runs.length === 0) return ['INV-1…INV-6 not judged: no run could be examined'];
+  const ids = [...new Set(v.runs.flatMap((r) => r.invariants.map((i) => i.invariant)))];
+  const total = v.totals?.runs ?? v.runs.length;
+  const where = v.runs.length === total ? `in all ${count(total, 'run')}` : `in ${v.runs.length} of ${count(total, 'run')}`;
+  return ids.map((id) => {
+    const verdicts = v.runs.map((r) => ({ run: r.run, verdict: r.invariants.find((i) => i.invariant === id)! }));
+    const examined = verdicts.reduce((sum, x) => sum + x.verdict.examined, 0).toLocaleString('en-US');
+    const broken = verdicts.filter((x) => !x.verdict.holds);
+    if (broken.length === 0) return `${id} holds (${examined === '0' ? '0 examined: nothing to judge' : `${examined} examined`} ${where})`;
+    const runs = broken.slice(0, 5).map((x) => x.run).join(', ') + (broken.length > 5 ? ', …' : '');
+    const violations = broken.reduce((sum, x) => sum + x.verdict.violations.length, 0);
+    return `${id} DOES NOT HOLD: ${count(violations, 'violation')} in ${count(broken.length, 'run')} (run ${runs}) of ${v.runs.length} examined`;
+  });
+}
+
+/** The summary: verdict, what the kit is, what was re-derived, one line per invariant. */
+function summaryLines(v: KitVerification): string[] {
+  const failed = v.checks.filter((c) => !c.ok && !c.skipped).length;
+  const notRun = v.checks.filter((c) => c.skipped).length;
+  const lines = [
+    v.ok
+      ? `VERIFIED ${v.dir}: all ${v.checks.length} checks pass`
+      : `NOT VERIFIED ${v.dir}: ${failed} of ${v.checks.length} checks fail${notRun ? `, ${notRun} could not run` : ''}`,
+  ];
+  const m = v.manifest;
+  const t = v.totals;
+  if (m) lines.push(`  kit ${m.version} of ${m.target}, profile ${m.profile}, seed ${m.seed}; recorded verdict ${m.verdict}; created ${m.created_at}`);
+  if (!m || !t) return lines;
+  lines.push(
+    t.signed
+      ? `  signed by ${m.harness_key_id}${t.pinned ? ', the pinned key' : `, public key ${m.harness_public_key} (pin it with --harness-key)`}`
+      : `  the manifest signature does NOT hold${t.pinned ? ' with the pinned key' : ''}: nothing in the kit is evidence`,
+  );
+  lines.push(
+    `  ${count(t.files, 'file')} listed${t.damagedFiles ? `, ${t.damagedFiles} NOT as signed` : ', each as signed'}; ` +
+      (t.keysRead ? `${count(t.identityKeys, 'identity key')} (${t.activeIdentityKeys} active), ${count(t.controlPlaneKeys, 'Control Plane key')}` : 'the keys could not be read'),
+  );
+  if (t.examinedRuns === 0) {
+    lines.push(`  nothing re-derived: none of the ${count(t.runs, 'run')} could be examined`);
+  } else {
+    const examined = t.examinedRuns === t.runs ? count(t.runs, 'run') : `${t.examinedRuns} of ${count(t.runs, 'run')} (the others could not be examined)`;
+    lines.push(
+      `  re-derived from the request bytes, the Control Plane exchanges and the fault spans, in ${examined}: ` +
+        `${count(t.requests, 'allow/deny decision')} and ${count(t.directCalls, 'direct call')}${t.wrongDecisions ? ` — ${t.wrongDecisions} do NOT match what was recorded` : ', all as recorded'}`,
+    );
+    lines.push(`  audit: ${count(t.auditRecords, 'record')} in ${count(t.auditChains, 'hash chain')}${t.brokenChains ? `, ${t.brokenChains} broken` : ', each continuous from genesis'}`);
+  }
+  lines.push(...invariantLines(v).map((l) => `  ${l}`));
+  return lines;
+}
+
+function checkLines(c: KitCheck): string[] {
+  const lines = [`${c.skipped ? '–' : c.ok ? '✓' : '✗'} ${c.title}`];
+  for (const p of c.problems.slice(0, MAX_PROBLEMS_SHOWN)) lines.push(`    ${p.where}: ${p.message}`);
+  if (c.problems.length > MAX_PROBLEMS_SHOWN) lines.push(`    … and ${c.problems.length - MAX_PROBLEMS_SHOWN} more`);
+  return lines;
+}
+
+/**
+ * The verification as text: the summary first; then every check (✓, ✗ or – could not run) with
+ * `verbose`, else only the failed ones, each with what and where.
+ */
+export function formatKitVerification(v: KitVerification, options: { verbose?: boolean } = {}): string {
   if (v.notAKit) return `failclosed verify: ${v.notAKit.problem}\nremedy: ${v.notAKit.remedy}\n`;
-  const lines: string[] = [`failclosed verify ${v.dir}`];
-  if (v.manifest) {
-    const m = v.manifest;
-    lines.push(`  kit ${m.version}: target ${m.target}, profile ${m.profile}, seed ${m.seed}, recorded verdict ${m.verdict}, created ${m.created_at}`);
+  const lines: string[] = [];
+  if (v.reportFolder) lines.push(`failclosed verify: ${v.reportFolder} is a report folder; verifying its kit, ${v.dir}`);
+  lines.push(...summaryLines(v));
+  if (options.verbose) {
+    lines.push('', ...v.checks.flatMap(checkLines));
+  } else {
+    const failed = v.checks.filter((c) => !c.ok && !c.skipped);
+    const skipped = v.checks.filter((c) => c.skipped).length;
+    if (failed.length > 0 || skipped > 0) lines.push('');
+    lines.push(...failed.flatMap(checkLines));
+    if (skipped > 0) lines.push(`– ${count(skipped, 'check')} could not run: their evidence failed a check above (--verbose lists them)`);
+    else if (failed.length === 0) lines.push(`(--verbose lists the ${v.checks.length} checks)`);
   }
-  for (const c of v.checks) {
-    lines.push(`${c.skipped ? '–' : c.ok ? '✓' : '✗'} ${c.title}`);
-    for (const p of c.problems.slice(0, MAX_PROBLEMS_SHOWN)) lines.push(`    ${p.where}: ${p.message}`);
-    if (c.problems.length > MAX_PROBLEMS_SHOWN) lines.push(`    … and ${c.problems.length - MAX_PROBLEMS_SHOWN} more`);
-  }
-  const failed = v.checks.filter((c) => !c.ok).length;
-  lines.push(v.ok ? `verified: ${v.checks.length} checks passed` : `NOT VERIFIED: ${failed} of ${v.checks.length} checks failed or could not run`);
   return `${lines.join('\n')}\n`;
 }
