@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { CONTROL_PROTOCOL } from '../drivers/http.ts';
 import { freePort } from '../http-harness.ts';
 import { cli } from './cli-test-support.ts';
 
@@ -20,6 +22,15 @@ async function withBusyPort<T>(use: (port: number) => Promise<T>): Promise<T> {
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/** Whether nothing listens on the port right now. */
+async function isFree(port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 const lines = (text: string) => text.trimEnd().split('\n');
@@ -120,6 +131,36 @@ describe('failclosed CLI', () => {
         `remedy: stop what listens there or pass --harness-port N; the harness listens on N, N+1 and N+2 (now ${port}…${port + 2}), and the gate must be configured with the same ports`,
       ]);
     });
+  });
+
+  it("run --target: the harness's Execution Layer proxy port (N+2) being busy is said as such too", async () => {
+    // A gate that answers the handshake and names its Execution Layer: the harness then starts its proxy on N+2.
+    const gate = createHttpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ protocol: CONTROL_PROTOCOL, capabilities: [], execution_layer_url: 'http://127.0.0.1:9/' }));
+    });
+    await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+    const gatePort = (gate.address() as { port: number }).port;
+    try {
+      // Something else holds N+2 while N and N+1 are free (tried until the OS hands out such a port).
+      let tested = false;
+      for (let attempt = 0; attempt < 20 && !tested; attempt++) {
+        await withBusyPort(async (busy) => {
+          const base = busy - 2;
+          if (base < 1024 || !(await isFree(base)) || !(await isFree(base + 1))) return;
+          tested = true;
+          const { status, stderr } = await cli('run', '--target', `http://127.0.0.1:${gatePort}/`, '--harness-port', String(base));
+          expect(status).toBe(2);
+          expect(lines(stderr)).toEqual([
+            `failclosed run: cannot start the harness services on 127.0.0.1:${busy}: the port is in use`,
+            expect.stringMatching(/^remedy: stop what listens there or pass --harness-port N; /),
+          ]);
+        });
+      }
+      expect(tested).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => gate.close(() => resolve()));
+    }
   });
 
   it('run --target: a gate that cannot be reached is said as such, with the remedy', async () => {
