@@ -35,6 +35,49 @@ export interface HttpHarness {
   close(): Promise<void>;
 }
 
+/**
+ * One of the harness's own services could not listen: which, where, and why. The harness's ports
+ * being taken is not the system under test's fault, and is reported as what it is.
+ */
+export class HarnessListenError extends Error {
+  override name = 'HarnessListenError';
+  constructor(
+    readonly service: string,
+    readonly host: string,
+    readonly port: number,
+    /** the system error code: EADDRINUSE, EADDRNOTAVAIL, EACCES, … */
+    readonly code: string | undefined,
+    readonly why: string,
+  ) {
+    super(`cannot start the harness's ${service} on ${host}:${port}: ${why}`);
+  }
+}
+
+/** Why a listen failed, in words: "the port is in use", … */
+export function listenProblem(error: unknown): { code: string | undefined; why: string } {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'EADDRINUSE':
+      return { code, why: 'the port is in use' };
+    case 'EADDRNOTAVAIL':
+      return { code, why: 'that address is not one of this machine\'s' };
+    case 'EACCES':
+    case 'EPERM':
+      return { code, why: 'listening on that port needs privileges' };
+    default:
+      return { code, why: (error as Error)?.message ?? String(error) };
+  }
+}
+
+async function listening<T>(service: string, host: string, port: number, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    const { code, why } = listenProblem(error);
+    throw new HarnessListenError(service, host, port, code, why);
+  }
+}
+
 /** A free port on loopback (for a gate the harness starts itself). */
 export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -50,10 +93,12 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 export async function startHttpHarness(harness: Harness, options: { host?: string; ports?: HarnessPorts } = {}): Promise<HttpHarness> {
   const host = options.host ?? '127.0.0.1';
   const ports = options.ports ?? { controlPlane: 0, effectSink: 0, executionProxy: await freePort(host) };
-  const controlPlane = await startControlPlaneServer(harness.controlPlane, { host, port: ports.controlPlane, trustedKeys: harness.trustedKeys });
+  const controlPlane = await listening('Control Plane', host, ports.controlPlane, () =>
+    startControlPlaneServer(harness.controlPlane, { host, port: ports.controlPlane, trustedKeys: harness.trustedKeys }),
+  );
   let sink;
   try {
-    sink = await startEffectSinkServer(new RecordingSink(harness.recorder), { host, port: ports.effectSink });
+    sink = await listening('effect sink', host, ports.effectSink, () => startEffectSinkServer(new RecordingSink(harness.recorder), { host, port: ports.effectSink }));
   } catch (error) {
     await controlPlane.close();
     throw error;
@@ -64,7 +109,7 @@ export async function startHttpHarness(harness: Harness, options: { host?: strin
     executionProxyUrl: `http://${host}:${ports.executionProxy}`,
     executionProxy: undefined,
     async proxyExecutionLayer(target: string) {
-      result.executionProxy = await startFaultProxy({ target, host, port: ports.executionProxy });
+      result.executionProxy = await listening('Execution Layer proxy', host, ports.executionProxy, () => startFaultProxy({ target, host, port: ports.executionProxy }));
       return result.executionProxy;
     },
     async close() {

@@ -12,7 +12,7 @@ import type { ReferenceTarget } from '../reference-impl/in-process-target.ts';
 import { appliesOverHttp, referenceTarget } from '../reference-impl/in-process-target.ts';
 import { InProcessDriver } from './drivers/in-process.ts';
 import { HttpDriver, fetchHello } from './drivers/http.ts';
-import { harnessPorts, startHttpHarness } from './http-harness.ts';
+import { HarnessListenError, harnessPorts, startHttpHarness } from './http-harness.ts';
 import { referenceOverHttp } from './reference-over-http.ts';
 import { dockerEngine, imageTarget } from './container-target.ts';
 
@@ -22,8 +22,15 @@ export type TargetSpec =
   | { kind: 'url'; url: string; harnessHost: string; harnessPort: number }
   | { kind: 'image'; image: string; replicas?: number };
 
+/** The target cannot be opened: why (the message), and what to do about it. */
 export class TargetError extends Error {
   override name = 'TargetError';
+  constructor(
+    message: string,
+    readonly remedy: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface OpenTarget {
@@ -40,7 +47,7 @@ export interface OpenTarget {
 async function variantTarget(id: string): Promise<ReferenceTarget> {
   const { MUTANTS } = await import('../conformance/mutants/index.ts');
   const mutant = MUTANTS.find((m) => m.id === id);
-  if (!mutant) throw new TargetError(`no planted-bug variant "${id}" (known: ${MUTANTS.map((m) => m.id).join(', ')})`);
+  if (!mutant) throw new TargetError(`no planted-bug variant "${id}"`, `name one of ${MUTANTS.map((m) => m.id).join(', ')}`);
   return mutant.target;
 }
 
@@ -53,33 +60,60 @@ export async function openTarget(spec: TargetSpec): Promise<OpenTarget> {
     }
     case 'http': {
       if (spec.variant && !appliesOverHttp((await variantTarget(spec.variant)).variation)) {
-        throw new TargetError(`the variant "${spec.variant}" replaces a store and exists only in-process`);
+        throw new TargetError(`the variant "${spec.variant}" replaces a store and exists only in-process`, 'test it without --over http');
       }
       const opened = await referenceOverHttp(harness, spec.variant, spec.replicas ?? 1);
       return { harness, makeDriver: opened.makeDriver, close: opened.close };
     }
     case 'image': {
       const engine = await dockerEngine();
-      if (!engine.ok) throw new TargetError(`--image needs a Docker engine: ${engine.reason}`);
+      if (!engine.ok) throw new TargetError(`--image needs a Docker engine: ${engine.reason}`, 'start a Docker engine (or point DOCKER_HOST at one), or test without --image');
       const container = await imageTarget(harness, spec.image, spec.replicas ?? 1);
       return { harness, makeDriver: container.makeDriver, logs: container.logs, ...(container.imageDigest ? { digest: container.imageDigest } : {}), close: container.close };
     }
     case 'url': {
       const ports = harnessPorts(spec.harnessPort);
-      const services = await startHttpHarness(harness, { host: spec.harnessHost, ports }).catch((error: Error) => {
-        throw new TargetError(`cannot start the harness services on ${spec.harnessHost}:${spec.harnessPort}…${spec.harnessPort + 2}: ${error.message}`);
+      const services = await startHttpHarness(harness, { host: spec.harnessHost, ports }).catch((error: unknown) => {
+        throw harnessServicesError(error, spec);
       });
+      let hello;
       try {
-        const hello = await fetchHello(spec.url);
-        if (hello?.execution_layer_url) await services.proxyExecutionLayer(hello.execution_layer_url);
-        const makeDriver: DriverFactory = () =>
-          new HttpDriver({ gateUrl: spec.url, recorder: harness.recorder, hello, ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}), target: `gate at ${spec.url}` });
-        return { harness, makeDriver, close: () => services.close() };
+        hello = await fetchHello(spec.url);
       } catch (error) {
         await services.close();
-        throw error instanceof TargetError ? error : new TargetError((error as Error).message);
+        throw new TargetError(
+          (error as Error).message,
+          `start the gate (configured as \`failclosed doctor --print-config\` says) or correct --target; \`failclosed doctor --target ${spec.url}\` tells what is missing`,
+        );
       }
+      try {
+        if (hello?.execution_layer_url) await services.proxyExecutionLayer(hello.execution_layer_url);
+      } catch (error) {
+        await services.close();
+        throw harnessServicesError(error, spec);
+      }
+      const makeDriver: DriverFactory = () =>
+        new HttpDriver({ gateUrl: spec.url, recorder: harness.recorder, hello, ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}), target: `gate at ${spec.url}` });
+      return { harness, makeDriver, close: () => services.close() };
     }
+  }
+}
+
+/** The harness's own services could not start: its ports, not the system under test. */
+function harnessServicesError(error: unknown, spec: Extract<TargetSpec, { kind: 'url' }>): TargetError {
+  if (!(error instanceof HarnessListenError)) return new TargetError(`cannot start the harness services: ${(error as Error).message}`, 'see the cause above; the harness needs three ports from --harness-port N');
+  const where = `cannot start the harness services on ${error.host}:${error.port}: ${error.why}`;
+  const ports = `the harness listens on N, N+1 and N+2 (now ${spec.harnessPort}…${spec.harnessPort + 2})`;
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new TargetError(where, `stop what listens there or pass --harness-port N; ${ports}, and the gate must be configured with the same ports`);
+    case 'EADDRNOTAVAIL':
+      return new TargetError(where, 'pass --harness-host with an address of this machine (default 127.0.0.1)');
+    case 'EACCES':
+    case 'EPERM':
+      return new TargetError(where, `pass --harness-port N with N at least 1024; ${ports}`);
+    default:
+      return new TargetError(where, `check --harness-host and --harness-port; ${ports}`);
   }
 }
 

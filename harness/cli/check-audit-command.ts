@@ -1,6 +1,9 @@
 /** `failclosed check-audit EXPORT --keys KEYS`: checks a vendor's audit export offline. */
 import { checkAudit, formatAuditCheck, readAuditExport, readAuditKeys } from '../evidence/check-audit.ts';
+import { kitOfReportFolder } from '../evidence/verify.ts';
 import type { CommandSpec } from './command.ts';
+
+const KEYS_REMEDY = 'give --keys a JSON file { "identity_keys": [...], "control_plane_keys": [...] }, a kit\'s keys/ folder, a kit, or a report folder';
 
 export const checkAuditCommand: CommandSpec = {
   name: 'check-audit',
@@ -12,7 +15,7 @@ export const checkAuditCommand: CommandSpec = {
     '                { "identity_keys": [ { "key_id", "identity", "public_key", "state" } … ],',
     '                  "control_plane_keys": [ { "key_id", "public_key" } … ] }',
     '              (the registry as it stood over the export\'s period), or a verification kit\'s',
-    '              keys/ folder, or the kit folder itself',
+    '              keys/ folder, the kit folder itself, or the report folder of a run (its kit\'s keys)',
     '--json        print the result as JSON',
     '',
     'Checks: every record is a valid audit record; the hash chain is continuous from genesis; every',
@@ -31,10 +34,13 @@ export const checkAuditCommand: CommandSpec = {
     const [file, ...extra] = positionals;
     if (!file || extra.length > 0) return io.usageError('give exactly one EXPORT file');
     if (typeof values.keys !== 'string') return io.usageError('give the public keys with --keys KEYS');
-    const keys = await readAuditKeys(values.keys);
-    if (!keys.ok) return io.usageError(keys.usageError);
+    // The keys of a report folder are its kit's: use them, and say so.
+    const kit = await kitOfReportFolder(values.keys);
+    if (kit && !values.json) io.out(`failclosed check-audit: ${values.keys} is a report folder; using the keys of its kit, ${kit}/keys\n`);
+    const keys = await readAuditKeys(kit ?? values.keys);
+    if (!keys.ok) return io.fail(keys.problem, KEYS_REMEDY);
     const entries = await readAuditExport(file);
-    if (!entries.ok) return io.usageError(`${file}: ${entries.usageError}`);
+    if (!entries.ok) return io.fail(`${file}: ${entries.problem}`, 'give the audit export as a JSON array of audit records or as NDJSON (one record per line)');
     const report = checkAudit(entries.value, keys.value);
     io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatAuditCheck(report, file));
     return report.exitCode;

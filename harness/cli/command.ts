@@ -2,10 +2,23 @@
 export interface CommandIO {
   out(text: string): void;
   err(text: string): void;
-  /** prints the message and the command's usage to stderr; returns exit status 2 */
+  /**
+   * A usage error (the arguments are wrong): prints the message, the command's usage line and
+   * where its options are told, to stderr; returns exit status 2.
+   */
   usageError(message: string): number;
+  /**
+   * Any other error: prints one line of cause and one of remedy to stderr, never the usage;
+   * returns `status` (default 2).
+   */
+  fail(cause: string, remedy: string, status?: number): number;
   /** true when `out` is the process's own stdout (a live progress line may be drawn on it) */
   live?: boolean;
+}
+
+/** The two lines every error is: "<prefix>: <cause>" and "remedy: <remedy>". */
+export function errorText(prefix: string, cause: string, remedy: string): string {
+  return `${prefix}: ${cause}\nremedy: ${remedy}\n`;
 }
 
 export interface OptionSpec {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CommandIO, CommandSpec } from './command.ts';
+import { errorText } from './command.ts';
 import { checkAuditCommand } from './check-audit-command.ts';
 import { doctorCommand } from './doctor-command.ts';
 import { exploreCommand } from './explore-command.ts';
@@ -55,12 +56,20 @@ export async function main(argv: string[], io?: Partial<Pick<CommandIO, 'out' | 
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    err(`failclosed: unknown command "${name}"\n\n${generalHelp()}`);
+    err(`failclosed: unknown command "${name}"\nCommands: ${COMMANDS.map((c) => c.name).join(', ')}; failclosed --help tells what each does.\n`);
     return 2;
   }
+  const prefix = `failclosed ${command.name}`;
+  // A usage error says what is wrong with the arguments and how the command is used; the options
+  // themselves are one --help away, not repeated after every mistake.
   const usageError = (message: string) => {
-    err(`failclosed ${command.name}: ${message}\n\n${commandHelp(command)}`);
+    err(`${prefix}: ${message}\nUsage: ${command.usage}\n(failclosed ${command.name} --help tells every option)\n`);
     return 2;
+  };
+  // Every other error is one line of cause and one of remedy.
+  const fail = (cause: string, remedy: string, status = 2) => {
+    err(errorText(prefix, cause, remedy));
+    return status;
   };
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -77,5 +86,5 @@ export async function main(argv: string[], io?: Partial<Pick<CommandIO, 'out' | 
     out(commandHelp(command));
     return 0;
   }
-  return command.run(parsed.values as Record<string, string | boolean | string[] | undefined>, { out, err, usageError, live: io?.out === undefined }, parsed.positionals);
+  return command.run(parsed.values as Record<string, string | boolean | string[] | undefined>, { out, err, usageError, fail, live: io?.out === undefined }, parsed.positionals);
 }

@@ -26,11 +26,13 @@ export const replayCommand: CommandSpec = {
     try {
       document = JSON.parse(readFileSync(file, 'utf8')) as CounterexampleFile;
     } catch (error) {
-      return io.usageError(`cannot read ${file}: ${(error as Error).message}`);
+      return io.fail(`cannot read ${file}: ${(error as Error).message}`, 'give the counterexample.json a failing `failclosed run` wrote (it prints the replay command)');
     }
-    if (document?.version !== COUNTEREXAMPLE_VERSION || !document.report) return io.usageError(`${file} is not a ${COUNTEREXAMPLE_VERSION} file`);
+    if (document?.version !== COUNTEREXAMPLE_VERSION || !document.report) {
+      return io.fail(`${file} is not a ${COUNTEREXAMPLE_VERSION} file`, 'give the counterexample.json a failing `failclosed run` wrote (it prints the replay command)');
+    }
     const failure = document.report.failure;
-    if (!failure) return io.usageError(`${file} records a run that did not fail: there is nothing to replay`);
+    if (!failure) return io.fail(`${file} records a run that did not fail: there is nothing to replay`, 'replay the counterexample.json of a run that failed');
     // The replay's own report goes beside the counterexample it replays.
     const report = join(dirname(resolve(file)), `replay-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     if (failure.phase === 'prelude' || !failure.path) {

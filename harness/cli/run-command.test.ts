@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { Dirent } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('failclosed run and replay', () => {
   it('run with no target tests the embedded reference and exits 0 when compliant', async () => {
     const json = join(dir, 'report.json');
-    const { status, stdout } = await cli('run', '--seed', '1', '--runs', '8', '--json', json, '--report', join(dir, 'compliant'));
+    // The whole quick profile: the folder it writes is measured below.
+    const { status, stdout } = await cli('run', '--seed', '1', '--json', json, '--report', join(dir, 'compliant'));
     expect(stdout).toContain('Model coverage: 100%');
     expect(status).toBe(0);
     // The verdict is the last line: nothing is printed after it.
@@ -24,6 +26,14 @@ describe('failclosed run and replay', () => {
       expect(existsSync(join(dir, 'compliant', file)), file).toBe(true);
     }
     expect(existsSync(join(dir, 'compliant', 'counterexample.json'))).toBe(false);
+    // Compact: a quick run's folder is a few hundred KiB in one file per run (kit/1 wrote some
+    // 1,800 files and 10 MB for the same run), and holds every request's bytes all the same.
+    const files = (readdirSync(join(dir, 'compliant'), { recursive: true, withFileTypes: true }) as Dirent[]).filter((e) => e.isFile());
+    const bytes = files.reduce((sum, e) => sum + statSync(join(e.parentPath, e.name)).size, 0);
+    const runs = Number(/verification kit: .* \((\d+) histories, /.exec(stdout)?.[1]);
+    expect(runs).toBeGreaterThan(20);
+    expect(files.length).toBe(3 + 5 + runs); // result.json, junit.xml, report.html; manifest, signature, 3 keys; a history per run
+    expect(bytes).toBeLessThanOrEqual(2 * 1024 * 1024);
     const verified = await cli('verify', join(dir, 'compliant', 'kit'));
     expect(verified.status, verified.stdout.split('\n').filter((l) => !l.includes('✓')).join('\n') + verified.stderr).toBe(0);
   });
@@ -35,7 +45,7 @@ describe('failclosed run and replay', () => {
     const { status, stdout, stderr } = await cli('run', '--seed', '1', '--report', used);
     expect(status).toBe(2);
     expect(stderr).toContain(`${used} is not empty (it holds counterexample.json)`);
-    expect(stderr).toContain('remedy: pass --report with a new folder');
+    expect(stderr).toContain('remedy: give --report a new or empty folder');
     expect(stdout).not.toContain('prelude');
     expect(readdirSync(used)).toEqual(['counterexample.json']);
     expect(readFileSync(join(used, 'counterexample.json'), 'utf8')).toBe('{"from":"an older run"}');

@@ -46,19 +46,21 @@ export async function executeRun(io: CommandIO, spec: TargetSpec, options: RunOp
   const seed = options.replay?.seed ?? options.seed ?? (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
   const reportDir = options.report ?? defaultReportDir(started, seed);
   const problem = reportDirProblem(reportDir);
-  if (problem) {
-    io.err(`failclosed: ${problem}\nremedy: pass --report with a new folder, or remove that one\n`);
-    return 2;
-  }
+  if (problem) return io.fail(problem, 'give --report a new or empty folder (every run writes its own), or remove that one');
 
   io.out(`failclosed: ${options.replay ? 'replaying a counterexample against' : 'testing'} ${describeTarget(spec)} at level ${level}\n`);
   let target;
   try {
     target = await openTarget(spec);
   } catch (error) {
-    if (error instanceof TargetError || error instanceof HarnessError) {
-      io.err(`failclosed: inconclusive — cannot reach the system under test: ${(error as Error).message}\n`);
-      return 2;
+    if (error instanceof TargetError) return io.fail(error.message, error.remedy);
+    if (error instanceof HarnessError) {
+      return io.fail(
+        `cannot start the system under test: ${error.message}`,
+        spec.kind === 'image'
+          ? 'check that the image starts a gate configured through the contract\'s environment (`failclosed doctor --print-config` prints it)'
+          : 'run `failclosed serve` on its own to see why it does not start',
+      );
     }
     throw error;
   }
@@ -84,8 +86,7 @@ export async function executeRun(io: CommandIO, spec: TargetSpec, options: RunOp
   } catch (error) {
     display.end();
     if (error instanceof HarnessError) {
-      io.err(`failclosed: inconclusive — the run could not observe the system: ${error.message}\n`);
-      return 2;
+      return io.fail(`inconclusive — the run could not observe the system: ${error.message}`, 'check that the system under test stays up and answers while it is tested, then run again');
     }
     throw error;
   } finally {

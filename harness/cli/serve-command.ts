@@ -2,6 +2,7 @@
 import { ConfigError, loadServeConfig } from '../../reference-impl/serve-config.ts';
 import { startReference } from '../../reference-impl/serve.ts';
 import { appliesOverHttp } from '../../reference-impl/in-process-target.ts';
+import { listenProblem } from '../http-harness.ts';
 import type { CommandSpec } from './command.ts';
 
 export const serveCommand: CommandSpec = {
@@ -29,15 +30,15 @@ export const serveCommand: CommandSpec = {
     try {
       config = loadServeConfig(values.config as string | undefined, process.env);
     } catch (error) {
-      if (error instanceof ConfigError) return io.usageError(error.message);
+      if (error instanceof ConfigError) return io.fail(`bad configuration: ${error.message}`, 'correct it (the fields are in reference-impl/README.md; FAILCLOSED_* variables override the file)');
       throw error;
     }
     let variation = {};
     if (typeof values.variant === 'string') {
       const { MUTANTS } = await import('../../conformance/mutants/index.ts');
       const mutant = MUTANTS.find((m) => m.id === values.variant);
-      if (!mutant) return io.usageError(`no planted-bug variant "${values.variant}"`);
-      if (!appliesOverHttp(mutant.target.variation)) return io.usageError(`the variant "${mutant.id}" replaces a store and exists only in-process`);
+      if (!mutant) return io.fail(`no planted-bug variant "${values.variant}"`, `name one of ${MUTANTS.filter((m) => appliesOverHttp(m.target.variation)).map((m) => m.id).join(', ')}`);
+      if (!appliesOverHttp(mutant.target.variation)) return io.fail(`the variant "${mutant.id}" replaces a store and exists only in-process`, 'test it with `failclosed run --variant ID` (in-process) instead');
       variation = mutant.target.variation;
       io.out(`WARNING: serving the planted-bug variant "${mutant.id}": ${mutant.breaks}\n`);
     }
@@ -45,8 +46,18 @@ export const serveCommand: CommandSpec = {
     try {
       running = await startReference(config, variation);
     } catch (error) {
-      io.err(`failclosed serve: cannot start: ${(error as Error).message}\n`);
-      return 1;
+      const { code, why } = listenProblem(error);
+      const address = error as { address?: string; port?: number };
+      if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+        return io.fail(
+          `cannot start: cannot listen on ${address.address ?? config.host}:${address.port ?? '?'}: ${why}`,
+          code === 'EADDRNOTAVAIL'
+            ? 'listen on an address of this machine ("host" in --config, or FAILCLOSED_LISTEN_HOST)'
+            : 'stop what listens there, or choose other ports ("ports" in --config, or FAILCLOSED_LISTEN_PORT and the other FAILCLOSED_*_PORT variables)',
+          1,
+        );
+      }
+      return io.fail(`cannot start: ${why}`, `check the data folder ${config.dataDir} and the configuration`, 1);
     }
     const lines = [
       'failclosed reference system is running',

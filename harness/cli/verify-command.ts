@@ -5,34 +5,37 @@ import type { CommandSpec } from './command.ts';
 export const verifyCommand: CommandSpec = {
   name: 'verify',
   summary: 'verify an evidence kit offline: signature, hashes, every allow/deny and INV-1…INV-6',
-  usage: 'failclosed verify DIR',
+  usage: 'failclosed verify DIR [--verbose] [--harness-key KEY] [--json]',
   details: [
-    'DIR                 a verification kit (spec §5): manifest.json, manifest.sig, keys/, runs/',
+    'DIR                 a verification kit (spec §5): manifest.json, manifest.sig, keys/, runs/;',
+    '                    or the report folder of a run, whose kit/ is then verified',
     '--harness-key KEY   the base64url public key the manifest must be signed with, as handed over',
     '                    with the kit (without it, the kit\'s own keys/harness-key.json is used)',
+    '--verbose           list every check (✓, ✗, or – could not run); without it, the summary and',
+    '                    the checks that fail, with what and where',
     '--json              print the verification as JSON',
     '',
     'Checks, with the kit\'s public keys alone: the manifest signature; every listed file\'s sha256,',
-    'and that no other file exists; that each run\'s per-request files are what its history.json',
-    'derives; every allow/deny re-derived from the request bytes, the Control Plane exchanges and the',
-    'fault spans, against the recorded answers and effects; INV-1…INV-6 on each history; the audit',
-    'hash chain of each export.',
+    'and that no other file exists; that each run\'s history is a History recorded with the kit\'s keys;',
+    'every allow/deny re-derived from the request bytes, the Control Plane exchanges and the fault',
+    'spans, against the recorded answers and effects; INV-1…INV-6 on each history; the audit hash',
+    'chain of each export. Reads failclosed-kit/2 (one gzip history per run) and failclosed-kit/1.',
     '',
     'Exit status: 0 everything verifies and every invariant holds, 1 something does not (each ✗ line',
     'says what and where), 2 no such folder or not a kit.',
   ],
-  options: { 'harness-key': { type: 'string' }, json: { type: 'boolean', default: false } },
+  options: { 'harness-key': { type: 'string' }, json: { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false } },
   positionals: true,
   async run(values, io, positionals) {
     const [dir, ...extra] = positionals;
-    if (!dir || extra.length > 0) return io.usageError('give exactly one kit folder DIR');
+    if (!dir || extra.length > 0) return io.usageError('give exactly one kit folder (or report folder) DIR');
     const pinned = values['harness-key'];
     if (pinned !== undefined && (typeof pinned !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(pinned))) {
       return io.usageError('--harness-key must be a base64url Ed25519 public key (43 characters)');
     }
     const verification = await verifyKit(dir, typeof pinned === 'string' ? { harnessPublicKey: pinned } : {});
-    if (verification.usageError) return io.usageError(verification.usageError);
-    io.out(values.json ? `${JSON.stringify(verification, null, 2)}\n` : formatKitVerification(verification));
+    if (verification.notAKit) return io.fail(verification.notAKit.problem, verification.notAKit.remedy);
+    io.out(values.json ? `${JSON.stringify(verification, null, 2)}\n` : formatKitVerification(verification, { verbose: values.verbose === true }));
     return verification.exitCode;
   },
 };

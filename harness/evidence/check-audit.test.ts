@@ -30,7 +30,8 @@ const failed = (report: AuditCheckReport) =>
 async function cli(...args: string[]): Promise<{ status: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io = { out: (t: string) => void (out += t), err: (t: string) => void (err += t), usageError: (m: string) => ((err += `${m}\n`), 2) };
+  const io = { out: (t: string) => void (out += t), err: (t: string) => void (err += t), usageError: (m: string) => ((err += `${m}\n`), 2),
+    fail: (cause: string, remedy: string, status = 2) => ((err += `${cause}\nremedy: ${remedy}\n`), status) };
   const keysAt = args.indexOf('--keys');
   const values = keysAt >= 0 ? { keys: args[keysAt + 1] } : {};
   const positionals = args.filter((_, i) => keysAt < 0 || (i !== keysAt && i !== keysAt + 1));
@@ -168,7 +169,11 @@ describe("checking a vendor's audit export offline", () => {
     const kit = join(root, 'kit');
     await writeKit(kit, [history], { target: 'reference (in-process)', seed: 2, profile: 'quick', verdict: 'compliant' });
     expect((await cli(good, '--keys', join(kit, 'keys'))).status).toBe(0);
-    expect((await cli(join(kit, 'runs/0/audit-export.json'), '--keys', kit)).status).toBe(0);
+    expect((await cli(good, '--keys', kit)).status).toBe(0);
+    // root holds the kit in kit/, as a report folder does: its keys serve, and that is said.
+    const fromReport = await cli(good, '--keys', root);
+    expect(fromReport.status).toBe(0);
+    expect(fromReport.out.split('\n')[0]).toBe(`failclosed check-audit: ${root} is a report folder; using the keys of its kit, ${kit}/keys`);
 
     expect((await cli(good)).status).toBe(2);
     expect((await cli(join(root, 'missing.json'), '--keys', keysFile)).status).toBe(2);

@@ -60,7 +60,7 @@ export interface AuditCheckReport {
   checks: AuditCheck[];
 }
 
-export type Loaded<T> = { ok: true; value: T } | { ok: false; usageError: string };
+export type Loaded<T> = { ok: true; value: T } | { ok: false; problem: string };
 
 // ---------------------------------------------------------------- reading
 
@@ -73,7 +73,7 @@ export function parseAuditExport(text: string): Loaded<ExportEntry[]> {
   if (trimmed.startsWith('[')) {
     try {
       const value = parseStrictJson(text.trim(), KIT_JSON_LIMITS);
-      if (!Array.isArray(value)) return { ok: false, usageError: 'the export is JSON but not an array of records' };
+      if (!Array.isArray(value)) return { ok: false, problem: 'the export is JSON but not an array of records' };
       return { ok: true, value: value.map((v) => ({ value: v })) };
     } catch (error) {
       // The whole array is unreadable: one entry stands for it, so that the check fails and says why.
@@ -90,7 +90,7 @@ export function parseAuditExport(text: string): Loaded<ExportEntry[]> {
     }
   });
   if (entries.length > 0 && entries.every((e) => 'unreadable' in e)) {
-    return { ok: false, usageError: 'the export is neither a JSON array nor NDJSON of audit records' };
+    return { ok: false, problem: 'the export is neither a JSON array nor NDJSON of audit records' };
   }
   return { ok: true, value: entries };
 }
@@ -100,14 +100,14 @@ export async function readAuditExport(path: string): Promise<Loaded<ExportEntry[
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    return { ok: false, usageError: `cannot read ${path}: ${(error as Error).message}` };
+    return { ok: false, problem: `cannot read ${path}: ${(error as Error).message}` };
   }
   return parseAuditExport(text);
 }
 
 function keysFrom(identity: unknown, controlPlane: unknown, where: string): Loaded<AuditKeys> {
   if (!Array.isArray(identity) || !Array.isArray(controlPlane)) {
-    return { ok: false, usageError: `${where} needs identity keys and Control Plane keys (arrays)` };
+    return { ok: false, problem: `${where} needs identity keys and Control Plane keys (arrays)` };
   }
   const problems: string[] = [];
   identity.forEach((k, i) => {
@@ -118,7 +118,7 @@ function keysFrom(identity: unknown, controlPlane: unknown, where: string): Load
     const r = validateTrustedKey(k, `control_plane_keys[${i}]`);
     if (!r.ok) problems.push(...r.problems.map((p) => `${p.path} ${p.message}`));
   });
-  if (problems.length > 0) return { ok: false, usageError: `${where}: ${problems.slice(0, 5).join('; ')}` };
+  if (problems.length > 0) return { ok: false, problem: `${where}: ${problems.slice(0, 5).join('; ')}` };
   return { ok: true, value: { identityKeys: identity as IdentityKey[], controlPlaneKeys: controlPlane as TrustedKey[] } };
 }
 
@@ -126,7 +126,7 @@ async function readJsonFile(path: string): Promise<Loaded<JsonValue>> {
   try {
     return { ok: true, value: parseStrictJson(await readFile(path), KIT_JSON_LIMITS) };
   } catch (error) {
-    return { ok: false, usageError: `cannot read ${path}: ${(error as Error).message}` };
+    return { ok: false, problem: `cannot read ${path}: ${(error as Error).message}` };
   }
 }
 
@@ -136,14 +136,14 @@ export async function readAuditKeys(path: string): Promise<Loaded<AuditKeys>> {
   try {
     isFolder = (await stat(path)).isDirectory();
   } catch {
-    return { ok: false, usageError: `no such keys file or folder: ${path}` };
+    return { ok: false, problem: `no such keys file or folder: ${path}` };
   }
   if (!isFolder) {
     const json = await readJsonFile(path);
     if (!json.ok) return json;
     const v = json.value;
     if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-      return { ok: false, usageError: `${path} is not { "identity_keys": [...], "control_plane_keys": [...] }` };
+      return { ok: false, problem: `${path} is not { "identity_keys": [...], "control_plane_keys": [...] }` };
     }
     return keysFrom(v.identity_keys, v.control_plane_keys, path);
   }
@@ -155,7 +155,7 @@ export async function readAuditKeys(path: string): Promise<Loaded<AuditKeys>> {
     if (!controlPlane.ok) return controlPlane;
     return keysFrom(identity.value, controlPlane.value, folder);
   }
-  return { ok: false, usageError: `${path} holds no ${identityName} (nor keys/${identityName})` };
+  return { ok: false, problem: `${path} holds no ${identityName} (nor keys/${identityName})` };
 }
 
 // ---------------------------------------------------------------- checking

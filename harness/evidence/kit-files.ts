@@ -1,21 +1,32 @@
 /**
  * The layout of a verification kit (spec §5) and everything the writer and the verifier must
- * agree on: file names, serialisations, and the per-request files derived from a run's history.
- * The writer and the verifier call the same derivation, so "the files agree with the history"
- * means exactly "they are what this module derives from it".
+ * agree on: file names, serialisations, and what is derived from a run's history.
+ *
+ * failclosed-kit/2 (written today): one file per run.
  *
  *   manifest.json, manifest.sig             signed by the per-kit harness key
  *   keys/identity-keys.json                 IdentityKey[] (active and revoked)
  *   keys/control-plane-keys.json            TrustedKey[]
  *   keys/harness-key.json                   { key_id, public_key } of the key that signs the manifest
- *   runs/<n>/history.json                   the History as recorded
+ *   runs/<n>.history.json.gz                the History as recorded, gzip: every request's raw bytes,
+ *                                           the Control Plane exchanges with their envelopes, the
+ *                                           responses, the effects, the fault spans, the audit export
+ *
+ * failclosed-kit/1 (still read): the History as runs/<n>/history.json, plus per-request files
+ * derived from it (deriveRunFiles), which the verifier demands to be exactly what it derives:
+ *
  *   runs/<n>/audit-export.json              the audit export, in chain order
  *   runs/<n>/requests/<op>/request.bin      the raw signed request bytes
  *   runs/<n>/requests/<op>/envelope.json    the approval envelope the Control Plane gave it (if any)
  *   runs/<n>/requests/<op>/trace.json       the Gate's answer and the effects attributed to it
  *   runs/<n>/requests/<op>/audit.json       the audit records carrying its request_hash
  *   runs/<n>/direct-calls/<op>/trace.json   a call straight to the Execution Layer and its effects
+ *
+ * Those files held nothing the history does not (a 2 MiB request body was stored twice, and a
+ * quick run wrote some 1,800 files): kit/2 keeps the history alone, and the verifier derives the
+ * rest as kit/1's did.
  */
+import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import type { Effect, FaultKind, History, HistoryEvent } from '../../model/history.ts';
 import type { HistoryIndex, RequestOp } from '../../model/invariants/history-index.ts';
 import { buildHistoryIndex, isJsonObject } from '../../model/invariants/history-index.ts';
@@ -27,12 +38,19 @@ import { utf8Encode } from '../../model/profile/encoding.ts';
 import type { EffectAttribution } from './rederive.ts';
 import { attributeEffects } from './rederive.ts';
 
-export const KIT_VERSION = 'failclosed-kit/1';
+/** The version this failclosed writes. */
+export const KIT_VERSION = 'failclosed-kit/2';
+/** The previous version, still read (and written on request, to test that it is). */
+export const KIT_VERSION_1 = 'failclosed-kit/1';
+export type KitVersion = typeof KIT_VERSION | typeof KIT_VERSION_1;
+export const KIT_VERSIONS_READ: readonly KitVersion[] = [KIT_VERSION_1, KIT_VERSION];
 export const MANIFEST_FILE = 'manifest.json';
 export const SIGNATURE_FILE = 'manifest.sig';
 export const IDENTITY_KEYS_FILE = 'keys/identity-keys.json';
 export const CONTROL_PLANE_KEYS_FILE = 'keys/control-plane-keys.json';
 export const HARNESS_KEY_FILE = 'keys/harness-key.json';
+/** Where a report folder (what `failclosed run` writes) holds its kit. */
+export const REPORT_KIT_FOLDER = 'kit';
 
 /** A kit's histories hold whole request bodies (an oversized one is 2 MB): the reader must take them. */
 export const KIT_JSON_LIMITS: Partial<StrictJsonLimits> = { maxBytes: 512 * 1024 * 1024 };
@@ -44,7 +62,7 @@ export interface ManifestEntry {
 }
 
 export interface KitManifest {
-  version: typeof KIT_VERSION;
+  version: KitVersion;
   created_at: string;
   target: string;
   seed: number;
@@ -98,6 +116,37 @@ export function manifestText(manifest: KitManifest | JsonValue): string {
 
 export function signatureText(signature: string): string {
   return `${signature}\n`;
+}
+
+// ---------------------------------------------------------------- where a run is
+
+/** The file that holds run `run`'s History. */
+export function historyPath(version: KitVersion, run: number): string {
+  return version === KIT_VERSION_1 ? `runs/${run}/history.json` : `runs/${run}.history.json.gz`;
+}
+
+/** The run a listed path belongs to, if it belongs to one. */
+export function runOfPath(version: KitVersion, path: string): number | undefined {
+  const m = (version === KIT_VERSION_1 ? /^runs\/(\d+)\// : /^runs\/(\d+)\.history\.json\.gz$/).exec(path);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * gzip, at the best compression: a history is mostly base64 and JSON, and a 2 MiB oversized body
+ * shrinks to a few KiB. The header carries no time or name, so the same history gives the same bytes.
+ */
+export function gzipHistory(text: string): Uint8Array {
+  return gzipSync(utf8Encode(text), { level: constants.Z_BEST_COMPRESSION });
+}
+
+/** The history's bytes back; bounded, so that a small file cannot inflate without limit. */
+export function gunzipHistory(bytes: Uint8Array): { ok: true; bytes: Uint8Array } | { ok: false; message: string } {
+  try {
+    return { ok: true, bytes: gunzipSync(bytes, { maxOutputLength: KIT_JSON_LIMITS.maxBytes! }) };
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    return { ok: false, message: e.code === 'ERR_BUFFER_TOO_LARGE' ? `inflates to more than ${KIT_JSON_LIMITS.maxBytes} bytes` : `is not gzip: ${e.message}` };
+  }
 }
 
 /** Relative, forward slashes, no empty, "." or ".." segment: nothing the manifest names can leave the kit. */

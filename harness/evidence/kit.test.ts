@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { History } from '../../model/history.ts';
@@ -16,7 +16,8 @@ import { InProcessDriver } from '../drivers/in-process.ts';
 import { verifyCommand } from '../cli/verify-command.ts';
 import type { KitSummary } from './kit.ts';
 import { writeKit } from './kit.ts';
-import { deriveRunFiles, derivedFileBytes, historyJson, lineArrayJson, lineObjectJson, manifestText, prettyJson } from './kit-files.ts';
+import { gunzipSync } from 'node:zlib';
+import { KIT_VERSION_1, gzipHistory, historyJson, lineArrayJson, lineObjectJson, manifestText, prettyJson } from './kit-files.ts';
 import type { KitVerification } from './verify.ts';
 import { formatKitVerification, verifyKit } from './verify.ts';
 
@@ -68,6 +69,15 @@ function replaceFile(path: string, bytes: Uint8Array | string): void {
   writeFileSync(path, bytes);
 }
 
+/** Run `run`'s History as a kit/2 holds it. */
+function readHistory(dir: string, run: number): History {
+  return JSON.parse(gunzipSync(readFileSync(join(dir, `runs/${run}.history.json.gz`))).toString('utf8')) as History;
+}
+
+function writeHistory(dir: string, run: number, history: History): void {
+  replaceFile(join(dir, `runs/${run}.history.json.gz`), gzipHistory(historyJson(history)));
+}
+
 async function cli(...args: string[]): Promise<{ status: number; out: string; err: string }> {
   let out = '';
   let err = '';
@@ -75,9 +85,10 @@ async function cli(...args: string[]): Promise<{ status: number; out: string; er
     out: (t: string) => void (out += t),
     err: (t: string) => void (err += t),
     usageError: (m: string) => ((err += `${m}\n`), 2),
+    fail: (cause: string, remedy: string, status = 2) => ((err += `${cause}\nremedy: ${remedy}\n`), status),
   };
   const positionals = args.filter((a) => !a.startsWith('--'));
-  const status = await verifyCommand.run({}, io, positionals);
+  const status = await verifyCommand.run({ verbose: args.includes('--verbose') }, io, positionals);
   return { status, out, err };
 }
 
@@ -139,7 +150,9 @@ describe('a verification kit from a real run', () => {
   it('lists every file but the manifest and its signature, sorted, and never writes the harness secret', () => {
     const manifest = JSON.parse(readFileSync(join(kitDir, 'manifest.json'), 'utf8'));
     const files = listFiles(kitDir);
-    expect(manifest.version).toBe('failclosed-kit/1');
+    expect(manifest.version).toBe('failclosed-kit/2');
+    // One file per run, besides the manifest, its signature and the keys.
+    expect(files).toEqual(['keys/control-plane-keys.json', 'keys/harness-key.json', 'keys/identity-keys.json', 'manifest.json', 'manifest.sig', ...histories.map((_, run) => `runs/${run}.history.json.gz`)].sort());
     expect(manifest.files.map((f: { path: string }) => f.path)).toEqual(files.filter((f) => f !== 'manifest.json' && f !== 'manifest.sig'));
     expect(summary.files).toBe(files.length);
     const harnessKey = JSON.parse(readFileSync(join(kitDir, 'keys/harness-key.json'), 'utf8'));
@@ -149,34 +162,67 @@ describe('a verification kit from a real run', () => {
   });
 
   it('holds, per request, the raw bytes whose hash the audit records carry', () => {
-    const dir = join(kitDir, 'runs/0/requests/1');
-    const bytes = readFileSync(join(dir, 'request.bin'));
-    const audit = JSON.parse(readFileSync(join(dir, 'audit.json'), 'utf8'));
-    const trace = JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8'));
+    const history = readHistory(kitDir, 0);
+    const request = history.events.find((e) => e.kind === 'request' && e.op === 1);
+    if (request?.kind !== 'request') throw new Error('run 0 has no op 1');
+    const bytes = Buffer.from(request.body, 'base64url');
     const hash = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-    expect(audit.request_hash).toBe(hash);
-    expect(audit.records.length).toBeGreaterThan(0);
-    expect(audit.records.every((r: { record: { request_hash: string } }) => r.record.request_hash === hash)).toBe(true);
-    expect(trace.response.op).toBe(1);
-    expect(listFiles(join(kitDir, 'runs/0/requests')).some((p) => p.endsWith('/envelope.json'))).toBe(true);
+    const records = history.audit.filter((r) => (r as { request_hash?: string }).request_hash === hash);
+    expect(records.length).toBeGreaterThan(0);
+    expect(history.events.some((e) => e.kind === 'response' && e.op === 1)).toBe(true);
+    expect(history.events.some((e) => e.kind === 'policy' && e.answer.kind === 'allow' && e.answer.envelope)).toBe(true);
+  });
+
+  it('stores every body once, compressed: the 2 MiB oversized request of the prelude costs a few KiB', () => {
+    const history = readHistory(kitDir, 0);
+    const largest = Math.max(...history.events.map((e) => (e.kind === 'request' ? Buffer.from(e.body, 'base64url').length : 0)));
+    expect(largest).toBeGreaterThanOrEqual(2 * 1024 * 1024);
+    const stored = readFileSync(join(kitDir, 'runs/0.history.json.gz')).length;
+    expect(stored).toBeLessThan(200 * 1024);
+    expect(summary.bytes).toBeLessThan(400 * 1024);
   });
 
   it('refuses to write into a folder that already holds files', async () => {
     await expect(writeKit(kitDir, histories, { target: 't', seed: 1, profile: 'quick', verdict: 'compliant' })).rejects.toThrow(/not empty/);
   });
 
-  it('failclosed verify: exit 0 with a ✓ per check; 2 for no folder or not a kit', async () => {
+  it('failclosed verify: the summary first, every check only with --verbose; 2 for no folder or not a kit', async () => {
     const good = await cli(kitDir);
     expect(good.status).toBe(0);
-    expect(good.out).toContain('✓ manifest.json is signed by the harness key ed25519/harness-');
-    expect(good.out).toMatch(/✓ run 0: \d+ requests and \d+ direct calls re-derived/);
-    expect(good.out).not.toContain('✗');
+    const lines = good.out.trimEnd().split('\n');
+    // Verdict, kit, signature, files and keys, decisions, audit, one line per invariant, the hint.
+    expect(lines).toEqual([
+      `VERIFIED ${kitDir}: all ${(await verifyKit(kitDir)).checks.length} checks pass`,
+      expect.stringMatching(/^ {2}kit failclosed-kit\/2 of reference \(in-process\), profile quick, seed 1; recorded verdict compliant; created /),
+      `  signed by ${summary.harnessKeyId}, public key ${summary.harnessPublicKey} (pin it with --harness-key)`,
+      `  ${summary.files - 2} files listed, each as signed; 3 identity keys (2 active), 1 Control Plane key`,
+      `  re-derived from the request bytes, the Control Plane exchanges and the fault spans, in 3 runs: ${summary.requests} allow/deny decisions and ${summary.directCalls} direct calls, all as recorded`,
+      expect.stringMatching(/^ {2}audit: \d+ records in 3 hash chains, each continuous from genesis$/),
+      ...['INV-1', 'INV-2', 'INV-3', 'INV-4', 'INV-5', 'INV-6'].map((id) => expect.stringMatching(new RegExp(`^  ${id} holds \\((\\d+ examined|0 examined: nothing to judge) in all 3 runs\\)$`))),
+      expect.stringMatching(/^\(--verbose lists the \d+ checks\)$/),
+    ]);
+    const verbose = await cli(kitDir, '--verbose');
+    expect(verbose.status).toBe(0);
+    expect(verbose.out.startsWith(good.out.split('\n(--verbose')[0]!)).toBe(true);
+    expect(verbose.out).toContain('✓ manifest.json is signed by the harness key ed25519/harness-');
+    expect(verbose.out).toMatch(/✓ run 0: \d+ requests and \d+ direct calls re-derived/);
+    expect(verbose.out).not.toContain('✗');
     expect((await cli(join(root, 'no-such-kit'))).status).toBe(2);
     mkdirSync(join(root, 'empty'));
     const notAKit = await cli(join(root, 'empty'));
     expect(notAKit.status).toBe(2);
     expect(notAKit.err).toContain('has no manifest.json');
     expect((await cli()).status).toBe(2);
+  });
+
+  it('failclosed verify of a report folder verifies its kit/, and says so in one line', async () => {
+    // root holds the kit in kit/, as a report folder does.
+    const { status, out } = await cli(root);
+    expect(status).toBe(0);
+    const [first, second] = out.split('\n');
+    expect(first).toBe(`failclosed verify: ${root} is a report folder; verifying its kit, ${kitDir}`);
+    expect(second).toMatch(new RegExp(`^VERIFIED ${kitDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+    expect((await verifyKit(root)).reportFolder).toBe(root);
   });
 });
 
@@ -303,7 +349,7 @@ describe('tampering with a kit', () => {
           const v = await verifyKit(dir);
           expect(v.ok).toBe(false);
           expect(v.exitCode).not.toBe(0);
-          if (v.usageError) return; // e.g. the manifest deleted, or its version edited: not a kit any more
+          if (v.notAKit) return; // e.g. the manifest deleted, or its version edited: not a kit any more
           const wheres = problemsOf(v).map((p) => p.where);
           const named = wheres.some((w) => w.includes(touched!) || (ABOUT_THE_MANIFEST.test(touched!) && /manifest|harness-key/.test(w)));
           expect(named, `${JSON.stringify(t)} touched ${touched}; problems at ${wheres.slice(0, 5).join(' | ')}`).toBe(true);
@@ -317,19 +363,23 @@ describe('tampering with a kit', () => {
     expect((await verifyKit(kitDir)).ok).toBe(true);
   });
 
-  it('a consistently re-signed forgery passes integrity, but not the evidence check, and not a pinned key', async () => {
+  it('a consistently re-signed forgery passes integrity, but not the re-derivation, and not a pinned key', async () => {
     const dir = await forge('forged-bytes', (d) => {
-      const path = join(d, 'runs/0/requests/1/request.bin');
-      const bytes = Buffer.from(readFileSync(path));
-      bytes[10] = bytes[10]! ^ 1;
-      replaceFile(path, bytes);
+      // The request's parameters changed after it was signed: amount 10 becomes 11.
+      const history = readHistory(d, 0);
+      const request = history.events.find((e) => e.kind === 'request' && e.op === 1);
+      if (request?.kind !== 'request') throw new Error('run 0 has no op 1');
+      const text = Buffer.from(request.body, 'base64url').toString('utf8');
+      expect(text).toContain('"amount":10');
+      request.body = Buffer.from(text.replace('"amount":10', '"amount":11')).toString('base64url');
+      writeHistory(d, 0, history);
     });
     const v = await verifyKit(dir);
     expect(v.checks[0]!.ok).toBe(true); // the forger's own key signs
     expect(v.checks[1]!.ok).toBe(true); // and every hash matches
-    expect(problemsOf(v)).toEqual([
-      expect.objectContaining({ where: 'runs/0/requests/1/request.bin', message: "is not the request's bytes as recorded" }),
-    ]);
+    expect(problemsOf(v)).toContainEqual(
+      expect.objectContaining({ where: 'run 0 op 1 (runs/0.history.json.gz)', message: expect.stringMatching(/^expected denied with SIGNATURE_INVALID .*; recorded executed/) }),
+    );
     const pinned = await verifyKit(dir, { harnessPublicKey: summary.harnessPublicKey });
     expect(problemsOf(pinned).some((p) => p.where === 'keys/harness-key.json' && p.message.includes('pinned'))).toBe(true);
     expect((await verifyKit(kitDir, { harnessPublicKey: summary.harnessPublicKey })).ok).toBe(true);
@@ -338,26 +388,69 @@ describe('tampering with a kit', () => {
   it('a re-signed history that claims a denied request executed fails the re-derivation and INV-4', async () => {
     let op = -1;
     const dir = await forge('forged-history', (d) => {
-      const history = JSON.parse(readFileSync(join(d, 'runs/1/history.json'), 'utf8')) as History;
+      const history = readHistory(d, 1);
       const response = history.events.find((e) => e.kind === 'response' && e.status === 'denied');
       if (response?.kind !== 'response') throw new Error('run 1 has no denial to forge');
       op = response.op;
       response.status = 'executed';
       delete response.code;
-      replaceFile(join(d, 'runs/1/history.json'), historyJson(history));
-      // The forger re-derives the per-request files too, so only the decision is wrong.
-      for (const [path, content] of deriveRunFiles(history, 1).files) {
-        const full = join(d, path);
-        mkdirSync(dirname(full), { recursive: true });
-        rmSync(full, { force: true });
-        writeFileSync(full, derivedFileBytes(path, content));
-      }
+      writeHistory(d, 1, history);
     });
     const v = await verifyKit(dir);
     const problems = problemsOf(v);
-    expect(problems.find((p) => p.title.includes('re-derived'))).toMatchObject({ where: `run 1 op ${op} (runs/1/requests/${op})`, message: expect.stringMatching(/recorded executed \(no effect\)$/) });
+    expect(problems.find((p) => p.title.includes('re-derived'))).toMatchObject({ where: `run 1 op ${op} (runs/1.history.json.gz)`, message: expect.stringMatching(/recorded executed \(no effect\)$/) });
     expect(problems.some((p) => p.title.startsWith('run 1: INV-4 does not hold'))).toBe(true);
     expect(new Set(problems.map((p) => p.title.slice(0, 6)))).toEqual(new Set(['run 1:']));
+  });
+
+  it('a history file that is not gzip is reported at its file', async () => {
+    const notGzip = await forge('not-gzip', (d) => replaceFile(join(d, 'runs/1.history.json.gz'), historyJson(readHistory(d, 1))));
+    const problems = problemsOf(await verifyKit(notGzip));
+    expect(problems[0]).toMatchObject({ where: 'runs/1.history.json.gz', message: expect.stringMatching(/^is not gzip: /) });
+    expect(problems.slice(1).every((p) => p.message === 'not examined: its history is not a History')).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------- the previous format
+
+describe('a failclosed-kit/1 kit', () => {
+  it('is still read: its per-request files must be what the history derives', async () => {
+    const dir = join(root, 'kit-1');
+    const written = await writeKit(dir, histories.slice(0, 2), { target: 't', seed: 1, profile: 'quick', verdict: 'compliant' }, { version: KIT_VERSION_1 });
+    expect(written.files).toBeGreaterThan(300);
+    expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).version).toBe('failclosed-kit/1');
+    const v = await verifyKit(dir);
+    expect(problemsOf(v)).toEqual([]);
+    expect(v.exitCode).toBe(0);
+    expect(v.manifest?.version).toBe('failclosed-kit/1');
+    expect(v.checks.some((c) => /^run 0: history\.json is a History .* and \d+ per-request files agree with it$/.test(c.title))).toBe(true);
+
+    // A forger who re-signs but changes a derived file is caught by the derivation.
+    const forged = join(root, 'kit-1-forged');
+    cloneKit(dir, forged);
+    const path = join(forged, 'runs/0/requests/1/request.bin');
+    const bytes = Buffer.from(readFileSync(path));
+    bytes[10] = bytes[10]! ^ 1;
+    replaceFile(path, bytes);
+    const key = generateKeyPair('ed25519/forger');
+    replaceFile(join(forged, 'keys/harness-key.json'), prettyJson({ key_id: key.keyId, public_key: publicKeyToText(key.publicKey) }));
+    const manifest = JSON.parse(readFileSync(join(forged, 'manifest.json'), 'utf8'));
+    manifest.harness_key_id = key.keyId;
+    manifest.files = listFiles(forged)
+      .filter((p) => p !== 'manifest.json' && p !== 'manifest.sig')
+      .map((p) => ({ path: p, sha256: createHash('sha256').update(readFileSync(join(forged, p))).digest('hex') }));
+    replaceFile(join(forged, 'manifest.json'), manifestText(manifest));
+    replaceFile(join(forged, 'manifest.sig'), `${signCanonical(parseStrictJson(manifestText(manifest)), key.secretKey)}\n`);
+    expect(problemsOf(await verifyKit(forged))).toContainEqual(expect.objectContaining({ where: 'runs/0/requests/1/request.bin', message: "is not the request's bytes as recorded" }));
+  });
+
+  it('a kit of a version this failclosed does not read says so, with the remedy', async () => {
+    const dir = join(root, 'kit-9');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'manifest.json'), '{"version": "failclosed-kit/9"}');
+    const v = await verifyKit(dir);
+    expect(v.exitCode).toBe(2);
+    expect(v.notAKit).toEqual({ problem: `${dir} is a failclosed-kit/9 kit, and this failclosed reads failclosed-kit/1 and failclosed-kit/2 only`, remedy: 'verify it with the failclosed version that wrote it, or a newer one' });
   });
 });
 
@@ -399,11 +492,16 @@ describe('a kit from a planted-bug variant', () => {
       expect.stringMatching(/^run 0: INV-3 does not hold/),
     ]);
     const wrong = problemsOf(v).find((p) => p.title.includes('re-derived'));
-    expect(wrong).toEqual(expect.objectContaining({ where: 'run 0 op 2 (runs/0/requests/2)', message: 'expected denied with KEY_REVOKED (no effect); recorded executed (1 effect)' }));
+    expect(wrong).toEqual(expect.objectContaining({ where: 'run 0 op 2 (runs/0.history.json.gz)', message: 'expected denied with KEY_REVOKED (no effect); recorded executed (1 effect)' }));
     const text = formatKitVerification(v);
-    expect(text).toContain('✓ manifest.json is signed');
+    // The summary says what fails; the details of what fails always follow, the rest only with --verbose.
+    expect(text).toMatch(/^NOT VERIFIED .*: 2 of \d+ checks fail\n/);
+    expect(text).toContain('2 allow/deny decisions and 0 direct calls — 1 do NOT match what was recorded');
+    expect(text).toMatch(/\n {2}INV-3 DOES NOT HOLD: 1 violation in 1 run \(run 0\) of 1 examined\n/);
+    expect(text).toMatch(/\n {2}INV-1 holds \(/);
     expect(text).toMatch(/✗ run 0: INV-3 does not hold \(\d+ examined\)\n {4}run 0: op 2 \(event \d+\)/);
-    expect(text).toContain('NOT VERIFIED');
+    expect(text).not.toContain('✓');
+    expect(formatKitVerification(v, { verbose: true })).toContain('✓ manifest.json is signed');
     expect((await cli(dir)).status).toBe(1);
   });
 });

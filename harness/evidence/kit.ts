@@ -12,24 +12,28 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { History } from '../../model/history.ts';
+import { buildHistoryIndex } from '../../model/invariants/history-index.ts';
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
 import { canonicalize, parseStrictJson } from '../../model/profile/canonical-json.ts';
 import type { KeyId } from '../../model/profile/signing.ts';
 import { generateKeyPair, publicKeyToText, signCanonical } from '../../model/profile/signing.ts';
 import { utf8Encode } from '../../model/profile/encoding.ts';
-import type { HarnessKeyFile, KitKeys, KitManifest, ManifestEntry } from './kit-files.ts';
+import type { HarnessKeyFile, KitKeys, KitManifest, KitVersion, ManifestEntry } from './kit-files.ts';
 import {
   CONTROL_PLANE_KEYS_FILE,
   HARNESS_KEY_FILE,
   IDENTITY_KEYS_FILE,
   KIT_JSON_LIMITS,
   KIT_VERSION,
+  KIT_VERSION_1,
   MANIFEST_FILE,
   SIGNATURE_FILE,
   comparePaths,
   deriveRunFiles,
   derivedFileBytes,
+  gzipHistory,
   historyJson,
+  historyPath,
   manifestText,
   prettyJson,
   sameKeys,
@@ -41,6 +45,11 @@ export interface KitMeta {
   seed: number;
   profile: string;
   verdict: string;
+}
+
+export interface KitOptions {
+  /** the format to write: failclosed-kit/2 (default); /1 only to test that verify still reads it */
+  version?: KitVersion;
 }
 
 export interface KitSummary {
@@ -82,7 +91,8 @@ function keysOf(histories: readonly History[]): KitKeys {
   return keys;
 }
 
-export async function writeKit(dir: string, histories: History[], meta: KitMeta): Promise<KitSummary> {
+export async function writeKit(dir: string, histories: History[], meta: KitMeta, options: KitOptions = {}): Promise<KitSummary> {
+  const version = options.version ?? KIT_VERSION;
   await assertEmptyOrAbsent(dir);
   const keys = keysOf(histories);
   const harnessKey = generateKeyPair(`ed25519/harness-${randomBytes(6).toString('hex')}` as KeyId);
@@ -98,18 +108,23 @@ export async function writeKit(dir: string, histories: History[], meta: KitMeta)
     const text = historyJson(history);
     // Derive from the history as a verifier will read it back (undefined fields gone, strictly parsed).
     const recorded = parseStrictJson(text, KIT_JSON_LIMITS) as unknown as History;
-    contents.set(`runs/${run}/history.json`, utf8Encode(text));
-    const derived = deriveRunFiles(recorded, run);
-    for (const [path, content] of derived.files) contents.set(path, derivedFileBytes(path, content));
-    requests += derived.requests;
-    directCalls += derived.directCalls;
+    const index = buildHistoryIndex(recorded);
+    if (version === KIT_VERSION_1) {
+      contents.set(historyPath(version, run), utf8Encode(text));
+      for (const [path, content] of deriveRunFiles(recorded, run, index).files) contents.set(path, derivedFileBytes(path, content));
+    } else {
+      // kit/2: the history alone; everything kit/1 derived from it, the verifier derives.
+      contents.set(historyPath(version, run), gzipHistory(text));
+    }
+    requests += index.ops.length;
+    directCalls += index.directCalls.length;
   }
 
   const files: ManifestEntry[] = [...contents.entries()]
     .map(([path, bytes]) => ({ path, sha256: sha256Hex(bytes) }))
     .sort((a, b) => comparePaths(a.path, b.path));
   const manifest: KitManifest = {
-    version: KIT_VERSION,
+    version,
     created_at: new Date().toISOString(),
     target: meta.target,
     seed: meta.seed,

@@ -3,8 +3,9 @@
  *
  *   1. integrity: the manifest is signed by keys/harness-key.json, every file it lists has its
  *      sha256, and no other file exists (an inserted file is tampering);
- *   2. evidence: each run's history.json is a strictly parsed History, and the per-request files
- *      are exactly what that history derives (request bytes, envelope, trace, audit records);
+ *   2. evidence: each run's history (kit/2: runs/<n>.history.json.gz; kit/1: runs/<n>/history.json)
+ *      is a strictly parsed History with the kit's keys; in a kit/1, the per-request files are
+ *      exactly what that history derives (request bytes, envelope, trace, audit records);
  *   3. decisions: every allow/deny re-derived from the history and the keys (rederive.ts) and
  *      compared with the recorded answer and effects;
  *   4. invariants: checkInvariants on each history, INV-1…INV-6;
@@ -28,17 +29,22 @@ import type { IdentityKey, TrustedKey } from '../../model/profile/messages.ts';
 import { validateIdentityKey, validateTrustedKey } from '../../model/profile/messages.ts';
 import { publicKeyFromText, verifyCanonical } from '../../model/profile/signing.ts';
 import { verifyChain } from '../../reference-impl/audit/audit-log.ts';
-import type { HarnessKeyFile, KitKeys } from './kit-files.ts';
+import type { HarnessKeyFile, KitKeys, KitVersion } from './kit-files.ts';
 import {
   CONTROL_PLANE_KEYS_FILE,
   HARNESS_KEY_FILE,
   IDENTITY_KEYS_FILE,
   KIT_JSON_LIMITS,
-  KIT_VERSION,
+  KIT_VERSION_1,
+  KIT_VERSIONS_READ,
   MANIFEST_FILE,
+  REPORT_KIT_FOLDER,
   SIGNATURE_FILE,
   deriveRunFiles,
+  gunzipHistory,
+  historyPath,
   historyShapeProblems,
+  runOfPath,
   isSafeKitPath,
   manifestText,
   sameKeys,
@@ -66,15 +72,45 @@ export interface RunVerification {
   invariants: InvariantVerdict[];
 }
 
+/** What the kit holds and what was re-derived, for the summary. */
+export interface KitTotals {
+  /** the manifest's signature holds (with the pinned key, if one was given) */
+  signed: boolean;
+  pinned: boolean;
+  /** files the manifest lists, and how many of them have a problem */
+  files: number;
+  damagedFiles: number;
+  /** the keys could be read (the signature held and keys/ is intact) */
+  keysRead: boolean;
+  identityKeys: number;
+  activeIdentityKeys: number;
+  controlPlaneKeys: number;
+  /** runs in the kit, and how many were examined (the rest failed integrity) */
+  runs: number;
+  examinedRuns: number;
+  requests: number;
+  directCalls: number;
+  /** re-derived decisions that do not match the recorded ones (and effects no one explains) */
+  wrongDecisions: number;
+  auditRecords: number;
+  auditChains: number;
+  brokenChains: number;
+}
+
 export interface KitVerification {
+  /** the kit folder verified */
   dir: string;
+  /** the folder given, when it was a report folder holding the kit in kit/ */
+  reportFolder?: string;
   /** 0 everything verifies and every invariant holds, 1 something does not, 2 not a kit */
   exitCode: 0 | 1 | 2;
   ok: boolean;
-  usageError?: string;
+  /** DIR is no kit at all (exit 2): why, and what to give instead */
+  notAKit?: { problem: string; remedy: string };
   manifest?: { version: string; created_at: string; target: string; seed: number; profile: string; verdict: string; harness_key_id: string; harness_public_key?: string };
   checks: KitCheck[];
   runs: RunVerification[];
+  totals?: KitTotals;
 }
 
 export interface VerifyOptions {
@@ -82,7 +118,8 @@ export interface VerifyOptions {
   harnessPublicKey?: string;
 }
 
-const usage = (dir: string, message: string): KitVerification => ({ dir, exitCode: 2, ok: false, usageError: message, checks: [], runs: [] });
+const GIVE_A_KIT = 'give the kit folder a run wrote: <report folder>/kit (`failclosed run` prints the verify command)';
+const notAKit = (dir: string, problem: string, remedy = GIVE_A_KIT): KitVerification => ({ dir, exitCode: 2, ok: false, notAKit: { problem, remedy }, checks: [], runs: [] });
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -159,17 +196,42 @@ function readKeys(value: JsonValue, path: string, validate: typeof validateIdent
   return value;
 }
 
-export async function verifyKit(dir: string, options: VerifyOptions = {}): Promise<KitVerification> {
+/**
+ * The kit of a report folder (what `failclosed run` writes: result.json, …, kit/), or undefined
+ * when `dir` is not one — a kit itself included.
+ */
+export async function kitOfReportFolder(dir: string): Promise<string | undefined> {
+  const inner = join(dir, REPORT_KIT_FOLDER);
+  return !(await exists(join(dir, MANIFEST_FILE))) && (await exists(join(inner, MANIFEST_FILE))) ? inner : undefined;
+}
+
+export async function verifyKit(given: string, options: VerifyOptions = {}): Promise<KitVerification> {
+  // A report folder holds its kit in kit/: verify that, and say so.
+  const kit = await kitOfReportFolder(given);
+  const verification = await verifyKitFolder(kit ?? given, options);
+  return kit ? { ...verification, reportFolder: given } : verification;
+}
+
+async function exists(path: string): Promise<boolean> {
   try {
-    if (!(await lstat(dir)).isDirectory()) return usage(dir, `${dir} is not a folder`);
+    await lstat(path);
+    return true;
   } catch {
-    return usage(dir, `no such folder: ${dir}`);
+    return false;
+  }
+}
+
+async function verifyKitFolder(dir: string, options: VerifyOptions): Promise<KitVerification> {
+  try {
+    if (!(await lstat(dir)).isDirectory()) return notAKit(dir, `${dir} is not a folder`);
+  } catch {
+    return notAKit(dir, `no such folder: ${dir}`);
   }
   let manifestBytes: Uint8Array;
   try {
     manifestBytes = await readFile(join(dir, MANIFEST_FILE));
   } catch {
-    return usage(dir, `${dir} is not a verification kit: it has no ${MANIFEST_FILE}`);
+    return notAKit(dir, `${dir} is not a verification kit: it has no ${MANIFEST_FILE}`);
   }
 
   const checks: KitCheck[] = [];
@@ -179,22 +241,44 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     checks.push(c);
     return c;
   };
+  const totals: KitTotals = {
+    signed: false,
+    pinned: options.harnessPublicKey !== undefined,
+    files: 0,
+    damagedFiles: 0,
+    keysRead: false,
+    identityKeys: 0,
+    activeIdentityKeys: 0,
+    controlPlaneKeys: 0,
+    runs: 0,
+    examinedRuns: 0,
+    requests: 0,
+    directCalls: 0,
+    wrongDecisions: 0,
+    auditRecords: 0,
+    auditChains: 0,
+    brokenChains: 0,
+  };
   const finish = (manifest?: KitVerification['manifest']): KitVerification => {
     const ok = checks.length > 0 && checks.every((c) => c.ok);
-    return { dir, exitCode: ok ? 0 : 1, ok, ...(manifest ? { manifest } : {}), checks, runs };
+    return { dir, exitCode: ok ? 0 : 1, ok, ...(manifest ? { manifest } : {}), checks, runs, ...(manifest ? { totals } : {}) };
   };
 
   // ------------------------------------------------------------ 1. manifest and signature
   const manifestProblems: KitProblem[] = [];
   const parsedManifest = parseJson(manifestBytes);
   if (!parsedManifest.ok) {
-    check('manifest.json is a signed failclosed-kit/1 manifest', [{ where: MANIFEST_FILE, message: parsedManifest.message }]);
+    check('manifest.json is a signed kit manifest', [{ where: MANIFEST_FILE, message: parsedManifest.message }]);
     return finish();
   }
   const manifest = parsedManifest.value;
-  if (!isObject(manifest) || manifest.version !== KIT_VERSION) {
-    return usage(dir, `${dir}/${MANIFEST_FILE} is not a ${KIT_VERSION} manifest`);
+  if (!isObject(manifest) || !KIT_VERSIONS_READ.includes(manifest.version as KitVersion)) {
+    const version = isObject(manifest) && typeof manifest.version === 'string' && /^failclosed-kit\/\d+$/.test(manifest.version) ? manifest.version : undefined;
+    return version
+      ? notAKit(dir, `${dir} is a ${version} kit, and this failclosed reads ${KIT_VERSIONS_READ.join(' and ')} only`, 'verify it with the failclosed version that wrote it, or a newer one')
+      : notAKit(dir, `${dir}/${MANIFEST_FILE} is not a kit manifest (${KIT_VERSIONS_READ.join(' or ')})`);
   }
+  const version = manifest.version as KitVersion;
   const fields = ['version', 'created_at', 'target', 'seed', 'profile', 'verdict', 'files', 'harness_key_id'];
   for (const field of Object.keys(manifest)) if (!fields.includes(field)) manifestProblems.push({ where: MANIFEST_FILE, message: `unexpected field "${field}"` });
   for (const field of ['created_at', 'target', 'profile', 'verdict', 'harness_key_id']) {
@@ -241,7 +325,7 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     manifestProblems,
   );
   const summary: KitVerification['manifest'] = {
-    version: KIT_VERSION,
+    version,
     created_at: String(manifest.created_at),
     target: String(manifest.target),
     seed: Number(manifest.seed),
@@ -251,6 +335,7 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     ...(harnessKey ? { harness_public_key: harnessKey.public_key } : {}),
   };
   const trusted = manifestProblems.length === 0 && signatureOk;
+  totals.signed = trusted;
 
   // ------------------------------------------------------------ 1b. every file, and only those
   const fileProblems: KitProblem[] = [];
@@ -293,14 +378,17 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     } else contents.set(path, bytes);
   }
   check(`${listed.size} files match their sha256 in the manifest, and no other file exists`, fileProblems);
+  totals.files = listed.size;
+  totals.damagedFiles = damaged.size;
 
   // Which runs the signed manifest holds: runs/0 … runs/N-1 (a gap shows as a missing history).
   const runNumbers = new Set<number>();
   for (const path of listed.keys()) {
-    const m = /^runs\/(\d+)\//.exec(path);
-    if (m) runNumbers.add(Number(m[1]));
+    const run = runOfPath(version, path);
+    if (run !== undefined) runNumbers.add(run);
   }
   const runCount = runNumbers.size === 0 ? 0 : Math.max(...runNumbers) + 1;
+  totals.runs = runCount;
 
   // ------------------------------------------------------------ keys
   const keyProblems: KitProblem[] = [];
@@ -325,6 +413,7 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     const controlPlaneKeys = read(CONTROL_PLANE_KEYS_FILE, validateTrustedKey) as TrustedKey[];
     if (keyProblems.length === 0) keys = { identityKeys, controlPlaneKeys };
     const active = identityKeys.filter((k) => k.state === 'active').length;
+    Object.assign(totals, { keysRead: keyProblems.length === 0, identityKeys: identityKeys.length, activeIdentityKeys: active, controlPlaneKeys: controlPlaneKeys.length });
     const n = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
     check(`keys/ holds ${n(identityKeys.length, 'identity key')} (${active} active, ${identityKeys.length - active} revoked) and ${n(controlPlaneKeys.length, 'Control Plane key')}`, keyProblems);
   }
@@ -332,73 +421,85 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
 
   // ------------------------------------------------------------ per run
   const expected = new Set<string>([IDENTITY_KEYS_FILE, CONTROL_PLANE_KEYS_FILE, HARNESS_KEY_FILE]);
+  const v1 = version === KIT_VERSION_1;
   for (let run = 0; run < runCount; run++) {
     const base = `runs/${run}`;
-    const historyPath = `${base}/history.json`;
-    expected.add(historyPath);
-    const runDamaged = [...damaged].some((p) => p.startsWith(`${base}/`)) || !listed.has(historyPath);
+    const path = historyPath(version, run);
+    expected.add(path);
+    const ofRun = (p: string) => runOfPath(version, p) === run;
+    const runDamaged = [...damaged].some(ofRun) || !listed.has(path);
+    // Where a problem with one request is told: its folder in a kit/1, its run's file in a kit/2.
+    const at = (what: string, folder: string) => `run ${run} ${what} (${v1 ? `${base}/${folder}` : path})`;
     const skip = (why: string) => {
-      for (const title of ['evidence files agree with history.json', 'every allow/deny re-derived from the history and keys', 'INV-1…INV-6', 'audit chain']) {
-        check(`run ${run}: ${title}`, [{ where: base, message: why }], true);
+      for (const title of ['its history is a History recorded with the kit\'s keys', 'every allow/deny re-derived from the history and keys', 'INV-1…INV-6', 'audit chain']) {
+        check(`run ${run}: ${title}`, [{ where: v1 ? base : path, message: why }], true);
       }
     };
     if (!trusted || !keys) {
       skip(!trusted ? 'not examined: the manifest signature does not hold' : 'not examined: the keys cannot be read');
       // Still account for this run's listed files, so that the structure check below stays quiet.
-      for (const path of listed.keys()) if (path.startsWith(`${base}/`)) expected.add(path);
+      for (const p of listed.keys()) if (ofRun(p)) expected.add(p);
       continue;
     }
     if (runDamaged) {
       skip('not examined: its files do not match the signed manifest');
-      for (const path of listed.keys()) if (path.startsWith(`${base}/`)) expected.add(path);
+      for (const p of listed.keys()) if (ofRun(p)) expected.add(p);
       continue;
     }
 
-    // 2. history.json and the files it derives
+    // 2. the history (and, in a kit/1, the files it derives)
     const evidenceProblems: KitProblem[] = [];
-    const parsed = parseJson(contents.get(historyPath)!);
     let history: History | undefined;
-    if (!parsed.ok) evidenceProblems.push({ where: historyPath, message: parsed.message });
+    const raw = v1 ? { ok: true as const, bytes: contents.get(path)! } : gunzipHistory(contents.get(path)!);
+    const parsed = raw.ok ? parseJson(raw.bytes) : { ok: false as const, message: raw.message };
+    if (!parsed.ok) evidenceProblems.push({ where: path, message: parsed.message });
     else {
       const shape = historyShapeProblems(parsed.value);
-      if (shape.length > 0) evidenceProblems.push(...shape.slice(0, 20).map((message) => ({ where: historyPath, message })));
+      if (shape.length > 0) evidenceProblems.push(...shape.slice(0, 20).map((message) => ({ where: path, message })));
       else history = parsed.value as unknown as History;
     }
     let derivedCount = 0;
     let index: HistoryIndex | undefined;
     if (history) {
       if (!sameKeys(history.keys, keys)) {
-        evidenceProblems.push({ where: historyPath, message: 'was recorded with other keys than keys/ holds' });
+        evidenceProblems.push({ where: path, message: 'was recorded with other keys than keys/ holds' });
       }
       // One reading of the history serves the derived files and the re-derivation below.
       index = buildHistoryIndex(history);
-      const derived = deriveRunFiles(history, run, index);
-      derivedCount = derived.files.size;
-      for (const [path, content] of derived.files) {
-        expected.add(path);
-        const bytes = contents.get(path);
-        if (!bytes) {
-          evidenceProblems.push({ where: path, message: 'the history derives this file, but the kit does not hold it' });
-          continue;
+      if (v1) {
+        const derived = deriveRunFiles(history, run, index);
+        derivedCount = derived.files.size;
+        for (const [p, content] of derived.files) {
+          expected.add(p);
+          const bytes = contents.get(p);
+          if (!bytes) {
+            evidenceProblems.push({ where: p, message: 'the history derives this file, but the kit does not hold it' });
+            continue;
+          }
+          if (content instanceof Uint8Array) {
+            if (Buffer.compare(Buffer.from(bytes), Buffer.from(content)) !== 0) evidenceProblems.push({ where: p, message: "is not the request's bytes as recorded" });
+            continue;
+          }
+          const file = parseJson(bytes);
+          if (!file.ok) evidenceProblems.push({ where: p, message: file.message });
+          else if (canonicalize(file.value) !== canonicalize(content)) evidenceProblems.push({ where: p, message: 'does not agree with history.json' });
         }
-        if (content instanceof Uint8Array) {
-          if (Buffer.compare(Buffer.from(bytes), Buffer.from(content)) !== 0) evidenceProblems.push({ where: path, message: "is not the request's bytes as recorded" });
-          continue;
+        for (const p of listed.keys()) {
+          if (ofRun(p) && !expected.has(p)) evidenceProblems.push({ where: p, message: 'the history derives no such file' });
         }
-        const file = parseJson(bytes);
-        if (!file.ok) evidenceProblems.push({ where: path, message: file.message });
-        else if (canonicalize(file.value) !== canonicalize(content)) evidenceProblems.push({ where: path, message: 'does not agree with history.json' });
-      }
-      for (const path of listed.keys()) {
-        if (path.startsWith(`${base}/`) && !expected.has(path)) evidenceProblems.push({ where: path, message: 'the history derives no such file' });
       }
     } else {
-      for (const path of listed.keys()) if (path.startsWith(`${base}/`)) expected.add(path);
+      for (const p of listed.keys()) if (ofRun(p)) expected.add(p);
     }
-    check(`run ${run}: history.json parses, and ${derivedCount} per-request files agree with it`, evidenceProblems);
+    check(
+      v1
+        ? `run ${run}: history.json is a History recorded with the kit's keys, and ${derivedCount} per-request files agree with it`
+        : `run ${run}: ${path} is a History recorded with the kit's keys${index ? ` (${index.ops.length} requests, ${index.directCalls.length} direct calls)` : ''}`,
+      evidenceProblems,
+    );
     if (!history) {
       for (const title of ['every allow/deny re-derived from the history and keys', 'INV-1…INV-6', 'audit chain']) {
-        check(`run ${run}: ${title}`, [{ where: historyPath, message: 'not examined: history.json is not a History' }], true);
+        check(`run ${run}: ${title}`, [{ where: path, message: 'not examined: its history is not a History' }], true);
       }
       continue;
     }
@@ -407,10 +508,10 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     const decisionProblems: KitProblem[] = [];
     const rederived = rederive(history, index);
     for (const r of rederived.requests) {
-      if (!r.ok) decisionProblems.push({ where: `run ${run} op ${r.op} (${base}/requests/${r.op})`, message: r.message });
+      if (!r.ok) decisionProblems.push({ where: at(`op ${r.op}`, `requests/${r.op}`), message: r.message });
     }
     for (const r of rederived.directCalls) {
-      if (!r.ok) decisionProblems.push({ where: `run ${run} direct call op ${r.op} (${base}/direct-calls/${r.op})`, message: r.message });
+      if (!r.ok) decisionProblems.push({ where: at(`direct call op ${r.op}`, `direct-calls/${r.op}`), message: r.message });
     }
     for (const e of rederived.unexplainedEffects) {
       decisionProblems.push({ where: `run ${run} event ${e.eventIndex}`, message: `effect ${e.event.effect_id} belongs to no request and no direct call` });
@@ -423,9 +524,13 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     // 4. INV-1…INV-6
     const verdicts = checkInvariants(history);
     runs.push({ run, requests: rederived.requests.length, directCalls: rederived.directCalls.length, invariants: verdicts });
+    totals.examinedRuns += 1;
+    totals.requests += rederived.requests.length;
+    totals.directCalls += rederived.directCalls.length;
+    totals.wrongDecisions += decisionProblems.length;
     for (const verdict of verdicts) {
       const problems = verdict.violations.map((v) => ({
-        where: `run ${run}: ${[...v.eventIndexes.slice(0, 4).map((i) => renderWitness(history!, i)), ...(v.auditIndexes ?? []).slice(0, 4).map((i) => `audit record ${i}`)].join(', ') || historyPath}`,
+        where: `run ${run}: ${[...v.eventIndexes.slice(0, 4).map((i) => renderWitness(history!, i)), ...(v.auditIndexes ?? []).slice(0, 4).map((i) => `audit record ${i}`)].join(', ') || path}`,
         message: v.message,
       }));
       const examined = verdict.examined === 0 ? '0 examined: nothing to judge' : `${verdict.examined} examined`;
@@ -435,13 +540,17 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
     // 5. the chain of each log in the export (replicas keep one each)
     const starts = [0, ...(history.auditChainStarts ?? []), history.audit.length];
     const chainProblems: KitProblem[] = [];
-    if (!history.auditExported) chainProblems.push({ where: `${base}/audit-export.json`, message: 'the audit log could not be exported' });
+    const exportAt = v1 ? `${base}/audit-export.json` : `${path} audit`;
+    if (!history.auditExported) chainProblems.push({ where: exportAt, message: 'the audit log could not be exported' });
     else {
       for (let c = 0; c + 1 < starts.length; c++) {
         const chain = verifyChain(history.audit.slice(starts[c], starts[c + 1]), history.auditChainAnchors?.[c]);
-        if (!chain.ok) chainProblems.push({ where: `${base}/audit-export.json record ${starts[c]! + chain.index}`, message: chain.problem });
+        if (!chain.ok) chainProblems.push({ where: `${exportAt} record ${starts[c]! + chain.index}`, message: chain.problem });
       }
     }
+    totals.auditRecords += history.audit.length;
+    totals.auditChains += history.auditExported ? starts.length - 1 : 0;
+    totals.brokenChains += chainProblems.length;
     check(
       `run ${run}: ${starts.length > 2 ? `each of the ${starts.length - 1} audit logs is` : 'the audit export is'} one continuous hash chain from ${history.auditChainAnchors ? 'where the run before left it' : 'genesis'} (${history.audit.length} records)`,
       chainProblems,
@@ -460,20 +569,86 @@ export async function verifyKit(dir: string, options: VerifyOptions = {}): Promi
 
 const MAX_PROBLEMS_SHOWN = 20;
 
-/** The verification as text: one line per check, ✓ or ✗, and under each ✗ what and where. */
-export function formatKitVerification(v: KitVerification): string {
-  if (v.usageError) return `failclosed verify: ${v.usageError}\n`;
-  const lines: string[] = [`failclosed verify ${v.dir}`];
-  if (v.manifest) {
-    const m = v.manifest;
-    lines.push(`  kit ${m.version}: target ${m.target}, profile ${m.profile}, seed ${m.seed}, recorded verdict ${m.verdict}, created ${m.created_at}`);
+const count = (n: number, noun: string, plural = `${noun}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? noun : plural}`;
+
+/** One line per invariant over every examined run: holds in all, or where it does not. */
+function invariantLines(v: KitVerification): string[] {
+  if (v.runs.length === 0) return ['INV-1…INV-6 not judged: no run could be examined'];
+  const ids = [...new Set(v.runs.flatMap((r) => r.invariants.map((i) => i.invariant)))];
+  const total = v.totals?.runs ?? v.runs.length;
+  const where = v.runs.length === total ? `in all ${count(total, 'run')}` : `in ${v.runs.length} of ${count(total, 'run')}`;
+  return ids.map((id) => {
+    const verdicts = v.runs.map((r) => ({ run: r.run, verdict: r.invariants.find((i) => i.invariant === id)! }));
+    const examined = verdicts.reduce((sum, x) => sum + x.verdict.examined, 0).toLocaleString('en-US');
+    const broken = verdicts.filter((x) => !x.verdict.holds);
+    if (broken.length === 0) return `${id} holds (${examined === '0' ? '0 examined: nothing to judge' : `${examined} examined`} ${where})`;
+    const runs = broken.slice(0, 5).map((x) => x.run).join(', ') + (broken.length > 5 ? ', …' : '');
+    const violations = broken.reduce((sum, x) => sum + x.verdict.violations.length, 0);
+    return `${id} DOES NOT HOLD: ${count(violations, 'violation')} in ${count(broken.length, 'run')} (run ${runs}) of ${v.runs.length} examined`;
+  });
+}
+
+/** The summary: verdict, what the kit is, what was re-derived, one line per invariant. */
+function summaryLines(v: KitVerification): string[] {
+  const failed = v.checks.filter((c) => !c.ok && !c.skipped).length;
+  const notRun = v.checks.filter((c) => c.skipped).length;
+  const lines = [
+    v.ok
+      ? `VERIFIED ${v.dir}: all ${v.checks.length} checks pass`
+      : `NOT VERIFIED ${v.dir}: ${failed} of ${v.checks.length} checks fail${notRun ? `, ${notRun} could not run` : ''}`,
+  ];
+  const m = v.manifest;
+  const t = v.totals;
+  if (m) lines.push(`  kit ${m.version} of ${m.target}, profile ${m.profile}, seed ${m.seed}; recorded verdict ${m.verdict}; created ${m.created_at}`);
+  if (!m || !t) return lines;
+  lines.push(
+    t.signed
+      ? `  signed by ${m.harness_key_id}${t.pinned ? ', the pinned key' : `, public key ${m.harness_public_key} (pin it with --harness-key)`}`
+      : `  the manifest signature does NOT hold${t.pinned ? ' with the pinned key' : ''}: nothing in the kit is evidence`,
+  );
+  lines.push(
+    `  ${count(t.files, 'file')} listed${t.damagedFiles ? `, ${t.damagedFiles} NOT as signed` : ', each as signed'}; ` +
+      (t.keysRead ? `${count(t.identityKeys, 'identity key')} (${t.activeIdentityKeys} active), ${count(t.controlPlaneKeys, 'Control Plane key')}` : 'the keys could not be read'),
+  );
+  if (t.examinedRuns === 0) {
+    lines.push(`  nothing re-derived: none of the ${count(t.runs, 'run')} could be examined`);
+  } else {
+    const examined = t.examinedRuns === t.runs ? count(t.runs, 'run') : `${t.examinedRuns} of ${count(t.runs, 'run')} (the others could not be examined)`;
+    lines.push(
+      `  re-derived from the request bytes, the Control Plane exchanges and the fault spans, in ${examined}: ` +
+        `${count(t.requests, 'allow/deny decision')} and ${count(t.directCalls, 'direct call')}${t.wrongDecisions ? ` — ${t.wrongDecisions} do NOT match what was recorded` : ', all as recorded'}`,
+    );
+    lines.push(`  audit: ${count(t.auditRecords, 'record')} in ${count(t.auditChains, 'hash chain')}${t.brokenChains ? `, ${t.brokenChains} broken` : ', each continuous from genesis'}`);
   }
-  for (const c of v.checks) {
-    lines.push(`${c.skipped ? '–' : c.ok ? '✓' : '✗'} ${c.title}`);
-    for (const p of c.problems.slice(0, MAX_PROBLEMS_SHOWN)) lines.push(`    ${p.where}: ${p.message}`);
-    if (c.problems.length > MAX_PROBLEMS_SHOWN) lines.push(`    … and ${c.problems.length - MAX_PROBLEMS_SHOWN} more`);
+  lines.push(...invariantLines(v).map((l) => `  ${l}`));
+  return lines;
+}
+
+function checkLines(c: KitCheck): string[] {
+  const lines = [`${c.skipped ? '–' : c.ok ? '✓' : '✗'} ${c.title}`];
+  for (const p of c.problems.slice(0, MAX_PROBLEMS_SHOWN)) lines.push(`    ${p.where}: ${p.message}`);
+  if (c.problems.length > MAX_PROBLEMS_SHOWN) lines.push(`    … and ${c.problems.length - MAX_PROBLEMS_SHOWN} more`);
+  return lines;
+}
+
+/**
+ * The verification as text: the summary first; then every check (✓, ✗ or – could not run) with
+ * `verbose`, else only the failed ones, each with what and where.
+ */
+export function formatKitVerification(v: KitVerification, options: { verbose?: boolean } = {}): string {
+  if (v.notAKit) return `failclosed verify: ${v.notAKit.problem}\nremedy: ${v.notAKit.remedy}\n`;
+  const lines: string[] = [];
+  if (v.reportFolder) lines.push(`failclosed verify: ${v.reportFolder} is a report folder; verifying its kit, ${v.dir}`);
+  lines.push(...summaryLines(v));
+  if (options.verbose) {
+    lines.push('', ...v.checks.flatMap(checkLines));
+  } else {
+    const failed = v.checks.filter((c) => !c.ok && !c.skipped);
+    const skipped = v.checks.filter((c) => c.skipped).length;
+    if (failed.length > 0 || skipped > 0) lines.push('');
+    lines.push(...failed.flatMap(checkLines));
+    if (skipped > 0) lines.push(`– ${count(skipped, 'check')} could not run: their evidence failed a check above (--verbose lists them)`);
+    else if (failed.length === 0) lines.push(`(--verbose lists the ${v.checks.length} checks)`);
   }
-  const failed = v.checks.filter((c) => !c.ok).length;
-  lines.push(v.ok ? `verified: ${v.checks.length} checks passed` : `NOT VERIFIED: ${failed} of ${v.checks.length} checks failed or could not run`);
   return `${lines.join('\n')}\n`;
 }

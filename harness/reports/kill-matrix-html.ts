@@ -18,20 +18,37 @@ h1 { font-size: 22px; margin: 0 0 4px; }
 .banner { margin: 16px 0; padding: 14px 20px; border-radius: 10px; color: #fff; font-size: 26px; font-weight: 800; }
 .banner.ok { background: #1a7f37; } .banner.failed { background: #cf222e; }
 .banner small { font-size: 14px; font-weight: 400; margin-left: 12px; }
-table { border-collapse: collapse; background: #fff; width: 100%; }
-th, td { border: 1px solid #d0d7de; padding: 4px 8px; vertical-align: top; }
+/*
+ * The table never needs more than its container: a fixed layout with the column widths of COLUMNS
+ * (the description takes what is left), and every text cell wraps — a variant id at its hyphens, a
+ * long token anywhere. Narrower than the fixed columns, it scrolls inside .table-wrap instead of
+ * being cut.
+ */
+.table-wrap { overflow-x: auto; max-width: 100%; }
+table { border-collapse: collapse; background: #fff; width: 100%; table-layout: fixed; }
+th, td { border: 1px solid #d0d7de; padding: 4px 8px; vertical-align: top; overflow-wrap: anywhere; }
 th { background: #f6f8fa; text-align: left; }
-td.inv { text-align: center; font-weight: 700; width: 48px; }
+td.inv { text-align: center; font-weight: 700; }
 /* caught is the good news here: dark, not alarm red */
 td.caught { background: #24292f; color: #fff; } td.expected { background: #fff8c5; color: #8a6d00; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.breaks { min-width: 300px; }
-td.phase { white-space: nowrap; }
-td.id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; white-space: nowrap; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; }
 tr.missed td { background: #ffebe9; }
 .verdict-caught { color: #1a7f37; font-weight: 700; } .verdict-missed { color: #cf222e; font-weight: 700; } .verdict-na { color: #6e7781; }
 details { margin-top: 2px; } summary { cursor: pointer; color: #6e7781; }
 `;
+
+/** The columns, in order, with their widths (em); the description has none: it takes the rest. */
+export const COLUMNS: readonly { head: string; width?: number }[] = [
+  { head: 'variant', width: 15 },
+  { head: 'what is broken' },
+  ...INVARIANT_IDS.map((id) => ({ head: id, width: 3.5 })),
+  { head: 'phase', width: 8 },
+  { head: 'detect ms', width: 5 },
+  { head: 'steps', width: 4 },
+  { head: 'run ms', width: 5 },
+  { head: 'verdict', width: 9 },
+];
 
 function verdictCell(row: KillRow): string {
   if (row.applicable === false) return '<span class="verdict-na">in-process only</span>';
@@ -40,7 +57,11 @@ function verdictCell(row: KillRow): string {
 }
 
 export function renderKillMatrixHtml(matrix: KillMatrix, generatedAt: Date = new Date()): string {
-  const heads = INVARIANT_IDS.map((id) => `<th title="${esc(INVARIANT_CHECKS[id].statement)}">${id}</th>`).join('');
+  const heads = COLUMNS.map((c) => {
+    const statement = (INVARIANT_IDS as readonly string[]).includes(c.head) ? INVARIANT_CHECKS[c.head as (typeof INVARIANT_IDS)[number]].statement : undefined;
+    return `<th${statement ? ` title="${esc(statement)}"` : ''}>${esc(c.head)}</th>`;
+  }).join('');
+  const cols = COLUMNS.map((c) => (c.width === undefined ? '<col>' : `<col style="width: ${c.width}em">`)).join('');
   const reference =
     `<tr><td class="id">reference</td><td>the unmodified reference; must be compliant</td>${INVARIANT_IDS.map(() => '<td class="inv"></td>').join('')}` +
     `<td>-</td><td class="num">-</td><td class="num">-</td><td class="num">${esc(matrix.reference.durationMs)}</td>` +
@@ -85,13 +106,16 @@ export function renderKillMatrixHtml(matrix: KillMatrix, generatedAt: Date = new
 <p class="sub">${esc(matrix.profile)} profile, seed ${esc(matrix.seed)}, ${esc(matrix.over)}${matrix.skipPrelude ? ', random phase only' : ''}</p>
 <div class="banner ${matrix.ok ? 'ok' : 'failed'}">${matrix.ok ? 'OK' : 'FAILED'}<small>reference ${esc(matrix.reference.verdict)}; ${esc(summary)}</small></div>
 <p class="note">Each variant is the reference with one planted bug. A variant the suite does not catch is a blind spot of the suite. ✗: caught by that invariant; ·: expected, but not the one reported.</p>
+<div class="table-wrap">
 <table>
-<thead><tr><th>variant</th><th>what is broken</th>${heads}<th>phase</th><th>detect ms</th><th>steps</th><th>run ms</th><th>verdict</th></tr></thead>
+<colgroup>${cols}</colgroup>
+<thead><tr>${heads}</tr></thead>
 <tbody>
 ${reference}
 ${rows.join('\n')}
 </tbody>
 </table>
+</div>
 <p class="note">Written at ${esc(generatedAt.toISOString())}.</p>
 </main>
 </body>
