@@ -232,9 +232,10 @@ export class RunContext {
     const wrongCode = observed.status === 'denied' && o.decision === 'denied' && !o.acceptableCodes.includes(observed.code as never);
     // An indeterminate answer may or may not have executed: the effects decide (as in Jepsen).
     const wrongEffects = effects !== o.effects.length;
-    if (wrongDecision || wrongCode || wrongEffects) {
-      throw new ConformanceFailure(step.tag.invariants, step.tag.threat, line);
-    }
+    if (wrongDecision || wrongEffects) throw new ConformanceFailure(step.tag.invariants, step.tag.threat, line);
+    // Denied as it must be, nothing executed, but with a code of a check that did not fail: safe,
+    // so no invariant broke — a finding against the contract (section 10) of its own kind.
+    if (wrongCode) throw new ConformanceFailure([], step.tag.threat, `contract finding (wrong denial code): ${line}`);
   }
 
   private exercise(threat: Threat): void {

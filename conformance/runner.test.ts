@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DenialCode } from '../model/profile/denial-codes.ts';
 import type { ClientRequest } from '../model/profile/messages.ts';
-import { Gate } from '../reference-impl/gate/gate.ts';
+import { Denial, Gate } from '../reference-impl/gate/gate.ts';
+import type { GateAnswer } from '../reference-impl/gate/gate.ts';
 import { referenceTarget } from '../reference-impl/in-process-target.ts';
 import { InProcessDriver } from '../harness/drivers/in-process.ts';
 import type { Capability } from './driver.ts';
@@ -19,7 +20,49 @@ class RevocationIgnored extends Gate {
 }
 const revocationIgnored: DriverFactory = (h) => new InProcessDriver(referenceTarget('revocation-ignored', { makeGate: (deps) => new RevocationIgnored(deps) }), h);
 
+/** Remembers the nonces it claimed (a positive cache): a replay is REPLAY_DETECTED even while the store is failing. */
+class ClaimCachingGate extends Gate {
+  private readonly claimed = new Set<string>();
+  protected override async claimNonce(request: ClientRequest): Promise<void> {
+    const key = JSON.stringify([request.identity, request.action, request.nonce]);
+    if (this.claimed.has(key)) throw new Denial('REPLAY_DETECTED', 'claimed before (cache)');
+    try {
+      await super.claimNonce(request);
+    } catch (error) {
+      // An unconfirmed claim may have landed: burnt for good, like a confirmed one.
+      if (error instanceof Denial && error.code === 'NONCE_WRITE_UNCONFIRMED') this.claimed.add(key);
+      throw error;
+    }
+    this.claimed.add(key);
+  }
+}
+const claimCaching: DriverFactory = (h) => new InProcessDriver(referenceTarget('claim-caching', { makeGate: (deps) => new ClaimCachingGate(deps) }), h);
+
+/** Denies a Control Plane timeout with the code of an outage: safe, but not the contract's code. */
+class TimeoutCalledOutage extends Gate {
+  override async handle(body: Uint8Array): Promise<GateAnswer> {
+    const answer = await super.handle(body);
+    return answer.status === 'denied' && answer.code === 'CONTROL_PLANE_TIMEOUT' ? { ...answer, code: 'CONTROL_PLANE_UNAVAILABLE' } : answer;
+  }
+}
+const timeoutCalledOutage: DriverFactory = (h) => new InProcessDriver(referenceTarget('timeout-called-outage', { makeGate: (deps) => new TimeoutCalledOutage(deps) }), h);
+
 describe('the suite', () => {
+  it('accepts any code of a failing check: a replay while the nonce store fails may be REPLAY_DETECTED', async () => {
+    const report = await runSuite(claimCaching, { profile: PROFILES.quick, seed: 7 });
+    expect(report.reasons).toEqual([]);
+    expect(report.verdict).toBe('compliant');
+  });
+
+  it('calls a safe denial with the wrong code a contract finding, not a broken invariant', async () => {
+    const report = await runSuite(timeoutCalledOutage, { profile: PROFILES.quick, seed: 7 });
+    expect(report.verdict).toBe('non-compliant');
+    expect(report.failure?.invariants).toEqual([]);
+    expect(report.failure?.message).toMatch(/^contract finding \(wrong denial code\): controlPlane\.timeout: expected denied with CONTROL_PLANE_TIMEOUT, 0 effect\(s\); observed denied with CONTROL_PLANE_UNAVAILABLE/);
+    expect(Object.values(report.invariants)).not.toContain('broken');
+    expect(report.reasons[0]).toMatch(/^contract finding/);
+  });
+
   it('finds the reference compliant, with full model coverage and every invariant held', async () => {
     const report = await runSuite(reference, { profile: PROFILES.quick, seed: 7 });
     expect(report.reasons).toEqual([]);

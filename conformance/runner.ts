@@ -179,7 +179,7 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
   let verdict: Verdict;
   if (failure) {
     verdict = 'non-compliant';
-    reasons.push(`${failure.invariants.join(', ') || 'the model'} broke (${failure.threat}): ${failure.message}`);
+    reasons.push(failure.invariants.length > 0 ? `${failure.invariants.join(', ')} broke (${failure.threat}): ${failure.message}` : `${failure.message} (${failure.threat})`);
   } else {
     reasons.push(...wanted.reasons);
     const remedy = levelRemedy(level, outcomes);

@@ -233,12 +233,17 @@ export const gateMachine = setup({
             actions: ['claimNonce', { type: 'passAll', params: { checks: ['nonceUnused', 'nonceClaimConfirmed'] } }],
           },
         ],
-        'nonceStore.unavailable': deny('NONCE_STORE_UNAVAILABLE'),
+        // A nonce already claimed fails the replay check too: a Gate that knows it (a cache of claims,
+        // a read before the write) may answer REPLAY_DETECTED — any code of a failing check is correct.
+        'nonceStore.unavailable': [
+          { guard: 'nonceAlreadyClaimed', target: '#gate.denied', actions: [{ type: 'fail', params: { code: 'NONCE_STORE_UNAVAILABLE' } }, { type: 'fail', params: { code: 'REPLAY_DETECTED' } }] },
+          deny('NONCE_STORE_UNAVAILABLE'),
+        ],
         // The claim may have landed: the nonce is burnt for good, and the request is still denied.
-        'nonceStore.writeUnconfirmed': {
-          target: '#gate.denied',
-          actions: ['claimNonce', { type: 'fail', params: { code: 'NONCE_WRITE_UNCONFIRMED' } }],
-        },
+        'nonceStore.writeUnconfirmed': [
+          { guard: 'nonceAlreadyClaimed', target: '#gate.denied', actions: [{ type: 'fail', params: { code: 'NONCE_WRITE_UNCONFIRMED' } }, { type: 'fail', params: { code: 'REPLAY_DETECTED' } }] },
+          { target: '#gate.denied', actions: ['claimNonce', { type: 'fail', params: { code: 'NONCE_WRITE_UNCONFIRMED' } }] },
+        ],
       },
     },
 

@@ -43,6 +43,14 @@ describe('predictions come from running the chart', () => {
     expect(predictRequest({}, unconfirmedWrite.outcome.memory).outcome.acceptableCodes).toEqual(['REPLAY_DETECTED']);
   });
 
+  it('a replay while the nonce store fails fails two checks: either code is acceptable', () => {
+    const claimed = memoryFor('nonceClaimed');
+    expect(predictRequest({ nonceStore: 'writeUnconfirmed' }, claimed).outcome.acceptableCodes.sort()).toEqual(['NONCE_WRITE_UNCONFIRMED', 'REPLAY_DETECTED']);
+    expect(predictRequest({ nonceStore: 'unavailable' }, claimed).outcome.acceptableCodes.sort()).toEqual(['NONCE_STORE_UNAVAILABLE', 'REPLAY_DETECTED']);
+    // A fresh nonce fails only the store's check.
+    expect(predictRequest({ nonceStore: 'unavailable' }).outcome.acceptableCodes).toEqual(['NONCE_STORE_UNAVAILABLE']);
+  });
+
   it('an unconfirmed execution is a denial, with its effect and an "unknown" outcome record', () => {
     const { outcome } = predictRequest({ executionOutcome: 'unconfirmed' });
     expect(outcome.acceptableCodes).toEqual(['EXECUTION_UNCONFIRMED']);
