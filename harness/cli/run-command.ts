@@ -8,7 +8,7 @@ import type { RunReport } from '../../conformance/runner.ts';
 import { runSuite } from '../../conformance/runner.ts';
 import { PROFILES, isProfileName } from '../../conformance/profiles.ts';
 import { formatRunReport } from '../report-text.ts';
-import type { TargetSpec } from '../targets.ts';
+import type { OpenTarget, TargetSpec } from '../targets.ts';
 import { TargetError, describeTarget, openTarget } from '../targets.ts';
 import { HarnessError } from '../drivers/http.ts';
 import { progressDisplay, wantsLiveProgress } from '../progress.ts';
@@ -37,16 +37,26 @@ function parseCount(value: unknown, name: string): number | undefined | string {
 export async function executeRun(
   io: CommandIO,
   spec: TargetSpec,
-  options: { profile: string; seed?: number; runs?: number; json?: string; report?: string; replay?: { seed: number; path: string; replayPath?: string } },
+  options: {
+    profile: string;
+    seed?: number;
+    runs?: number;
+    json?: string;
+    report?: string;
+    replay?: { seed: number; path: string; replayPath?: string };
+    /** how the target is opened (tests put a failing one here) */
+    open?: (spec: TargetSpec) => Promise<OpenTarget>;
+  },
 ): Promise<number> {
   if (!isProfileName(options.profile)) return io.usageError(`--profile must be quick, standard or thorough, not "${options.profile}"`);
   io.out(`failclosed: ${options.replay ? 'replaying a counterexample against' : 'testing'} ${describeTarget(spec)}\n`);
   let target;
   try {
-    target = await openTarget(spec);
+    target = await (options.open ?? openTarget)(spec);
   } catch (error) {
     if (error instanceof TargetError || error instanceof HarnessError) {
-      io.err(`failclosed: cannot reach the system under test: ${(error as Error).message}\n`);
+      io.err(`failclosed: inconclusive — cannot reach the system under test: ${(error as Error).message}\n`);
+      if (error instanceof HarnessError) io.err(`  what to do: ${error.remedy}\n`);
       return 2;
     }
     throw error;
@@ -70,15 +80,17 @@ export async function executeRun(
   });
     display.end();
   } catch (error) {
+    display.end();
     if (error instanceof HarnessError) {
-      io.err(`failclosed: inconclusive — the run could not observe the system: ${error.message}\n`);
+      io.err(`failclosed: inconclusive — the run could not observe the system: ${error.message}\n  what to do: ${error.remedy}\n`);
       return 2;
     }
     throw error;
   } finally {
     logs = target.logs?.();
     digest = target.digest;
-    await target.close();
+    // Closing what the harness started cannot change what it observed: a failure here is reported, never thrown.
+    await target.close().catch((error: unknown) => io.err(`failclosed: warning — the harness could not close the target cleanly: ${(error as Error).message}\n`));
   }
   // Every run gets a folder of its own: an earlier run's evidence is never overwritten.
   const reportDir = resolve(options.report ?? join('failclosed-report', `run-${new Date(Date.now() - report.durationMs).toISOString().replace(/[:.]/g, '-')}-seed-${report.seed}`));

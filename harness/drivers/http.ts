@@ -10,7 +10,7 @@ import type { Answer, Capability, Driver, DriverFault } from '../../conformance/
 import type { FaultKind, FaultSpan } from '../../model/history.ts';
 import type { HistoryRecorder } from '../history-recorder.ts';
 import { directCallFields } from '../history-recorder.ts';
-import type { FaultProxy } from '../services/fault-proxy.ts';
+import type { FaultProxy, ProxyMode } from '../services/fault-proxy.ts';
 
 export const CONTROL_PROTOCOL = 'failclosed-control/1';
 
@@ -37,9 +37,42 @@ const GATE_CAPABILITIES: readonly Capability[] = [
 ];
 const PROXY_FAULTS: readonly DriverFault[] = ['execution-partition', 'execution-tamper', 'execution-unconfirmed'];
 
+/**
+ * The harness could not observe the system under test (it is unreachable, or a call it depends on
+ * failed): the run is inconclusive, never a verdict on the gate. `message` is one line of cause,
+ * `remedy` one line of what to do about it.
+ */
 export class HarnessError extends Error {
   override name = 'HarnessError';
+  readonly remedy: string;
+  constructor(message: string, remedy = 'check that the system under test is running and reachable from the harness, then run again', options?: { cause?: unknown }) {
+    super(message, options);
+    this.remedy = remedy;
+  }
 }
+
+/** How long the harness waits for a control-channel call (a restart included). */
+export const CONTROL_TIMEOUT_MS = 30_000;
+
+/** A failed network exchange, in words: "the connection was refused (ECONNREFUSED)", … */
+export function networkFailure(error: unknown): string {
+  const e = error as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'no answer in time';
+  const code = e.cause?.code ?? e.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'the connection was refused (ECONNREFUSED)';
+    case 'ECONNRESET':
+      return 'the connection was reset (ECONNRESET)';
+    case 'UND_ERR_SOCKET':
+    case 'EPIPE':
+      return `the connection was closed before an answer came (${code})`;
+    default:
+      return `${e.cause?.message ?? e.message ?? String(error)}${code ? ` (${code})` : ''}`;
+  }
+}
+
+const CONTROL_REMEDY = 'the gate must answer every control-channel call it declared with 204 (CONTRACT.md section 9): look at its log for what happened on that call';
 
 /** Reads the handshake; undefined when the gate offers no control channel. */
 export async function fetchHello(gateUrl: string, timeoutMs = 5000): Promise<Hello | undefined> {
@@ -47,15 +80,18 @@ export async function fetchHello(gateUrl: string, timeoutMs = 5000): Promise<Hel
   try {
     response = await fetch(new URL('/failclosed/v1/hello', gateUrl), { signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
-    throw new HarnessError(`the gate at ${gateUrl} cannot be reached: ${(error as Error).message}`);
+    throw new HarnessError(`the gate at ${gateUrl} cannot be reached: ${networkFailure(error)}`, 'start the gate (or fix --target) and check that it answers GET /healthz', { cause: error });
   }
   if (response.status === 404) {
-    await response.body?.cancel();
+    await response.body?.cancel().catch(() => undefined);
     return undefined;
   }
   const value = (await response.json().catch(() => undefined)) as Hello | undefined;
   if (!value || value.protocol !== CONTROL_PROTOCOL || !Array.isArray(value.capabilities)) {
-    throw new HarnessError(`GET /failclosed/v1/hello answered ${response.status} without a ${CONTROL_PROTOCOL} handshake`);
+    throw new HarnessError(
+      `GET /failclosed/v1/hello of ${gateUrl} answered ${response.status} without a ${CONTROL_PROTOCOL} handshake`,
+      'answer the handshake as CONTRACT.md section 9 says, or 404 when the gate offers no control channel',
+    );
   }
   return value;
 }
@@ -70,6 +106,8 @@ export interface HttpDriverOptions {
   executionProxy?: FaultProxy;
   /** how long to wait for an answer before it is indeterminate */
   requestTimeoutMs?: number;
+  /** how long to wait for a control-channel call (default CONTROL_TIMEOUT_MS) */
+  controlTimeoutMs?: number;
   /** describes the target in reports */
   target?: string;
   /** a harder crash than the control channel's restart (e.g. restarting a container) */
@@ -106,21 +144,50 @@ export class HttpDriver implements Driver {
     return gate;
   }
 
+  /**
+   * Once the harness lost its hold on the system (a control call failed), every later call fails
+   * the same way at once: the run is inconclusive, and retrying against a gate in an unknown state
+   * (fast-check shrinking, say) would only take time.
+   */
+  private broken: HarnessError | undefined;
+
+  private guard(): void {
+    if (this.broken) throw this.broken;
+  }
+
+  private fail(error: HarnessError): HarnessError {
+    this.broken ??= error;
+    return error;
+  }
+
+  /** A control-channel call to every gate; any failure (network, status, body) is a HarnessError. */
   private async control(path: string, body: JsonValue): Promise<void> {
+    this.guard();
     for (const gate of this.gates) {
-      const response = await fetch(new URL(path, gate), { method: 'POST', headers: { 'content-type': 'application/json' }, body: canonicalBytes(body), signal: AbortSignal.timeout(30_000) });
-      const text = await response.text();
-      if (response.status !== 204 && response.status !== 200) throw new HarnessError(`POST ${path} to ${gate} answered ${response.status}: ${text.slice(0, 200)}`);
+      const what = `POST ${path} to ${gate}`;
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetch(new URL(path, gate), { method: 'POST', headers: { 'content-type': 'application/json' }, body: canonicalBytes(body), signal: AbortSignal.timeout(this.options.controlTimeoutMs ?? CONTROL_TIMEOUT_MS) });
+        text = await response.text();
+      } catch (error) {
+        throw this.fail(new HarnessError(`${what} failed: ${networkFailure(error)}`, CONTROL_REMEDY, { cause: error }));
+      }
+      if (response.status !== 204 && response.status !== 200) {
+        throw this.fail(new HarnessError(`${what} answered HTTP ${response.status}${text ? `: ${oneLine(text)}` : ''}`, CONTROL_REMEDY));
+      }
     }
   }
 
   async reset(): Promise<void> {
+    this.guard();
     this.spans.clear();
-    await this.options.executionProxy?.setMode({ kind: 'pass' });
+    await this.proxyMode({ kind: 'pass' });
     if (this.capabilities.has('reset')) await this.control('/failclosed/v1/reset', {});
   }
 
   async submit(body: Uint8Array): Promise<Answer> {
+    this.guard();
     const op = this.options.recorder.requestSent(body);
     const answer = await this.post(new URL('/v1/requests', this.nextGate()), body);
     this.options.recorder.response(op, answer);
@@ -134,11 +201,19 @@ export class HttpDriver implements Driver {
     } catch (error) {
       const e = error as { name?: string; cause?: { code?: string } };
       if (e.name === 'TimeoutError') return { status: 'indeterminate' };
-      if (e.cause?.code === 'ECONNREFUSED') throw new HarnessError(`${String(url)} refused the connection: the system under test is down`);
+      if (e.cause?.code === 'ECONNREFUSED') {
+        throw this.fail(new HarnessError(`${String(url)} refused the connection: the system under test is down`, 'keep the gate running for the whole run; look at its log for why it stopped', { cause: error }));
+      }
       // The connection broke after the request left: it may or may not have executed.
       return { status: 'indeterminate' };
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch {
+      // The answer broke off: no answer, as far as the client can tell.
+      return { status: 'indeterminate' };
+    }
     let value: unknown;
     try {
       value = parseStrictJson(text);
@@ -156,6 +231,7 @@ export class HttpDriver implements Driver {
   }
 
   async callExecutionLayer(call: JsonValue): Promise<Answer> {
+    this.guard();
     const elUrl = this.options.hello?.execution_layer_url;
     if (!elUrl) throw new HarnessError('the gate announced no Execution Layer URL');
     const recorded = this.options.recorder.directCall(directCallFields(call));
@@ -166,6 +242,7 @@ export class HttpDriver implements Driver {
 
 
   async setFault(fault: DriverFault, active: boolean): Promise<void> {
+    this.guard();
     const proxy = this.options.executionProxy;
     if ((PROXY_FAULTS as readonly string[]).includes(fault) && proxy) {
       const mode =
@@ -173,11 +250,22 @@ export class HttpDriver implements Driver {
         : fault === 'execution-partition' ? { kind: 'partition' as const }
         : fault === 'execution-tamper' ? { kind: 'tamper' as const, rewrite: tamperParameters }
         : { kind: 'reset-after-forward' as const };
-      await proxy.setMode(mode);
+      await this.proxyMode(mode);
     } else {
       await this.control('/failclosed/v1/fault', { fault, active });
     }
     this.track(fault, fault === 'execution-unconfirmed' ? 'execution-unconfirmed' : fault, active);
+  }
+
+  /** Switches the harness's proxy; a proxy that cannot (its port taken meanwhile) makes the run inconclusive. */
+  private async proxyMode(mode: ProxyMode): Promise<void> {
+    const proxy = this.options.executionProxy;
+    if (!proxy) return;
+    try {
+      await proxy.setMode(mode);
+    } catch (error) {
+      throw this.fail(new HarnessError(`the harness's proxy in front of the Execution Layer cannot switch to ${mode.kind}: ${(error as Error).message}`, 'free the proxy port (--harness-port N+2) for the whole run, then run again', { cause: error }));
+    }
   }
 
   private track(key: string, kind: FaultKind, active: boolean, detail?: string): void {
@@ -195,9 +283,15 @@ export class HttpDriver implements Driver {
   }
 
   async crashAndRestart(): Promise<void> {
+    this.guard();
     const span = this.options.recorder.faultStarted('crash');
-    if (this.options.crash) await this.options.crash();
-    else await this.control('/failclosed/v1/restart', {});
+    if (this.options.crash) {
+      try {
+        await this.options.crash();
+      } catch (error) {
+        throw this.fail(error instanceof HarnessError ? error : new HarnessError(`the crash and restart of the gate failed: ${(error as Error).message}`, 'check that the gate can be restarted on its data directory (its log says why not)', { cause: error }));
+      }
+    } else await this.control('/failclosed/v1/restart', {});
     this.options.recorder.faultHealed(span);
   }
 
@@ -206,30 +300,61 @@ export class HttpDriver implements Driver {
 
   /** One export per replica: each keeps its own chain. */
   async auditExport(): Promise<JsonValue[][]> {
+    this.guard();
     const exports: JsonValue[][] = [];
-    for (const gate of this.gates) exports.push(await exportOf(gate));
+    try {
+      for (const gate of this.gates) exports.push(await exportOf(gate));
+    } catch (error) {
+      throw this.fail(error as HarnessError);
+    }
     return exports;
   }
 
   async close(): Promise<void> {
-    await this.options.onClose?.();
+    try {
+      await this.options.onClose?.();
+    } catch (error) {
+      // After a lost hold on the gate, that first failure is the one to report, not this one.
+      if (this.broken) return;
+      throw error instanceof HarnessError ? error : new HarnessError(`closing the harness services failed: ${(error as Error).message}`, 'nothing to do for this run; if it repeats, look for a port or process the harness left behind', { cause: error });
+    }
   }
 }
 
+const EXPORT_REMEDY = 'the gate must serve GET /v1/audit as a JSON array of audit records once its faults are healed (CONTRACT.md section 7)';
+
+/** The audit export of one gate; any failure (network, status, body) is a HarnessError. */
 async function exportOf(gate: string): Promise<JsonValue[]> {
   const url = new URL('/v1/audit', gate);
-  let response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  // 503: records still wait for the audit log; give the gate a bounded moment to write them.
-  for (let attempt = 0; response.status === 503 && attempt < 20; attempt++) {
-    await response.body?.cancel();
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(CONTROL_TIMEOUT_MS) });
+    // 503: records still wait for the audit log; give the gate a bounded moment to write them.
+    for (let attempt = 0; response.status === 503 && attempt < 20; attempt++) {
+      await response.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      response = await fetch(url, { signal: AbortSignal.timeout(CONTROL_TIMEOUT_MS) });
+    }
+    text = await response.text();
+  } catch (error) {
+    throw new HarnessError(`GET /v1/audit of ${gate} failed: ${networkFailure(error)}`, EXPORT_REMEDY, { cause: error });
   }
-  const text = await response.text();
-  if (!response.ok) throw new HarnessError(`GET /v1/audit of ${gate} answered ${response.status}`);
-  const value = parseStrictJson(text);
-  if (!Array.isArray(value)) throw new HarnessError(`GET /v1/audit of ${gate} did not answer a JSON array`);
+  if (!response.ok) throw new HarnessError(`GET /v1/audit of ${gate} answered HTTP ${response.status}${text ? `: ${oneLine(text)}` : ''}`, EXPORT_REMEDY);
+  let value: JsonValue;
+  try {
+    value = parseStrictJson(text);
+  } catch (error) {
+    throw new HarnessError(`GET /v1/audit of ${gate} did not answer strict JSON: ${(error as Error).message}`, EXPORT_REMEDY);
+  }
+  if (!Array.isArray(value)) throw new HarnessError(`GET /v1/audit of ${gate} did not answer a JSON array`, EXPORT_REMEDY);
   return value;
+}
+
+/** The start of a body, on one line, for a message. */
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 160 ? `${line.slice(0, 160)}…` : line;
 }
 
 /** What a man in the middle does to an Execution Layer call: change one nested value. */
