@@ -73,7 +73,7 @@ export async function openTarget(spec: TargetSpec): Promise<OpenTarget> {
         const hello = await fetchHello(spec.url);
         if (hello?.execution_layer_url) await services.proxyExecutionLayer(hello.execution_layer_url);
         const makeDriver: DriverFactory = () =>
-          new HttpDriver({ gateUrl: spec.url, recorder: harness.recorder, hello, ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}), target: `gate at ${spec.url}` });
+          new HttpDriver({ gateUrl: spec.url, recorder: harness.recorder, controlPlane: harness.controlPlane, hello, ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}), target: `gate at ${spec.url}` });
         return { harness, makeDriver, close: () => services.close() };
       } catch (error) {
         await services.close();

@@ -2,11 +2,17 @@
  * The HTTP driver: a gate at a URL, spoken to through the contract (conformance/contract/):
  * requests to /v1/requests, the audit export at /v1/audit, and — when the gate announces them in
  * its handshake — the optional control channel and a direct route to its Execution Layer. Faults
- * on the Gate→Execution Layer link come from the harness's proxy in between.
+ * on the Gate→Execution Layer link come from the gate when it declares them, else from the
+ * harness's proxy in between — once a healthy request's call was seen to pass it (CONTRACT.md
+ * section 5, "Who provides the execution-* faults").
  */
+import { randomUUID } from 'node:crypto';
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
 import { canonicalBytes, parseStrictJson } from '../../model/profile/canonical-json.ts';
 import type { Answer, Capability, Driver, DriverFault } from '../../conformance/driver.ts';
+import { CapabilityMissing } from '../../conformance/driver.ts';
+import { concreteRequest } from '../../model/concrete-scenario.ts';
+import type { ScriptedControlPlane } from '../control-plane/scripted-control-plane.ts';
 import type { FaultKind, FaultSpan } from '../../model/history.ts';
 import type { HistoryRecorder } from '../history-recorder.ts';
 import { directCallFields } from '../history-recorder.ts';
@@ -110,31 +116,109 @@ export interface HttpDriverOptions {
   controlTimeoutMs?: number;
   /** describes the target in reports */
   target?: string;
+  /**
+   * the Control Plane the harness plays: with it, the driver checks — one healthy request, before
+   * the first run — that the gate's Execution Layer calls really pass the proxy
+   */
+  controlPlane?: ScriptedControlPlane;
   /** a harder crash than the control channel's restart (e.g. restarting a container) */
   crash?: () => Promise<void>;
   /** what to close with the driver (the harness services) */
   onClose?: () => Promise<void>;
 }
 
+/**
+ * Whether the harness's proxy is on the gate's path to its Execution Layer: `unchecked` until a
+ * healthy request executed, then `through-proxy` if its call passed the proxy, else
+ * `bypasses-proxy` (the gate does not honour FAILCLOSED_EXECUTION_LAYER_URL).
+ */
+export type ProxyRoute = 'unchecked' | 'through-proxy' | 'bypasses-proxy';
+
 export class HttpDriver implements Driver {
   readonly target: string;
-  readonly capabilities: ReadonlySet<Capability>;
   private readonly spans = new Map<string, FaultSpan>();
   /** the primary first: control calls reach it before the replicas that depend on it */
   private readonly gates: string[];
   private next = 0;
+  /** what the gate offers itself (its handshake), plus what the harness adds regardless of the proxy */
+  private readonly own: ReadonlySet<Capability>;
+  private offered: ReadonlySet<Capability>;
+  private route: ProxyRoute = 'unchecked';
+  private routeProbed = false;
+  /** requests started so far and in flight: a route is judged only from a request that ran alone */
+  private started = 0;
+  private inFlight = 0;
 
   constructor(private readonly options: HttpDriverOptions) {
     this.gates = [options.gateUrl, ...(options.replicaUrls ?? [])];
     this.target = options.target ?? `gate at ${options.gateUrl}`;
     const declared = (options.hello?.capabilities ?? []).filter((c): c is Capability => (GATE_CAPABILITIES as readonly string[]).includes(c));
     const caps = new Set<Capability>(declared);
-    if (options.executionProxy) for (const f of PROXY_FAULTS) caps.add(f);
     if (!options.hello?.execution_layer_url) caps.delete('direct-execution');
     if (options.crash) caps.add('crash-restart');
     // The audit export is part of the contract, not of the optional channel.
     caps.add('audit-export');
-    this.capabilities = caps;
+    this.own = caps;
+    this.offered = caps;
+  }
+
+  /**
+   * What the gate offers, and the execution-* faults the proxy adds once a healthy request's call
+   * was seen to pass it. A fault the gate declares itself is always the gate's own.
+   */
+  get capabilities(): ReadonlySet<Capability> {
+    return this.offered;
+  }
+
+  /** Whether the harness's proxy is on the gate's path to its Execution Layer, as far as seen. */
+  get proxyRoute(): ProxyRoute {
+    return this.route;
+  }
+
+  private setRoute(route: ProxyRoute): void {
+    this.route = route;
+    const caps = new Set(this.own);
+    if (route === 'through-proxy') for (const f of PROXY_FAULTS) caps.add(f);
+    this.offered = caps;
+  }
+
+  /** The proxy provides this fault: the gate does not declare it, and its calls do pass the proxy. */
+  private proxyProvides(fault: DriverFault): boolean {
+    return (PROXY_FAULTS as readonly string[]).includes(fault) && !this.own.has(fault) && this.route === 'through-proxy' && this.options.executionProxy !== undefined;
+  }
+
+  /** The proxy could add faults the gate lacks, but nobody has seen yet whether its calls pass it. */
+  private routeUnchecked(): boolean {
+    return this.options.executionProxy !== undefined && this.route === 'unchecked' && PROXY_FAULTS.some((f) => !this.own.has(f));
+  }
+
+  /**
+   * One healthy request, approved by the harness's Control Plane: did its Execution Layer call pass
+   * the proxy? Its records are wiped by the reset that follows, and what the harness recorded of it
+   * (the policy exchange, the effect) by the run's fresh recording.
+   */
+  private async probeRoute(): Promise<void> {
+    const proxy = this.options.executionProxy;
+    const controlPlane = this.options.controlPlane;
+    this.routeProbed = true;
+    if (!proxy || !controlPlane) return;
+    const id = randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    const request = concreteRequest(
+      {},
+      { request_id: `route-check-${id}`, action: 'payments.transfer', parameters: { to: 'bob', amount: 1 }, nonce: `route-check-${id}` },
+      now,
+      this.options.recorder.config.acceptanceWindowSec,
+    );
+    controlPlane.answer({ answers: {}, approvalId: `route-check-${id}` });
+    const before = proxy.forwarded;
+    let answer: Answer;
+    try {
+      answer = await this.post(new URL('/v1/requests', this.gates[0]!), canonicalBytes(request as JsonValue));
+    } finally {
+      controlPlane.answer(undefined);
+    }
+    if (answer.status === 'executed') this.setRoute(proxy.forwarded > before ? 'through-proxy' : 'bypasses-proxy');
   }
 
   /** Every replica in turn, so that concurrent duplicates land on different replicas. */
@@ -183,14 +267,34 @@ export class HttpDriver implements Driver {
     this.guard();
     this.spans.clear();
     await this.proxyMode({ kind: 'pass' });
-    if (this.capabilities.has('reset')) await this.control('/failclosed/v1/reset', {});
+    if (!this.own.has('reset')) return;
+    await this.control('/failclosed/v1/reset', {});
+    if (this.routeUnchecked() && !this.routeProbed) {
+      await this.probeRoute();
+      await this.control('/failclosed/v1/reset', {});
+    }
   }
 
   async submit(body: Uint8Array): Promise<Answer> {
     this.guard();
     const op = this.options.recorder.requestSent(body);
-    const answer = await this.post(new URL('/v1/requests', this.nextGate()), body);
+    const proxy = this.options.executionProxy;
+    const forwardedBefore = proxy?.forwarded ?? 0;
+    const startedBefore = this.started;
+    this.started += 1;
+    this.inFlight += 1;
+    let answer: Answer;
+    try {
+      answer = await this.post(new URL('/v1/requests', this.nextGate()), body);
+    } finally {
+      this.inFlight -= 1;
+    }
     this.options.recorder.response(op, answer);
+    // A gate that cannot be reset is never probed: its first healthy request, alone, tells.
+    const alone = startedBefore === this.started - 1 && this.inFlight === 0;
+    if (proxy && alone && answer.status === 'executed' && this.routeUnchecked()) {
+      this.setRoute(proxy.forwarded > forwardedBefore ? 'through-proxy' : 'bypasses-proxy');
+    }
     return answer;
   }
 
@@ -243,16 +347,17 @@ export class HttpDriver implements Driver {
 
   async setFault(fault: DriverFault, active: boolean): Promise<void> {
     this.guard();
-    const proxy = this.options.executionProxy;
-    if ((PROXY_FAULTS as readonly string[]).includes(fault) && proxy) {
+    if (this.proxyProvides(fault)) {
       const mode =
         !active ? { kind: 'pass' as const }
         : fault === 'execution-partition' ? { kind: 'partition' as const }
         : fault === 'execution-tamper' ? { kind: 'tamper' as const, rewrite: tamperParameters }
         : { kind: 'reset-after-forward' as const };
       await this.proxyMode(mode);
-    } else {
+    } else if (this.own.has(fault)) {
       await this.control('/failclosed/v1/fault', { fault, active });
+    } else {
+      throw new CapabilityMissing(fault);
     }
     this.track(fault, fault === 'execution-unconfirmed' ? 'execution-unconfirmed' : fault, active);
   }
