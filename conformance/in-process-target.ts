@@ -50,6 +50,8 @@ export interface InProcessSystem {
   settle?(): Promise<void>;
   /** the system's audit export; without it the driver exports the environment's audit log */
   auditExport?(): Promise<JsonValue[]>;
+  /** stops whatever the system still does in the background (timers, retries), as a crash does */
+  halt?(): void;
 }
 
 export interface InProcessTarget {

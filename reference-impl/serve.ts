@@ -163,12 +163,14 @@ class ReferenceRuntime {
 
   /** As after a crash: nothing kept in memory survives, everything durable does. */
   async restart(): Promise<void> {
+    this.gate.halt();
     await this.close();
     await this.open();
   }
 
   /** Empty stores, empty audit log, no faults, no clock offset. */
   async reset(): Promise<void> {
+    this.gate.halt();
     await this.close();
     for (const file of [this.paths.nonces, this.paths.approvals, this.paths.audit, this.paths.spool, this.paths.effects]) {
       if (file) rmSync(file, { force: true });

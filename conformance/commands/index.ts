@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { Command } from './command.ts';
 import { DirectCall } from './bypass-commands.ts';
 import { ApprovalBoundElsewhere, ControlPlaneAnswers, ExpiredApproval, ForgedApproval } from './control-plane-commands.ts';
-import { AuditStoreFault, LostConfirmation, NonceStoreFault, PartitionThenHeal, TamperInFlight } from './fault-commands.ts';
+import { AuditStoreFault, CrashDuringAuditOutage, LostConfirmation, NonceStoreFault, PartitionThenHeal, TamperInFlight } from './fault-commands.ts';
 import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, ReplayedApproval, SameNonceOtherIdentity } from './replay-commands.ts';
 import { FutureTimestamp, MalformedBody, MalformedNonce, RevokedKey, StaleTimestamp, TamperedSignature, UnknownKey, ValidRequest } from './request-commands.ts';
 
@@ -27,6 +27,7 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
       .map(([b, s]) => new ApprovalBoundElsewhere(b as never, s as never)),
     fc.constantFrom('unavailable', 'writeUnconfirmed').map((k) => new NonceStoreFault(k as never)),
     fc.constant(new AuditStoreFault()),
+    fc.constant(new CrashDuringAuditOutage()),
     fc.constant(new PartitionThenHeal()),
     fc.constant(new TamperInFlight()),
     fc.constant(new LostConfirmation()),

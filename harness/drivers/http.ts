@@ -266,6 +266,8 @@ export class HttpDriver implements Driver {
   async reset(): Promise<void> {
     this.guard();
     this.spans.clear();
+    this.gateFaults.clear();
+    this.clockOffsetMs = 0;
     await this.proxyMode({ kind: 'pass' });
     if (!this.own.has('reset')) return;
     await this.control('/failclosed/v1/reset', {});
@@ -356,6 +358,8 @@ export class HttpDriver implements Driver {
       await this.proxyMode(mode);
     } else if (this.own.has(fault)) {
       await this.control('/failclosed/v1/fault', { fault, active });
+      if (active) this.gateFaults.add(fault);
+      else this.gateFaults.delete(fault);
     } else {
       throw new CapabilityMissing(fault);
     }
@@ -384,7 +388,22 @@ export class HttpDriver implements Driver {
 
   async setClockOffset(offsetMs: number): Promise<void> {
     await this.control('/failclosed/v1/clock', { offset_ms: offsetMs });
+    this.clockOffsetMs = offsetMs;
     this.track('clock', 'clock-offset', offsetMs !== 0, `${offsetMs} ms`);
+  }
+
+  /** Faults the gate itself plays that the harness left on, and the clock offset it set: its settings, not the gate's state. */
+  private readonly gateFaults = new Set<DriverFault>();
+  private clockOffsetMs = 0;
+
+  /**
+   * After a restart a gate may have kept the harness's faults and clock offset, or dropped them
+   * (a container restart does): CONTRACT.md section 9 allows both. The harness says again what it
+   * left on, before anything else reaches the gate, so both are tested alike.
+   */
+  private async reassert(): Promise<void> {
+    for (const fault of this.gateFaults) await this.control('/failclosed/v1/fault', { fault, active: true });
+    if (this.clockOffsetMs !== 0) await this.control('/failclosed/v1/clock', { offset_ms: this.clockOffsetMs });
   }
 
   async crashAndRestart(): Promise<void> {
@@ -397,6 +416,7 @@ export class HttpDriver implements Driver {
         throw this.fail(error instanceof HarnessError ? error : new HarnessError(`the crash and restart of the gate failed: ${(error as Error).message}`, 'check that the gate can be restarted on its data directory (its log says why not)', { cause: error }));
       }
     } else await this.control('/failclosed/v1/restart', {});
+    await this.reassert();
     this.options.recorder.faultHealed(span);
   }
 

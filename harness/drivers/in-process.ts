@@ -72,6 +72,7 @@ export class InProcessDriver implements Driver {
   }
 
   async reset(): Promise<void> {
+    this.system?.halt?.();
     this.clock.offsetMs = 0;
     this.linkFaults.clear();
     this.spans.clear();
@@ -161,7 +162,8 @@ export class InProcessDriver implements Driver {
 
   async crashAndRestart(): Promise<void> {
     const span = this.options.recorder.faultStarted('crash');
-    // Whatever the old system kept outside the environment dies with it.
+    // Whatever the old system kept outside the environment dies with it, and it does nothing more.
+    this.system.halt?.();
     this.system = this.targetUnderTest.start(this.env);
     this.options.recorder.faultHealed(span);
   }
