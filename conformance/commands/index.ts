@@ -27,7 +27,6 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
       .map(([b, s]) => new ApprovalBoundElsewhere(b as never, s as never)),
     fc.constantFrom('unavailable', 'writeUnconfirmed').map((k) => new NonceStoreFault(k as never)),
     fc.constant(new AuditStoreFault()),
-    fc.constant(new CrashDuringAuditOutage()),
     fc.constant(new PartitionThenHeal()),
     fc.constant(new TamperInFlight()),
     fc.constant(new LostConfirmation()),
@@ -38,5 +37,6 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
     fc.nat({ max: 20 }).map((i) => new CrashRestartThenReplay(i)),
     fc.constantFrom(-3, 3, w - 5, -(w - 5), w + 30, -(w + 30)).map((s) => new ClockSkew(s)),
     fc.constantFrom('no-envelope', 'forged', 'expired', 'expired-at-edge', 'not-yet-valid', 'replayed', 'mismatched').map((k) => new DirectCall(k as never)),
+    fc.constant(new CrashDuringAuditOutage()),
   ];
 }
