@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { History } from '../history.ts';
 import type { JsonValue } from '../profile/canonical-json.ts';
 import { canonicalize } from '../profile/canonical-json.ts';
-import { sha256Digest } from '../profile/digest.ts';
+import { digestJson, sha256Digest } from '../profile/digest.ts';
 import { HistoryBuilder, addCompliantTraffic, rechainAudit } from '../history-builder.ts';
 import { checkInv5 } from './inv-5-attributable-audit.ts';
 import { expectCaught, expectHolds } from './verdict-expectations.ts';
@@ -215,6 +215,125 @@ describe('INV-5 attributable audit of every request', () => {
     b.appendAudit({ ...b.attribution(sent), data_hash: sha256Digest('{}'), decision: 'deny', stage: 'final', trace_id: traceId, code: 'POLICY_DENIED' });
     b.respond(sent, 'denied', { code: 'POLICY_DENIED', trace_id: traceId });
     expectCaught(checkInv5(b.build()), 'INV-5', { audit: [lastAuditIndex(b)], message: /data_hash/ });
+  });
+
+  describe('data_hash (CONTRACT.md section 7): the parameters once the request passed the schema, else the empty-string hash', () => {
+    const EMPTY = sha256Digest('');
+    /** A request answered REQUEST_MALFORMED or NONCE_MALFORMED, recorded with this data_hash. */
+    const recorded = (body: string, code: 'REQUEST_MALFORMED' | 'NONCE_MALFORMED', dataHash: string) => {
+      const b = compliant();
+      const sent = b.send(body);
+      const traceId = b.traceId();
+      b.appendAudit({ ...b.attribution(sent), data_hash: dataHash as never, decision: 'deny', stage: 'final', trace_id: traceId, code });
+      b.respond(sent, 'denied', { code, trace_id: traceId });
+      return { b, history: b.build() };
+    };
+
+    it('a body that is not strict JSON: the empty-string hash and nothing else', () => {
+      const body = '{"identity":"alice","parameters":{"amount":1},"parameters":{"amount":2}}'; // duplicate key
+      expectHolds(checkInv5(recorded(body, 'REQUEST_MALFORMED', EMPTY).history));
+      for (const other of [digestJson({ amount: 1 }), digestJson({ amount: 2 }), sha256Digest(body)]) {
+        const { b, history } = recorded(body, 'REQUEST_MALFORMED', other);
+        expectCaught(checkInv5(history), 'INV-5', { audit: [lastAuditIndex(b)], message: /data_hash/ });
+      }
+    });
+
+    it('strict JSON that fails the schema: the empty-string hash, or the digest of the parameters it carries', () => {
+      const body = canonicalize({ identity: 'alice', action: 'payments.transfer', parameters: { amount: 1 } } as JsonValue);
+      for (const accepted of [EMPTY, digestJson({ amount: 1 })]) expectHolds(checkInv5(recorded(body, 'REQUEST_MALFORMED', accepted).history));
+      const { b, history } = recorded(body, 'REQUEST_MALFORMED', digestJson({ amount: 2 }));
+      expectCaught(checkInv5(history), 'INV-5', { audit: [lastAuditIndex(b)], message: /data_hash/ });
+    });
+
+    it('a request whole but for its nonce: the digest of its parameters (the reference), or the empty-string hash', () => {
+      const b0 = new HistoryBuilder();
+      const request = b0.request({ nonce: 'short' });
+      const body = canonicalize(request as unknown as JsonValue);
+      for (const accepted of [digestJson(request.parameters), EMPTY]) expectHolds(checkInv5(recorded(body, 'NONCE_MALFORMED', accepted).history));
+      const { b, history } = recorded(body, 'NONCE_MALFORMED', digestJson({ other: true }));
+      expectCaught(checkInv5(history), 'INV-5', { audit: [lastAuditIndex(b)], message: /data_hash/ });
+    });
+
+    it('a valid request over 64 KiB that the gate chose not to read (REQUEST_MALFORMED): as a body it could not parse', () => {
+      const b = compliant();
+      const sent = b.send(b.request({ parameters: { blob: 'x'.repeat(100 * 1024) } }));
+      const traceId = b.traceId();
+      b.appendAudit({ request_hash: sent.requestHash, identity: 'unknown', data_hash: EMPTY, decision: 'deny', stage: 'final', trace_id: traceId, code: 'REQUEST_MALFORMED' });
+      b.respond(sent, 'denied', { code: 'REQUEST_MALFORMED', trace_id: traceId });
+      expectHolds(checkInv5(b.build()));
+    });
+
+    it('a request that passed the schema: the digest of its canonical parameters, never the empty-string hash', () => {
+      const b = compliant();
+      const sent = b.send(b.request());
+      const traceId = b.traceId();
+      b.appendAudit({ ...b.attribution(sent), data_hash: EMPTY, decision: 'deny', stage: 'final', trace_id: traceId, code: 'POLICY_DENIED' });
+      b.respond(sent, 'denied', { code: 'POLICY_DENIED', trace_id: traceId });
+      expectCaught(checkInv5(b.build()), 'INV-5', { audit: [lastAuditIndex(b)], message: /data_hash/ });
+    });
+  });
+
+  describe('approval_id and outcome (CONTRACT.md section 7): the intent record marks the dispatch', () => {
+    /** An approved request whose intent is written, closed by `close`. */
+    const dispatched = (close: (b: HistoryBuilder, sent: ReturnType<HistoryBuilder['send']>, approvalId: string, traceId: string) => { code?: string }) => {
+      const b = compliant();
+      const request = b.request();
+      const traceId = b.traceId();
+      const sent = b.send(request);
+      const { envelope } = b.allow(request);
+      b.auditIntent(sent, envelope.approval_id, traceId);
+      const { code } = close(b, sent, envelope.approval_id, traceId);
+      b.respond(sent, 'denied', { code: code as never, trace_id: traceId });
+      return { b, history: b.build() };
+    };
+    const denial = (code: string, extra: Record<string, string> = {}) => (b: HistoryBuilder, sent: ReturnType<HistoryBuilder['send']>, approvalId: string, traceId: string) => {
+      b.appendAudit({ ...b.attribution(sent), decision: 'deny', stage: 'final', trace_id: traceId, code: code as never, approval_id: approvalId, ...extra });
+      return { code };
+    };
+
+    it('accepts a dispatch the Execution Layer refused (its code relayed) or never received, closed with the approval and "failed"', () => {
+      for (const code of ['ENVELOPE_BINDING_MISMATCH', 'ENVELOPE_REPLAYED', 'EXECUTION_UNAVAILABLE']) {
+        expectHolds(checkInv5(dispatched(denial(code, { outcome: 'failed' })).history));
+      }
+    });
+
+    it('catches a dispatched request whose final denial carries no outcome, or names another approval', () => {
+      expectCaught(checkInv5(dispatched(denial('EXECUTION_UNAVAILABLE')).history), 'INV-5', { message: /does not close its dispatch/ });
+      const other = dispatched((b, sent, _approvalId, traceId) => {
+        b.appendAudit({ ...b.attribution(sent), decision: 'deny', stage: 'final', trace_id: traceId, code: 'ENVELOPE_REPLAYED', approval_id: 'approval-of-someone-else', outcome: 'failed' });
+        return { code: 'ENVELOPE_REPLAYED' };
+      });
+      expectCaught(checkInv5(other.history), 'INV-5', { message: /must carry that approval_id/ });
+    });
+
+    it('catches "unknown" on a dispatch that did not end unconfirmed', () => {
+      expectCaught(checkInv5(dispatched(denial('EXECUTION_UNAVAILABLE', { outcome: 'unknown' })).history), 'INV-5', { message: /not a valid audit record.*EXECUTION_UNCONFIRMED/ });
+    });
+
+    it('catches a dispatched request closed with a denial from before dispatch', () => {
+      expectCaught(checkInv5(dispatched(denial('POLICY_DENIED', { outcome: 'failed' })).history), 'INV-5', { message: /a denial before dispatch/ });
+    });
+
+    it('catches a denial before dispatch that carries an outcome or an approval_id, and a dispatch-stage denial without its intent', () => {
+      for (const extra of [{ outcome: 'failed' as const }, { approval_id: 'approval-1' }]) {
+        const b = compliant();
+        const request = b.request();
+        const traceId = b.traceId();
+        const sent = b.send(request);
+        b.allow(request);
+        b.appendAudit({ ...b.attribution(sent), decision: 'deny', stage: 'final', trace_id: traceId, code: 'AUDIT_UNAVAILABLE', ...extra });
+        b.respond(sent, 'denied', { code: 'AUDIT_UNAVAILABLE', trace_id: traceId });
+        expectCaught(checkInv5(b.build()), 'INV-5', { audit: [lastAuditIndex(b)], message: /never dispatched/ });
+      }
+      const b = compliant();
+      const request = b.request();
+      const traceId = b.traceId();
+      const sent = b.send(request);
+      b.allow(request);
+      b.appendAudit({ ...b.attribution(sent), decision: 'deny', stage: 'final', trace_id: traceId, code: 'EXECUTION_UNAVAILABLE' });
+      b.respond(sent, 'denied', { code: 'EXECUTION_UNAVAILABLE', trace_id: traceId });
+      expectCaught(checkInv5(b.build()), 'INV-5', { audit: [lastAuditIndex(b)], message: /a denial at dispatch, but has no intent record/ });
+    });
   });
 
   type Tamper =

@@ -9,6 +9,8 @@ import type { JsonValue } from '../profile/canonical-json.ts';
 import type { Digest } from '../profile/digest.ts';
 import { ZERO_DIGEST, sha256Digest } from '../profile/digest.ts';
 import type { AuditRecord } from '../profile/messages.ts';
+import type { DenialCodeInfo } from '../profile/denial-codes.ts';
+import { DENIAL_CODES, isDenialCode } from '../profile/denial-codes.ts';
 import { validateAuditRecord } from '../profile/messages.ts';
 import type { HistoryIndex, RequestOp } from './history-index.ts';
 import { buildHistoryIndex, digestJsonOrUndefined, isJsonObject, witnesses } from './history-index.ts';
@@ -17,6 +19,9 @@ export const INV_5_STATEMENT =
   'Every request, denied or malformed ones included, has attributable records in one continuous hash chain that agree with what the Gate answered, and every effect was audited before it happened.';
 
 const EMPTY_DATA_HASH = sha256Digest('');
+
+/** Stages that deny before the intent record is written: such a request was never dispatched. */
+const PRE_DISPATCH_STAGES: ReadonlySet<DenialCodeInfo['stage']> = new Set(['structure', 'authentication', 'replay', 'policy', 'audit']);
 
 interface IndexedRecord {
   auditIndex: number;
@@ -59,7 +64,15 @@ function checkChain(audit: JsonValue[], chainStarts: readonly number[], violatio
 /** Identities and data hashes a record of this op may carry. */
 function allowedAttribution(op: RequestOp): { identities: Set<string>; dataHashes: Set<string> } {
   if (op.parsed.ok) {
-    return { identities: new Set([op.parsed.request.identity]), dataHashes: new Set(op.claimedParametersDigest ? [op.claimedParametersDigest] : []) };
+    const identities = new Set([op.parsed.request.identity]);
+    const dataHashes = new Set(op.claimedParametersDigest ? [op.claimedParametersDigest] : []);
+    // Between 64 KiB / depth 32 and 1 MiB / depth 64 a gate may refuse a request it did not read:
+    // then it knows it no better than any body it could not parse.
+    if (op.response?.event.code === 'REQUEST_MALFORMED') {
+      identities.add('unknown');
+      dataHashes.add(EMPTY_DATA_HASH);
+    }
+    return { identities, dataHashes };
   }
   // "unknown" when the request did not parse that far; a Gate may still record the claimed identity.
   const identities = new Set(['unknown']);
@@ -157,6 +170,38 @@ export function checkInv5(history: History, index: HistoryIndex = buildHistoryIn
         [],
         entries.map((e) => e.auditIndex),
       );
+    }
+  }
+
+  // Which final records carry approval_id and outcome (CONTRACT.md section 7): the intent record
+  // marks the dispatch. A dispatched request closes with the intent's approval_id and an outcome;
+  // one denied before the intent (structure … policy, audit) carries neither; a dispatch-stage
+  // code means it was dispatched. Envelope-stage codes are both: the Gate's own refusal of the
+  // envelope (before the intent) or the Execution Layer's, relayed (after it).
+  for (const [traceId, entries] of byTraceId) {
+    const intent = entries.find((e) => e.record.stage === 'intent');
+    for (const { auditIndex, record } of entries) {
+      if (record.stage !== 'final') continue;
+      const where = intent ? [intent.auditIndex, auditIndex] : [auditIndex];
+      const stage = record.code === undefined || !isDenialCode(record.code) ? undefined : DENIAL_CODES[record.code].stage;
+      if (intent) {
+        if (record.approval_id !== intent.record.approval_id || record.outcome === undefined) {
+          violation(
+            `The final record of trace ${traceId} does not close its dispatch: after the intent record for approval ${intent.record.approval_id}, it must carry that approval_id and an outcome.`,
+            [],
+            where,
+          );
+        }
+        if (stage !== undefined && PRE_DISPATCH_STAGES.has(stage)) {
+          violation(`Trace ${traceId} has an intent record, yet closes with ${record.code}, a denial before dispatch.`, [], where);
+        }
+      } else if (record.decision === 'deny') {
+        if (record.approval_id !== undefined || record.outcome !== undefined) {
+          violation(`The final denial of trace ${traceId} carries an approval_id or an outcome, but the request was never dispatched (no intent record).`, [], where);
+        } else if (stage === 'dispatch') {
+          violation(`Trace ${traceId} closes with ${record.code}, a denial at dispatch, but has no intent record, approval_id or outcome.`, [], where);
+        }
+      }
     }
   }
 
