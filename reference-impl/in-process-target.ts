@@ -61,6 +61,7 @@ export function referenceTarget(name = 'reference', variation: ReferenceVariatio
         },
         auditExport: async () => (await reference.audit.records()) as unknown as JsonValue[],
         halt: () => reference.gate.halt(),
+        gatewayEvents: () => structuredClone(reference.events) as unknown as JsonValue[],
       };
     },
   };

@@ -432,6 +432,10 @@ export class HttpDriver implements Driver {
     } catch (error) {
       throw this.fail(error as HarnessError);
     }
+    // Gateway events are a SHOULD: a gate that serves none (404, or anything but a JSON array) offers none.
+    const events: JsonValue[] = [];
+    for (const gate of this.gates) events.push(...(await eventsOf(gate)));
+    this.options.recorder.gatewayEvents(events);
     return exports;
   }
 
@@ -474,6 +478,19 @@ async function exportOf(gate: string): Promise<JsonValue[]> {
   }
   if (!Array.isArray(value)) throw new HarnessError(`GET /v1/audit of ${gate} did not answer a JSON array`, EXPORT_REMEDY);
   return value;
+}
+
+/** GET /v1/events of one gate: its gateway events, or none when it serves none. */
+async function eventsOf(gate: string): Promise<JsonValue[]> {
+  try {
+    const response = await fetch(new URL('/v1/events', gate), { signal: AbortSignal.timeout(CONTROL_TIMEOUT_MS) });
+    const text = await response.text();
+    if (!response.ok) return [];
+    const value = parseStrictJson(text);
+    return Array.isArray(value) ? value : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The start of a body, on one line, for a message. */

@@ -173,6 +173,7 @@ export class InProcessDriver implements Driver {
   }
 
   async auditExport(): Promise<JsonValue[][]> {
+    if (this.system.gatewayEvents) this.options.recorder.gatewayEvents(this.system.gatewayEvents());
     if (this.system.auditExport) return [await this.system.auditExport()];
     return [(await this.durable.auditInner.records()) as unknown as JsonValue[]];
   }

@@ -6,6 +6,8 @@ import { canonicalize } from '../profile/canonical-json.ts';
 import { digestJson, sha256Digest } from '../profile/digest.ts';
 import { HistoryBuilder, addCompliantTraffic, rechainAudit } from '../history-builder.ts';
 import { checkInv5 } from './inv-5-attributable-audit.ts';
+import { readRequest } from '../profile/request-checks.ts';
+import { fromBase64Url } from '../profile/encoding.ts';
 import { expectCaught, expectHolds } from './verdict-expectations.ts';
 
 function compliant(): HistoryBuilder {
@@ -333,6 +335,72 @@ describe('INV-5 attributable audit of every request', () => {
       b.appendAudit({ ...b.attribution(sent), decision: 'deny', stage: 'final', trace_id: traceId, code: 'EXECUTION_UNAVAILABLE' });
       b.respond(sent, 'denied', { code: 'EXECUTION_UNAVAILABLE', trace_id: traceId });
       expectCaught(checkInv5(b.build()), 'INV-5', { audit: [lastAuditIndex(b)], message: /a denial at dispatch, but has no intent record/ });
+    });
+  });
+
+  describe('gateway events (CONTRACT.md section 7), when the gate serves any', () => {
+    /** The events a correct gate serves for a history's answered requests. */
+    function withEvents(history: History, edit: (events: { request_id: string; trace_id: string; event: string; timestamp_ms: number; code?: string }[]) => void = () => undefined): History {
+      const bodies = new Map(history.events.flatMap((e) => (e.kind === 'request' ? [[e.op, e.body] as const] : [])));
+      const events: { request_id: string; trace_id: string; event: string; timestamp_ms: number; code?: string }[] = [];
+      for (const e of history.events) {
+        if (e.kind !== 'response' || !e.trace_id || e.status === 'indeterminate' || e.code === 'REQUEST_MALFORMED') continue;
+        const parsed = readRequest(fromBase64Url(bodies.get(e.op) ?? '') ?? new Uint8Array());
+        const requestId = parsed.ok ? parsed.request.request_id : e.request_id ?? 'unknown';
+        events.push({ request_id: requestId, trace_id: e.trace_id, event: 'accepted', timestamp_ms: e.at });
+        events.push({ request_id: requestId, trace_id: e.trace_id, event: e.status === 'executed' ? 'completed' : 'failed', timestamp_ms: e.at, ...(e.code ? { code: e.code } : {}) });
+      }
+      edit(events);
+      const at = history.events.at(-1)?.at ?? 0;
+      return { ...history, events: [...history.events, ...events.map((event) => ({ kind: 'gateway-event' as const, at, event: event as never }))] };
+    }
+    const traffic = () => {
+      const b = compliant();
+      const nonce = b.send(b.request({ nonce: 'short' }));
+      const traceId = b.traceId();
+      b.auditDenial(nonce, 'NONCE_MALFORMED', traceId);
+      b.respond(nonce, 'denied', { code: 'NONCE_MALFORMED', trace_id: traceId });
+      return { history: b.build(), nonceTrace: traceId };
+    };
+
+    it('accepts a gate serving the events of every request, and one serving none at all', () => {
+      expectHolds(checkInv5(withEvents(traffic().history)));
+      expectHolds(checkInv5(traffic().history));
+    });
+
+    it('accepts NONCE_MALFORMED with no events, or with "accepted" then "failed"', () => {
+      const { history, nonceTrace } = traffic();
+      expectHolds(checkInv5(withEvents(history, (events) => events.splice(0, events.length, ...events.filter((e) => e.trace_id !== nonceTrace)))));
+    });
+
+    it('catches a request with a missing, doubled, wrong or misordered event', () => {
+      const edits: [string, (events: { event: string; code?: string; timestamp_ms: number; request_id: string }[]) => void, RegExp][] = [
+        ['no "accepted"', (events) => void events.splice(events.findIndex((e) => e.event === 'accepted'), 1), /must have one "accepted" event/],
+        ['two closing events', (events) => void events.push({ ...events.find((e) => e.event === 'completed')! }), /must have one "accepted" event, then one "completed"/],
+        ['"completed" for a denial', (events) => void (events.find((e) => e.event === 'failed')!.event = 'completed'), /then one "failed with/],
+        ['another code', (events) => void (events.find((e) => e.event === 'failed')!.code = 'TIMESTAMP_STALE'), /failed with/],
+        ['out of order', (events) => void (events.find((e) => e.event === 'accepted')!.timestamp_ms += 10_000), /out of order/],
+        ['another request_id', (events) => void (events.find((e) => e.event === 'completed')!.request_id = 'someone-else'), /keyed by another request_id/],
+      ];
+      for (const [what, edit, message] of edits) {
+        expect(() => expectCaught(checkInv5(withEvents(traffic().history, edit)), 'INV-5', { message }), what).not.toThrow();
+      }
+    });
+
+    it('catches events for a request denied REQUEST_MALFORMED, which no request_id keys', () => {
+      const { history } = traffic();
+      const malformed = history.events.find((e) => e.kind === 'response' && e.code === 'REQUEST_MALFORMED');
+      const trace = malformed?.kind === 'response' ? malformed.trace_id : undefined;
+      const caught = withEvents(history, (events) => void events.push({ request_id: 'broken', trace_id: trace!, event: 'failed', timestamp_ms: 1, code: 'REQUEST_MALFORMED' }));
+      expectCaught(checkInv5(caught), 'INV-5', { message: /denied REQUEST_MALFORMED, so no request_id keys it/ });
+    });
+
+    it('judges only requests sent after the last crash: events need not survive a restart', () => {
+      const { history } = traffic();
+      const crashAt = (history.events.at(-1)?.at ?? 0) + 1;
+      const crashed: History = { ...history, events: [...history.events, { kind: 'fault', fault: 'crash', at: crashAt, until: crashAt }] };
+      // All its events were lost in the crash, but for one served afterwards.
+      expectHolds(checkInv5(withEvents(crashed, (events) => void events.splice(1))));
     });
   });
 

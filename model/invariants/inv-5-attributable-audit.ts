@@ -8,10 +8,10 @@ import type { History, InvariantVerdict, Violation } from '../history.ts';
 import type { JsonValue } from '../profile/canonical-json.ts';
 import type { Digest } from '../profile/digest.ts';
 import { ZERO_DIGEST, sha256Digest } from '../profile/digest.ts';
-import type { AuditRecord } from '../profile/messages.ts';
+import type { AuditRecord, GatewayEvent } from '../profile/messages.ts';
 import type { DenialCodeInfo } from '../profile/denial-codes.ts';
 import { DENIAL_CODES, isDenialCode } from '../profile/denial-codes.ts';
-import { validateAuditRecord } from '../profile/messages.ts';
+import { validateAuditRecord, validateGatewayEvent } from '../profile/messages.ts';
 import type { HistoryIndex, RequestOp } from './history-index.ts';
 import { buildHistoryIndex, digestJsonOrUndefined, isJsonObject, witnesses } from './history-index.ts';
 
@@ -235,6 +235,8 @@ export function checkInv5(history: History, index: HistoryIndex = buildHistoryIn
     }
   }
 
+  checkGatewayEvents(history, index, violation);
+
   // Audit before effect: each approval that executed was announced by an intent record.
   const intentApprovals = new Set(
     records.filter((e) => e.record.stage === 'intent' && e.record.approval_id !== undefined).map((e) => e.record.approval_id),
@@ -252,4 +254,59 @@ export function checkInv5(history: History, index: HistoryIndex = buildHistoryIn
   }
 
   return { invariant: 'INV-5', holds: violations.length === 0, violations, examined };
+}
+
+/**
+ * Gateway events (CONTRACT.md section 7), when the system serves any: keyed by request_id, so a
+ * request has them once its request_id is known — `accepted`, then `completed` or `failed` with
+ * the code it was answered; one answered REQUEST_MALFORMED has none; NONCE_MALFORMED has that pair
+ * or none. Events need not survive a restart: only requests sent after the last crash are judged.
+ */
+function checkGatewayEvents(history: History, index: HistoryIndex, violation: (message: string, eventIndexes: number[], auditIndexes?: number[]) => void): void {
+  const byTrace = new Map<string, { eventIndex: number; event: GatewayEvent }[]>();
+  let since = Number.NEGATIVE_INFINITY;
+  let served = false;
+  history.events.forEach((e, eventIndex) => {
+    if (e.kind === 'fault' && e.fault === 'crash') since = Math.max(since, e.until ?? Number.POSITIVE_INFINITY);
+    if (e.kind !== 'gateway-event') return;
+    served = true;
+    const result = validateGatewayEvent(e.event);
+    if (!result.ok) {
+      violation(`Gateway event ${eventIndex} is not a gateway event: ${result.problems.map((p) => `${p.path} ${p.message}`).join('; ')}.`, [eventIndex]);
+      return;
+    }
+    pushTo(byTrace, result.value.trace_id, { eventIndex, event: result.value });
+  });
+  if (!served) return;
+  for (const op of index.ops) {
+    const response = op.response;
+    const traceId = response?.event.trace_id;
+    if (!response || traceId === undefined || response.event.status === 'indeterminate' || op.event.at <= since) continue;
+    const events = byTrace.get(traceId) ?? [];
+    const witnesses = [op.eventIndex, response.eventIndex, ...events.map((e) => e.eventIndex)];
+    const { status, code } = response.event;
+    if (status === 'denied' && code === 'REQUEST_MALFORMED') {
+      if (events.length > 0) violation(`Request op ${op.op} was denied REQUEST_MALFORMED, so no request_id keys it, yet trace ${traceId} has gateway events.`, witnesses);
+      continue;
+    }
+    if (status === 'denied' && code === 'NONCE_MALFORMED' && events.length === 0) continue;
+    const accepted = events.filter((e) => e.event.event === 'accepted');
+    const closing = events.filter((e) => e.event.event !== 'accepted');
+    const expected = status === 'executed' ? 'completed' : `failed with ${code ?? 'no code'}`;
+    const closes = (e: GatewayEvent) => (status === 'executed' ? e.event === 'completed' : e.event === 'failed' && e.code === code);
+    if (accepted.length !== 1 || closing.length !== 1 || !closes(closing[0]!.event)) {
+      violation(
+        `Request op ${op.op} was answered ${status === 'executed' ? 'executed' : `denied ${code ?? ''}`.trim()}: trace ${traceId} must have one "accepted" event, then one "${expected}"; it has ${events.map((e) => (e.event.code ? `"${e.event.event}" ${e.event.code}` : `"${e.event.event}"`)).join(', ') || 'none'}.`,
+        witnesses,
+      );
+      continue;
+    }
+    if (accepted[0]!.event.timestamp_ms > closing[0]!.event.timestamp_ms) {
+      violation(`The gateway events of trace ${traceId} are out of order: "accepted" after "${closing[0]!.event.event}".`, witnesses);
+    }
+    const requestId = op.parsed.ok ? op.parsed.request.request_id : response.event.request_id;
+    if (requestId !== undefined && events.some((e) => e.event.request_id !== requestId)) {
+      violation(`The gateway events of trace ${traceId} are keyed by another request_id than request op ${op.op}'s "${requestId}".`, witnesses);
+    }
+  }
 }
