@@ -23,7 +23,7 @@ import type { Question } from '../model/questions.ts';
 import { isHealthy } from '../model/questions.ts';
 import type { SystemMemory } from '../model/system-memory.ts';
 import { EMPTY_MEMORY, restart } from '../model/system-memory.ts';
-import type { ScriptedControlPlane } from '../harness/control-plane/scripted-control-plane.ts';
+import type { MalformedForm, ScriptedControlPlane } from '../harness/control-plane/scripted-control-plane.ts';
 import type { HistoryRecorder } from '../harness/history-recorder.ts';
 import type { Answer, Capability, Driver, DriverFault } from './driver.ts';
 import type { Tagged, Threat } from './threats.ts';
@@ -110,6 +110,8 @@ export interface GateStep {
   malformed?: MalformedKind;
   /** leave the scenario's faults on after the request (the caller switches them off later) */
   faultsStayOn?: boolean;
+  /** how a "malformed" Control Plane answer looks (default: garbage) */
+  controlPlaneForm?: MalformedForm;
 }
 
 export interface DirectStep {
@@ -300,7 +302,7 @@ export class RunContext {
       nonce: typeof request === 'string' ? fields.nonce : request.nonce,
       approvalId,
     });
-    this.controlPlane.answer({ answers: step.answers, approvalId, ...(step.envelope ? { envelope: step.envelope } : {}) });
+    this.controlPlane.answer({ answers: step.answers, approvalId, ...(step.envelope ? { envelope: step.envelope } : {}), ...(step.controlPlaneForm ? { malformed: step.controlPlaneForm } : {}) });
     const before = this.effectCount();
     const faults = faultsFor(step.answers);
     let observed: Answer;

@@ -52,7 +52,7 @@ export async function startFakeGate(options: FakeGateOptions): Promise<FakeGate>
     const denied = (code: string) => sendJson(res, 403, { status: 'denied', code, trace_id: traceId, request_id: value.request_id });
     let answer: { decision?: string; envelope?: { approval_id?: string } };
     try {
-      const response = await fetch(new URL('/v1/decide', options.controlPlaneUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: canonicalBytes(question as never), signal: AbortSignal.timeout(750) });
+      const response = await fetch(new URL('/v1/decide', options.controlPlaneUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: new TextDecoder().decode(canonicalBytes(question as never)), signal: AbortSignal.timeout(750) });
       answer = (await response.json()) as typeof answer;
     } catch {
       return denied('CONTROL_PLANE_UNAVAILABLE');

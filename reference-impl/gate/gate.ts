@@ -237,6 +237,7 @@ export class Gate {
       raw = await this.deps.controlPlane.ask(question, AbortSignal.timeout(this.settings.controlPlaneDeadlineMs));
     } catch (error) {
       if (error instanceof LinkError && error.kind === 'timeout') throw new Denial('CONTROL_PLANE_TIMEOUT', error.message);
+      if (error instanceof LinkError && error.kind === 'malformed') throw new Denial('CONTROL_PLANE_MALFORMED', error.message);
       throw new Denial('CONTROL_PLANE_UNAVAILABLE', (error as Error).message);
     }
     let answer: JsonValue;
