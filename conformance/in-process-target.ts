@@ -50,6 +50,10 @@ export interface InProcessSystem {
   settle?(): Promise<void>;
   /** the system's audit export; without it the driver exports the environment's audit log */
   auditExport?(): Promise<JsonValue[]>;
+  /** stops whatever the system still does in the background (timers, retries), as a crash does */
+  halt?(): void;
+  /** the gateway events it would serve at GET /v1/events (CONTRACT.md section 7), if it keeps any */
+  gatewayEvents?(): JsonValue[];
 }
 
 export interface InProcessTarget {

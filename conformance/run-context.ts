@@ -23,7 +23,7 @@ import type { Question } from '../model/questions.ts';
 import { isHealthy } from '../model/questions.ts';
 import type { SystemMemory } from '../model/system-memory.ts';
 import { EMPTY_MEMORY, restart } from '../model/system-memory.ts';
-import type { ScriptedControlPlane } from '../harness/control-plane/scripted-control-plane.ts';
+import type { MalformedForm, ScriptedControlPlane } from '../harness/control-plane/scripted-control-plane.ts';
 import type { HistoryRecorder } from '../harness/history-recorder.ts';
 import type { Answer, Capability, Driver, DriverFault } from './driver.ts';
 import type { Tagged, Threat } from './threats.ts';
@@ -108,6 +108,10 @@ export interface GateStep {
   parameters?: JsonValue;
   envelope?: EnvelopeOptions;
   malformed?: MalformedKind;
+  /** leave the scenario's faults on after the request (the caller switches them off later) */
+  faultsStayOn?: boolean;
+  /** how a "malformed" Control Plane answer looks (default: garbage) */
+  controlPlaneForm?: MalformedForm;
 }
 
 export interface DirectStep {
@@ -306,10 +310,14 @@ export class RunContext {
       nonce: typeof request === 'string' ? fields.nonce : request.nonce,
       approvalId,
     });
-    this.controlPlane.answer({ answers: step.answers, approvalId, ...(step.envelope ? { envelope: step.envelope } : {}) });
+    this.controlPlane.answer({ answers: step.answers, approvalId, ...(step.envelope ? { envelope: step.envelope } : {}), ...(step.controlPlaneForm ? { malformed: step.controlPlaneForm } : {}) });
     const before = this.effectCount();
     const faults = faultsFor(step.answers);
-    const observed = await this.withFaults(faults, () => this.driver.submit(body));
+    let observed: Answer;
+    if (step.faultsStayOn) {
+      for (const f of faults) await this.driver.setFault(f, true);
+      observed = await this.driver.submit(body);
+    } else observed = await this.withFaults(faults, () => this.driver.submit(body));
     this.controlPlane.answer(undefined);
     // Work queued during a partition would run now that it healed: count it against this step.
     if (faults.includes('execution-partition')) await new Promise((resolve) => setTimeout(resolve, 25));
@@ -418,6 +426,27 @@ export class RunContext {
     this.memory = restart(this.memory);
     this.trail.push('crash and restart');
     return true;
+  }
+
+  /**
+   * The audit log is down; a request is denied AUDIT_UNAVAILABLE and its final record can only
+   * wait; the system crashes and restarts while the log is still down; then the log heals. The
+   * waiting record was the answer's promise: it must be in the export (INV-5), however the system
+   * kept it across the crash. The fault stays on across the restart (the driver re-asserts it).
+   */
+  async crashDuringAuditOutage(tag: Tagged): Promise<void> {
+    const missing = this.missing({ auditStore: 'failing' }, ['crash-restart']);
+    if (missing) {
+      this.notTested.set('crash during an audit outage', missing);
+      return;
+    }
+    try {
+      await this.gateScenario({ label: 'request while the audit log is down', tag, answers: { auditStore: 'failing' }, faultsStayOn: true });
+      await this.crashAndRestart();
+    } finally {
+      await this.driver.setFault('audit-down', false);
+    }
+    this.trail.push('the audit log is back: the waiting final record must be written');
   }
 
   /**

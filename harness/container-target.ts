@@ -95,6 +95,7 @@ export async function imageTarget(harness: Harness, image: string, replicas = 1)
         gateUrl: primaryUrl,
         replicaUrls,
         recorder: harness.recorder,
+        controlPlane: harness.controlPlane,
         hello,
         ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}),
         target: `image ${image} (container ${containers[0]!.getId().slice(0, 12)}${replicas > 1 ? ` + ${replicas - 1} replica(s)` : ''})`,

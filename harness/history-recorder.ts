@@ -81,6 +81,16 @@ export class HistoryRecorder {
     };
   }
 
+  /**
+   * The gateway events the system served (GET /v1/events), read with the audit export: they replace
+   * any read before in this run, so reading twice records them once.
+   */
+  gatewayEvents(events: readonly JsonValue[]): void {
+    this.events = this.events.filter((e) => e.kind !== 'gateway-event');
+    const at = this.now();
+    for (const event of events) this.events.push({ kind: 'gateway-event', at, event: structuredClone(event) as never });
+  }
+
   faultStarted(fault: FaultKind, detail?: string): FaultSpan {
     const span: FaultSpan = { kind: 'fault', at: this.now(), until: null, fault, ...(detail ? { detail } : {}) };
     this.events.push(span);

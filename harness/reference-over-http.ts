@@ -88,6 +88,7 @@ export async function referenceOverHttp(
       gateUrl: primary.gate,
       replicaUrls: others.map((p) => p.gate),
       recorder: harness.recorder,
+      controlPlane: harness.controlPlane,
       hello,
       ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}),
       target: `${variant ? `mutant:${variant}` : 'reference'} (failclosed serve at ${primary.gate}${others.length ? ` + ${others.length} replica(s)` : ''})`,

@@ -93,7 +93,7 @@ export async function openTarget(spec: TargetSpec): Promise<OpenTarget> {
         throw harnessServicesError(error, spec);
       }
       const makeDriver: DriverFactory = () =>
-        new HttpDriver({ gateUrl: spec.url, recorder: harness.recorder, hello, ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}), target: `gate at ${spec.url}` });
+        new HttpDriver({ gateUrl: spec.url, recorder: harness.recorder, controlPlane: harness.controlPlane, hello, ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}), target: `gate at ${spec.url}` });
       return { harness, makeDriver, close: () => services.close() };
     }
   }

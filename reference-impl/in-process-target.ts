@@ -60,6 +60,8 @@ export function referenceTarget(name = 'reference', variation: ReferenceVariatio
           await reference.gate.settle();
         },
         auditExport: async () => (await reference.audit.records()) as unknown as JsonValue[],
+        halt: () => reference.gate.halt(),
+        gatewayEvents: () => structuredClone(reference.events) as unknown as JsonValue[],
       };
     },
   };

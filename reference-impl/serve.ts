@@ -35,6 +35,8 @@ import type { ClaimStore } from './stores/claim-store.ts';
 import { HttpClaimStore } from './stores/http-claim-store.ts';
 import { createClaimStoreServer } from './http/claim-store-server.ts';
 import { FaultyAuditLog } from './audit/faulty-audit-log.ts';
+import type { ExecutionLinkFault } from './gate/faulty-execution-link.ts';
+import { EXECUTION_LINK_FAULTS, FaultyExecutionLink, isExecutionLinkFault } from './gate/faulty-execution-link.ts';
 import type { ControlChannel } from './http/control-channel.ts';
 
 export interface RunningReference {
@@ -77,6 +79,8 @@ class ReferenceRuntime {
   private closers: (() => Promise<void>)[] = [];
   private nonceMode: 'healthy' | 'unavailable' | 'unconfirmed' = 'healthy';
   private auditMode: 'healthy' | 'failing' = 'healthy';
+  /** the Gate→Execution Layer faults it provides itself (when no harness proxy sits on that link) */
+  private readonly linkFaults = new Set<ExecutionLinkFault>();
 
   constructor(
     private readonly config: ServeConfig,
@@ -87,6 +91,8 @@ class ReferenceRuntime {
     /** where the Gate reaches its Execution Layer */
     private readonly executionUrl: () => string,
     private readonly variation: ServeVariation = {},
+    /** whether the Gate's link to its Execution Layer takes the control channel's execution-* faults */
+    readonly faultableLink = false,
   ) {}
 
   async open(): Promise<void> {
@@ -131,7 +137,7 @@ class ReferenceRuntime {
         audit: this.audit,
         spool,
         controlPlane: new HttpControlPlaneLink(config.controlPlane.url ?? this.embeddedControlPlaneUrl!),
-        executionLayer: new HttpExecutionLink(this.executionUrl()),
+        executionLayer: this.faultableLink ? new FaultyExecutionLink(new HttpExecutionLink(this.executionUrl()), this.linkFaults) : new HttpExecutionLink(this.executionUrl()),
         // Bounded: the newest 10,000 events are enough for operator look-ups.
         onEvent: (event) => {
           this.events.push(event);
@@ -157,18 +163,21 @@ class ReferenceRuntime {
 
   /** As after a crash: nothing kept in memory survives, everything durable does. */
   async restart(): Promise<void> {
+    this.gate.halt();
     await this.close();
     await this.open();
   }
 
   /** Empty stores, empty audit log, no faults, no clock offset. */
   async reset(): Promise<void> {
+    this.gate.halt();
     await this.close();
     for (const file of [this.paths.nonces, this.paths.approvals, this.paths.audit, this.paths.spool, this.paths.effects]) {
       if (file) rmSync(file, { force: true });
     }
     this.nonceMode = 'healthy';
     this.auditMode = 'healthy';
+    this.linkFaults.clear();
     this.clock.offsetMs = 0;
     this.events.length = 0;
     await this.open();
@@ -178,7 +187,10 @@ class ReferenceRuntime {
     if (fault === 'nonce-store-down') this.nonceMode = active ? 'unavailable' : 'healthy';
     else if (fault === 'nonce-store-unconfirmed') this.nonceMode = active ? 'unconfirmed' : 'healthy';
     else if (fault === 'audit-down') this.auditMode = active ? 'failing' : 'healthy';
-    else throw new Error(`no fault ${fault}`);
+    else if (this.faultableLink && isExecutionLinkFault(fault)) {
+      if (active) this.linkFaults.add(fault);
+      else this.linkFaults.delete(fault);
+    } else throw new Error(`no fault ${fault}`);
     this.nonces.mode = this.nonceMode;
     this.audit.mode = this.auditMode;
   }
@@ -223,7 +235,20 @@ export async function startReference(config: ServeConfig, variation: ServeVariat
   const servers: Server[] = [];
   const urls: RunningReference['urls'] = { gate: '', controlPlane: null, executionLayer: null };
   let trustedKeys: TrustedKey[] = config.controlPlane.trustedKeys ?? [];
-  const runtime = new ReferenceRuntime(config, paths, () => trustedKeys, identityKeys, new OffsetClock(), () => config.executionLayer.url ?? config.executionLayer.via ?? urls.executionLayer!, variation);
+  // Without FAILCLOSED_EXECUTION_LAYER_URL no harness proxy sits between the Gate and the
+  // Execution Layer it hosts: with the control channel on, the gate provides the execution-* faults
+  // on that link itself (CONTRACT.md section 9).
+  const ownExecutionFaults = config.conformanceChannel && !config.executionLayer.url && !config.executionLayer.via;
+  const runtime = new ReferenceRuntime(
+    config,
+    paths,
+    () => trustedKeys,
+    identityKeys,
+    new OffsetClock(),
+    () => config.executionLayer.url ?? config.executionLayer.via ?? urls.executionLayer!,
+    variation,
+    ownExecutionFaults,
+  );
   try {
     if (config.controlPlane.url) {
       urls.controlPlane = config.controlPlane.url;
@@ -258,10 +283,11 @@ export async function startReference(config: ServeConfig, variation: ServeVariat
       servers.push(server);
       urls.nonceStore = await listen(server, config.host, config.nonceStore.servePort);
     }
+    const faults = [...CHANNEL_FAULTS, ...(ownExecutionFaults ? EXECUTION_LINK_FAULTS : [])];
     const channel: ControlChannel | undefined = config.conformanceChannel
       ? {
-          capabilities: [...CHANNEL_FAULTS, 'clock-offset', 'crash-restart', 'reset', 'audit-export', ...(config.executionLayer.url ? [] : ['direct-execution'])],
-          faults: CHANNEL_FAULTS,
+          capabilities: [...faults, 'clock-offset', 'crash-restart', 'reset', 'audit-export', ...(config.executionLayer.url ? [] : ['direct-execution'])],
+          faults,
           ...(config.executionLayer.url ? {} : { executionLayerUrl: urls.executionLayer }),
           reset: () => runtime.reset(),
           restart: () => runtime.restart(),

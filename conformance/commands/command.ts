@@ -8,6 +8,7 @@ import type { InvariantId } from '../../model/profile/denial-codes.ts';
 import type { Answers } from '../../model/concrete-scenario.ts';
 import type { EnvelopeOptions } from '../../model/concrete-scenario.ts';
 import type { MalformedKind } from '../run-context.ts';
+import type { MalformedForm } from '../../harness/control-plane/scripted-control-plane.ts';
 import type { RunContext } from '../run-context.ts';
 import type { Tagged, Threat } from '../threats.ts';
 import { THREAT_INVARIANTS } from '../threats.ts';
@@ -34,6 +35,7 @@ export abstract class ScenarioCommand extends Command {
   abstract readonly answers: Answers;
   protected envelope?: EnvelopeOptions;
   protected malformed?: MalformedKind;
+  protected controlPlaneForm?: MalformedForm;
   async run(_model: NoModel, ctx: RunContext): Promise<void> {
     await ctx.gateScenario({
       label: this.toString(),
@@ -41,6 +43,7 @@ export abstract class ScenarioCommand extends Command {
       answers: this.answers,
       ...(this.envelope ? { envelope: this.envelope } : {}),
       ...(this.malformed ? { malformed: this.malformed } : {}),
+      ...(this.controlPlaneForm ? { controlPlaneForm: this.controlPlaneForm } : {}),
     });
   }
 }

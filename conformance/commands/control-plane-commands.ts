@@ -1,5 +1,6 @@
 /** Commands about the Control Plane's answer and the envelope it carries (the harness plays it). */
 import type { Answers, EnvelopeOptions } from '../../model/concrete-scenario.ts';
+import type { MalformedForm } from '../../harness/control-plane/scripted-control-plane.ts';
 import { ScenarioCommand } from './command.ts';
 
 export type ControlPlaneFault = 'deny' | 'unreachable' | 'timeout' | 'malformed';
@@ -13,6 +14,22 @@ export class ControlPlaneAnswers extends ScenarioCommand {
   }
   toString() {
     return `ControlPlaneAnswers(${this.answer})`;
+  }
+}
+
+/**
+ * A Control Plane answer the contract's table maps to CONTROL_PLANE_MALFORMED although a valid
+ * allow hides in it: a decision spelt "ALLOW", a redirect to an allow, a 403 carrying an allow.
+ */
+export class MalformedControlPlaneAnswer extends ScenarioCommand {
+  readonly threat = 'control-plane-failure';
+  readonly answers: Answers = { controlPlane: 'malformed' };
+  constructor(readonly form: Exclude<MalformedForm, 'garbage'>) {
+    super();
+    this.controlPlaneForm = form;
+  }
+  toString() {
+    return `MalformedControlPlaneAnswer(${this.form})`;
   }
 }
 

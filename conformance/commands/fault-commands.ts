@@ -32,3 +32,14 @@ export class PartitionThenHeal extends Command {
 export const TamperInFlight = fixedScenario('TamperInFlight', 'argument-swap', { executionLink: 'tampered' }, ['INV-2', 'INV-6']);
 
 export const LostConfirmation = fixedScenario('LostConfirmation', 'lost-confirmation', { executionOutcome: 'unconfirmed' });
+
+/** A final record waits for the audit log, and the system crashes before the log is back: the record must survive. */
+export class CrashDuringAuditOutage extends Command {
+  readonly threat = 'audit-failure';
+  async run(_m: NoModel, ctx: RunContext): Promise<void> {
+    await ctx.crashDuringAuditOutage(this);
+  }
+  toString() {
+    return 'CrashDuringAuditOutage()';
+  }
+}

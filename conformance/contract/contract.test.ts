@@ -741,8 +741,8 @@ describe('the schemas and the validators of messages.ts agree on accept/reject',
               expect(validateMessage('audit-record', record).ok, JSON.stringify(record)).toBe(expected);
               accepted += expected ? 1 : 0;
             }
-    // allow: intent+approval (no outcome), final+approval+executed (1); deny final with code:
-    // approval × an outcome that is not "executed" (2 × 3)
-    expect(accepted).toBe(1 + 1 + 6);
+    // allow: intent+approval (no outcome), final+approval+executed (1); deny final with code
+    // POLICY_DENIED: approval × no outcome or "failed" (2 × 2) — "unknown" is EXECUTION_UNCONFIRMED's alone
+    expect(accepted).toBe(1 + 1 + 4);
   });
 });

@@ -6,7 +6,7 @@ import { PROFILES, isProfileName } from '../../conformance/profiles.ts';
 import type { Level } from '../../conformance/run-control/levels.ts';
 import { DEFAULT_LEVEL, LEVELS, LEVEL_SUMMARY, isLevel } from '../../conformance/run-control/levels.ts';
 import { formatRunReport } from '../report-text.ts';
-import type { TargetSpec } from '../targets.ts';
+import type { OpenTarget, TargetSpec } from '../targets.ts';
 import { TargetError, describeTarget, openTarget } from '../targets.ts';
 import { HarnessError } from '../drivers/http.ts';
 import { progressDisplay, wantsLiveProgress } from '../progress.ts';
@@ -34,6 +34,8 @@ export interface RunOptions {
   json?: string;
   report?: string;
   replay?: { seed: number; path: string; replayPath?: string };
+  /** how the target is opened (tests put a failing one here) */
+  open?: (spec: TargetSpec) => Promise<OpenTarget>;
 }
 
 /** Shared by run and replay: checks, runs, writes the evidence, prints — the verdict last — and returns the exit status. */
@@ -51,17 +53,10 @@ export async function executeRun(io: CommandIO, spec: TargetSpec, options: RunOp
   io.out(`failclosed: ${options.replay ? 'replaying a counterexample against' : 'testing'} ${describeTarget(spec)} at level ${level}\n`);
   let target;
   try {
-    target = await openTarget(spec);
+    target = await (options.open ?? openTarget)(spec);
   } catch (error) {
     if (error instanceof TargetError) return io.fail(error.message, error.remedy);
-    if (error instanceof HarnessError) {
-      return io.fail(
-        `cannot start the system under test: ${error.message}`,
-        spec.kind === 'image'
-          ? 'check that the image starts a gate configured through the contract\'s environment (`failclosed doctor --print-config` prints it)'
-          : 'run `failclosed serve` on its own to see why it does not start',
-      );
-    }
+    if (error instanceof HarnessError) return io.fail(`inconclusive — cannot reach the system under test: ${error.message}`, error.remedy);
     throw error;
   }
   let report: RunReport;
@@ -86,13 +81,14 @@ export async function executeRun(io: CommandIO, spec: TargetSpec, options: RunOp
   } catch (error) {
     display.end();
     if (error instanceof HarnessError) {
-      return io.fail(`inconclusive — the run could not observe the system: ${error.message}`, 'check that the system under test stays up and answers while it is tested, then run again');
+      return io.fail(`inconclusive — the run could not observe the system: ${error.message}`, error.remedy);
     }
     throw error;
   } finally {
     logs = target.logs?.();
     digest = target.digest;
-    await target.close().catch(() => undefined);
+    // Closing what the harness started cannot change what it observed: a failure here is reported, never thrown.
+    await target.close().catch((error: unknown) => io.err(`failclosed: warning — the harness could not close the target cleanly: ${(error as Error).message}\n`));
   }
   display.end();
   const evidence = await writeRunEvidence(reportDir, report, {

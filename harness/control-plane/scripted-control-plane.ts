@@ -8,6 +8,7 @@ import type { Answers, EnvelopeOptions } from '../../model/concrete-scenario.ts'
 import { concreteEnvelope } from '../../model/concrete-scenario.ts';
 import type { PolicyAnswer } from '../../model/history.ts';
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
+import { canonicalBytes } from '../../model/profile/canonical-json.ts';
 import { digestJson } from '../../model/profile/digest.ts';
 import { utf8Encode } from '../../model/profile/encoding.ts';
 import type { PolicyQuestion } from '../../model/profile/messages.ts';
@@ -17,9 +18,32 @@ import type { HistoryRecorder } from '../history-recorder.ts';
 
 export const GARBAGE_ANSWER = '<html><body>502 Bad Gateway</body></html>';
 
+/**
+ * How the harness plays a "malformed" Control Plane answer (CONTRACT.md section 4, answers the
+ * harness does not otherwise send). All must be denied CONTROL_PLANE_MALFORMED:
+ *   garbage      200, an HTML error page labelled application/json
+ *   wrong-case   200, {"decision":"ALLOW"} with a valid envelope: a decision is spelt exactly
+ *   redirect     307 to a harness URL that answers a valid allow: a redirect is never followed
+ *   status-4xx   403 whose body is a valid allow: only a 200 carries a decision
+ * The last two exist only over HTTP; in-process they are played as garbage.
+ */
+export const MALFORMED_FORMS = ['garbage', 'wrong-case', 'redirect', 'status-4xx'] as const;
+export type MalformedForm = (typeof MALFORMED_FORMS)[number];
+
+/** An answer with an HTTP status and headers of its own (the HTTP Control Plane sends it as it is). */
+export class HttpAnswer {
+  constructor(
+    readonly status: number,
+    readonly headers: Record<string, string>,
+    readonly body: Uint8Array,
+  ) {}
+}
+
 export interface ScriptedAnswer {
   /** the model's controlPlane / envelope answers to play */
   answers: Answers;
+  /** how a "malformed" answer looks (default: garbage) */
+  malformed?: MalformedForm;
   approvalId: string;
   /** every question gets an approval of its own (`<approvalId>`, `<approvalId>-2`, …) */
   approvalPerQuestion?: boolean;
@@ -62,15 +86,23 @@ export class ScriptedControlPlane {
    */
   scheduler: fc.Scheduler | undefined;
 
-  /** The link an in-process Gate asks through. */
+  /** The link an in-process Gate asks through (no HTTP: an answer with a status of its own is garbage here). */
   readonly link: ControlPlaneLink = {
     ask: (question, signal) => {
-      const answer = this.respond(question, signal);
+      const answer = this.respond(question, signal).then((a) => (a instanceof HttpAnswer ? utf8Encode(GARBAGE_ANSWER) : a));
       return this.scheduler ? this.scheduler.schedule(answer, `Control Plane answers ${question.request_id}`) : answer;
     },
   };
 
-  async respond(question: PolicyQuestion, signal?: AbortSignal): Promise<Uint8Array | JsonValue> {
+  /** Valid allows waiting behind a redirect, by token: what a gate that follows it would get. */
+  private readonly behindRedirects = new Map<string, JsonValue>();
+
+  /** The answer behind a redirect the harness sent (undefined: no such redirect). */
+  redirectTarget(token: string): JsonValue | undefined {
+    return this.behindRedirects.get(token);
+  }
+
+  async respond(question: PolicyQuestion, signal?: AbortSignal): Promise<Uint8Array | JsonValue | HttpAnswer> {
     const q = question as unknown as JsonValue;
     const script = this.script;
     let actual: string | undefined;
@@ -110,13 +142,37 @@ export class ScriptedControlPlane {
         });
         throw new LinkError('timeout', 'the harness never answered');
       case 'malformed':
-        record({ kind: 'garbage', body: GARBAGE_ANSWER });
-        return utf8Encode(GARBAGE_ANSWER);
+        return this.malformed(script, question, record);
       case 'unsignedAllow':
         record({ kind: 'allow-unsigned' });
         return { decision: 'allow' };
       default:
         throw new Error(`no Control Plane answer "${script.answers.controlPlane}"`);
     }
+  }
+
+  /** A malformed answer in the scripted form; a valid allow hides in some, as bait. */
+  private malformed(script: ScriptedAnswer, question: PolicyQuestion, record: (answer: PolicyAnswer) => void): Uint8Array | JsonValue | HttpAnswer {
+    const form = script.malformed ?? 'garbage';
+    if (form === 'garbage') {
+      record({ kind: 'garbage', body: GARBAGE_ANSWER });
+      return utf8Encode(GARBAGE_ANSWER);
+    }
+    const allow = { decision: 'allow', envelope: concreteEnvelope({}, question, script.approvalId, this.nowSec(), script.envelope) as unknown as JsonValue };
+    if (form === 'wrong-case') {
+      const answer = { ...allow, decision: 'ALLOW' };
+      record({ kind: 'garbage', body: new TextDecoder().decode(canonicalBytes(answer)) });
+      return answer;
+    }
+    if (form === 'redirect') {
+      const token = `${script.approvalId}-${this.behindRedirects.size + 1}`;
+      this.behindRedirects.set(token, allow);
+      const location = `/v1/decide/redirected/${encodeURIComponent(token)}`;
+      record({ kind: 'garbage', body: `HTTP 307 to ${location}, where a valid allow waits` });
+      return new HttpAnswer(307, { location, 'content-type': 'text/plain' }, utf8Encode(`see ${location}`));
+    }
+    const body = canonicalBytes(allow);
+    record({ kind: 'garbage', body: `HTTP 403 with a valid allow: ${new TextDecoder().decode(body)}` });
+    return new HttpAnswer(403, { 'content-type': 'application/json' }, body);
   }
 }

@@ -2,15 +2,21 @@
  * The HTTP driver: a gate at a URL, spoken to through the contract (conformance/contract/):
  * requests to /v1/requests, the audit export at /v1/audit, and — when the gate announces them in
  * its handshake — the optional control channel and a direct route to its Execution Layer. Faults
- * on the Gate→Execution Layer link come from the harness's proxy in between.
+ * on the Gate→Execution Layer link come from the gate when it declares them, else from the
+ * harness's proxy in between — once a healthy request's call was seen to pass it (CONTRACT.md
+ * section 5, "Who provides the execution-* faults").
  */
+import { randomUUID } from 'node:crypto';
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
 import { canonicalBytes, parseStrictJson } from '../../model/profile/canonical-json.ts';
 import type { Answer, Capability, Driver, DriverFault } from '../../conformance/driver.ts';
+import { CapabilityMissing } from '../../conformance/driver.ts';
+import { concreteRequest } from '../../model/concrete-scenario.ts';
+import type { ScriptedControlPlane } from '../control-plane/scripted-control-plane.ts';
 import type { FaultKind, FaultSpan } from '../../model/history.ts';
 import type { HistoryRecorder } from '../history-recorder.ts';
 import { directCallFields } from '../history-recorder.ts';
-import type { FaultProxy } from '../services/fault-proxy.ts';
+import type { FaultProxy, ProxyMode } from '../services/fault-proxy.ts';
 
 export const CONTROL_PROTOCOL = 'failclosed-control/1';
 
@@ -37,9 +43,42 @@ const GATE_CAPABILITIES: readonly Capability[] = [
 ];
 const PROXY_FAULTS: readonly DriverFault[] = ['execution-partition', 'execution-tamper', 'execution-unconfirmed'];
 
+/**
+ * The harness could not observe the system under test (it is unreachable, or a call it depends on
+ * failed): the run is inconclusive, never a verdict on the gate. `message` is one line of cause,
+ * `remedy` one line of what to do about it.
+ */
 export class HarnessError extends Error {
   override name = 'HarnessError';
+  readonly remedy: string;
+  constructor(message: string, remedy = 'check that the system under test is running and reachable from the harness, then run again', options?: { cause?: unknown }) {
+    super(message, options);
+    this.remedy = remedy;
+  }
 }
+
+/** How long the harness waits for a control-channel call (a restart included). */
+export const CONTROL_TIMEOUT_MS = 30_000;
+
+/** A failed network exchange, in words: "the connection was refused (ECONNREFUSED)", … */
+export function networkFailure(error: unknown): string {
+  const e = error as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'no answer in time';
+  const code = e.cause?.code ?? e.code;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'the connection was refused (ECONNREFUSED)';
+    case 'ECONNRESET':
+      return 'the connection was reset (ECONNRESET)';
+    case 'UND_ERR_SOCKET':
+    case 'EPIPE':
+      return `the connection was closed before an answer came (${code})`;
+    default:
+      return `${e.cause?.message ?? e.message ?? String(error)}${code ? ` (${code})` : ''}`;
+  }
+}
+
+const CONTROL_REMEDY = 'the gate must answer every control-channel call it declared with 204 (CONTRACT.md section 9): look at its log for what happened on that call';
 
 /** Reads the handshake; undefined when the gate offers no control channel. */
 export async function fetchHello(gateUrl: string, timeoutMs = 5000): Promise<Hello | undefined> {
@@ -47,15 +86,18 @@ export async function fetchHello(gateUrl: string, timeoutMs = 5000): Promise<Hel
   try {
     response = await fetch(new URL('/failclosed/v1/hello', gateUrl), { signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
-    throw new HarnessError(`the gate at ${gateUrl} cannot be reached: ${(error as Error).message}`);
+    throw new HarnessError(`the gate at ${gateUrl} cannot be reached: ${networkFailure(error)}`, 'start the gate (or fix --target) and check that it answers GET /healthz', { cause: error });
   }
   if (response.status === 404) {
-    await response.body?.cancel();
+    await response.body?.cancel().catch(() => undefined);
     return undefined;
   }
   const value = (await response.json().catch(() => undefined)) as Hello | undefined;
   if (!value || value.protocol !== CONTROL_PROTOCOL || !Array.isArray(value.capabilities)) {
-    throw new HarnessError(`GET /failclosed/v1/hello answered ${response.status} without a ${CONTROL_PROTOCOL} handshake`);
+    throw new HarnessError(
+      `GET /failclosed/v1/hello of ${gateUrl} answered ${response.status} without a ${CONTROL_PROTOCOL} handshake`,
+      'answer the handshake as CONTRACT.md section 9 says, or 404 when the gate offers no control channel',
+    );
   }
   return value;
 }
@@ -70,33 +112,113 @@ export interface HttpDriverOptions {
   executionProxy?: FaultProxy;
   /** how long to wait for an answer before it is indeterminate */
   requestTimeoutMs?: number;
+  /** how long to wait for a control-channel call (default CONTROL_TIMEOUT_MS) */
+  controlTimeoutMs?: number;
   /** describes the target in reports */
   target?: string;
+  /**
+   * the Control Plane the harness plays: with it, the driver checks — one healthy request, before
+   * the first run — that the gate's Execution Layer calls really pass the proxy
+   */
+  controlPlane?: ScriptedControlPlane;
   /** a harder crash than the control channel's restart (e.g. restarting a container) */
   crash?: () => Promise<void>;
   /** what to close with the driver (the harness services) */
   onClose?: () => Promise<void>;
 }
 
+/**
+ * Whether the harness's proxy is on the gate's path to its Execution Layer: `unchecked` until a
+ * healthy request executed, then `through-proxy` if its call passed the proxy, else
+ * `bypasses-proxy` (the gate does not honour FAILCLOSED_EXECUTION_LAYER_URL).
+ */
+export type ProxyRoute = 'unchecked' | 'through-proxy' | 'bypasses-proxy';
+
 export class HttpDriver implements Driver {
   readonly target: string;
-  readonly capabilities: ReadonlySet<Capability>;
   private readonly spans = new Map<string, FaultSpan>();
   /** the primary first: control calls reach it before the replicas that depend on it */
   private readonly gates: string[];
   private next = 0;
+  /** what the gate offers itself (its handshake), plus what the harness adds regardless of the proxy */
+  private readonly own: ReadonlySet<Capability>;
+  private offered: ReadonlySet<Capability>;
+  private route: ProxyRoute = 'unchecked';
+  private routeProbed = false;
+  /** requests started so far and in flight: a route is judged only from a request that ran alone */
+  private started = 0;
+  private inFlight = 0;
 
   constructor(private readonly options: HttpDriverOptions) {
     this.gates = [options.gateUrl, ...(options.replicaUrls ?? [])];
     this.target = options.target ?? `gate at ${options.gateUrl}`;
     const declared = (options.hello?.capabilities ?? []).filter((c): c is Capability => (GATE_CAPABILITIES as readonly string[]).includes(c));
     const caps = new Set<Capability>(declared);
-    if (options.executionProxy) for (const f of PROXY_FAULTS) caps.add(f);
     if (!options.hello?.execution_layer_url) caps.delete('direct-execution');
     if (options.crash) caps.add('crash-restart');
     // The audit export is part of the contract, not of the optional channel.
     caps.add('audit-export');
-    this.capabilities = caps;
+    this.own = caps;
+    this.offered = caps;
+  }
+
+  /**
+   * What the gate offers, and the execution-* faults the proxy adds once a healthy request's call
+   * was seen to pass it. A fault the gate declares itself is always the gate's own.
+   */
+  get capabilities(): ReadonlySet<Capability> {
+    return this.offered;
+  }
+
+  /** Whether the harness's proxy is on the gate's path to its Execution Layer, as far as seen. */
+  get proxyRoute(): ProxyRoute {
+    return this.route;
+  }
+
+  private setRoute(route: ProxyRoute): void {
+    this.route = route;
+    const caps = new Set(this.own);
+    if (route === 'through-proxy') for (const f of PROXY_FAULTS) caps.add(f);
+    this.offered = caps;
+  }
+
+  /** The proxy provides this fault: the gate does not declare it, and its calls do pass the proxy. */
+  private proxyProvides(fault: DriverFault): boolean {
+    return (PROXY_FAULTS as readonly string[]).includes(fault) && !this.own.has(fault) && this.route === 'through-proxy' && this.options.executionProxy !== undefined;
+  }
+
+  /** The proxy could add faults the gate lacks, but nobody has seen yet whether its calls pass it. */
+  private routeUnchecked(): boolean {
+    return this.options.executionProxy !== undefined && this.route === 'unchecked' && PROXY_FAULTS.some((f) => !this.own.has(f));
+  }
+
+  /**
+   * One healthy request, approved by the harness's Control Plane: did its Execution Layer call pass
+   * the proxy? Its records are wiped by the reset that follows, and what the harness recorded of it
+   * (the policy exchange, the effect) by the run's fresh recording.
+   */
+  private async probeRoute(): Promise<void> {
+    const proxy = this.options.executionProxy;
+    const controlPlane = this.options.controlPlane;
+    this.routeProbed = true;
+    if (!proxy || !controlPlane) return;
+    const id = randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    const request = concreteRequest(
+      {},
+      { request_id: `route-check-${id}`, action: 'payments.transfer', parameters: { to: 'bob', amount: 1 }, nonce: `route-check-${id}` },
+      now,
+      this.options.recorder.config.acceptanceWindowSec,
+    );
+    controlPlane.answer({ answers: {}, approvalId: `route-check-${id}` });
+    const before = proxy.forwarded;
+    let answer: Answer;
+    try {
+      answer = await this.post(new URL('/v1/requests', this.gates[0]!), canonicalBytes(request as JsonValue));
+    } finally {
+      controlPlane.answer(undefined);
+    }
+    if (answer.status === 'executed') this.setRoute(proxy.forwarded > before ? 'through-proxy' : 'bypasses-proxy');
   }
 
   /** Every replica in turn, so that concurrent duplicates land on different replicas. */
@@ -106,24 +228,75 @@ export class HttpDriver implements Driver {
     return gate;
   }
 
+  /**
+   * Once the harness lost its hold on the system (a control call failed), every later call fails
+   * the same way at once: the run is inconclusive, and retrying against a gate in an unknown state
+   * (fast-check shrinking, say) would only take time.
+   */
+  private broken: HarnessError | undefined;
+
+  private guard(): void {
+    if (this.broken) throw this.broken;
+  }
+
+  private fail(error: HarnessError): HarnessError {
+    this.broken ??= error;
+    return error;
+  }
+
+  /** A control-channel call to every gate; any failure (network, status, body) is a HarnessError. */
   private async control(path: string, body: JsonValue): Promise<void> {
+    this.guard();
     for (const gate of this.gates) {
-      const response = await fetch(new URL(path, gate), { method: 'POST', headers: { 'content-type': 'application/json' }, body: canonicalBytes(body), signal: AbortSignal.timeout(30_000) });
-      const text = await response.text();
-      if (response.status !== 204 && response.status !== 200) throw new HarnessError(`POST ${path} to ${gate} answered ${response.status}: ${text.slice(0, 200)}`);
+      const what = `POST ${path} to ${gate}`;
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetch(new URL(path, gate), { method: 'POST', headers: { 'content-type': 'application/json' }, body: canonicalBytes(body), signal: AbortSignal.timeout(this.options.controlTimeoutMs ?? CONTROL_TIMEOUT_MS) });
+        text = await response.text();
+      } catch (error) {
+        throw this.fail(new HarnessError(`${what} failed: ${networkFailure(error)}`, CONTROL_REMEDY, { cause: error }));
+      }
+      if (response.status !== 204 && response.status !== 200) {
+        throw this.fail(new HarnessError(`${what} answered HTTP ${response.status}${text ? `: ${oneLine(text)}` : ''}`, CONTROL_REMEDY));
+      }
     }
   }
 
   async reset(): Promise<void> {
+    this.guard();
     this.spans.clear();
-    await this.options.executionProxy?.setMode({ kind: 'pass' });
-    if (this.capabilities.has('reset')) await this.control('/failclosed/v1/reset', {});
+    this.gateFaults.clear();
+    this.clockOffsetMs = 0;
+    await this.proxyMode({ kind: 'pass' });
+    if (!this.own.has('reset')) return;
+    await this.control('/failclosed/v1/reset', {});
+    if (this.routeUnchecked() && !this.routeProbed) {
+      await this.probeRoute();
+      await this.control('/failclosed/v1/reset', {});
+    }
   }
 
   async submit(body: Uint8Array): Promise<Answer> {
+    this.guard();
     const op = this.options.recorder.requestSent(body);
-    const answer = await this.post(new URL('/v1/requests', this.nextGate()), body);
+    const proxy = this.options.executionProxy;
+    const forwardedBefore = proxy?.forwarded ?? 0;
+    const startedBefore = this.started;
+    this.started += 1;
+    this.inFlight += 1;
+    let answer: Answer;
+    try {
+      answer = await this.post(new URL('/v1/requests', this.nextGate()), body);
+    } finally {
+      this.inFlight -= 1;
+    }
     this.options.recorder.response(op, answer);
+    // A gate that cannot be reset is never probed: its first healthy request, alone, tells.
+    const alone = startedBefore === this.started - 1 && this.inFlight === 0;
+    if (proxy && alone && answer.status === 'executed' && this.routeUnchecked()) {
+      this.setRoute(proxy.forwarded > forwardedBefore ? 'through-proxy' : 'bypasses-proxy');
+    }
     return answer;
   }
 
@@ -134,11 +307,19 @@ export class HttpDriver implements Driver {
     } catch (error) {
       const e = error as { name?: string; cause?: { code?: string } };
       if (e.name === 'TimeoutError') return { status: 'indeterminate' };
-      if (e.cause?.code === 'ECONNREFUSED') throw new HarnessError(`${String(url)} refused the connection: the system under test is down`);
+      if (e.cause?.code === 'ECONNREFUSED') {
+        throw this.fail(new HarnessError(`${String(url)} refused the connection: the system under test is down`, 'keep the gate running for the whole run; look at its log for why it stopped', { cause: error }));
+      }
       // The connection broke after the request left: it may or may not have executed.
       return { status: 'indeterminate' };
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch {
+      // The answer broke off: no answer, as far as the client can tell.
+      return { status: 'indeterminate' };
+    }
     let value: unknown;
     try {
       value = parseStrictJson(text);
@@ -156,6 +337,7 @@ export class HttpDriver implements Driver {
   }
 
   async callExecutionLayer(call: JsonValue): Promise<Answer> {
+    this.guard();
     const elUrl = this.options.hello?.execution_layer_url;
     if (!elUrl) throw new HarnessError('the gate announced no Execution Layer URL');
     const recorded = this.options.recorder.directCall(directCallFields(call));
@@ -166,18 +348,33 @@ export class HttpDriver implements Driver {
 
 
   async setFault(fault: DriverFault, active: boolean): Promise<void> {
-    const proxy = this.options.executionProxy;
-    if ((PROXY_FAULTS as readonly string[]).includes(fault) && proxy) {
+    this.guard();
+    if (this.proxyProvides(fault)) {
       const mode =
         !active ? { kind: 'pass' as const }
         : fault === 'execution-partition' ? { kind: 'partition' as const }
         : fault === 'execution-tamper' ? { kind: 'tamper' as const, rewrite: tamperParameters }
         : { kind: 'reset-after-forward' as const };
-      await proxy.setMode(mode);
-    } else {
+      await this.proxyMode(mode);
+    } else if (this.own.has(fault)) {
       await this.control('/failclosed/v1/fault', { fault, active });
+      if (active) this.gateFaults.add(fault);
+      else this.gateFaults.delete(fault);
+    } else {
+      throw new CapabilityMissing(fault);
     }
     this.track(fault, fault === 'execution-unconfirmed' ? 'execution-unconfirmed' : fault, active);
+  }
+
+  /** Switches the harness's proxy; a proxy that cannot (its port taken meanwhile) makes the run inconclusive. */
+  private async proxyMode(mode: ProxyMode): Promise<void> {
+    const proxy = this.options.executionProxy;
+    if (!proxy) return;
+    try {
+      await proxy.setMode(mode);
+    } catch (error) {
+      throw this.fail(new HarnessError(`the harness's proxy in front of the Execution Layer cannot switch to ${mode.kind}: ${(error as Error).message}`, 'free the proxy port (--harness-port N+2) for the whole run, then run again', { cause: error }));
+    }
   }
 
   private track(key: string, kind: FaultKind, active: boolean, detail?: string): void {
@@ -191,13 +388,35 @@ export class HttpDriver implements Driver {
 
   async setClockOffset(offsetMs: number): Promise<void> {
     await this.control('/failclosed/v1/clock', { offset_ms: offsetMs });
+    this.clockOffsetMs = offsetMs;
     this.track('clock', 'clock-offset', offsetMs !== 0, `${offsetMs} ms`);
   }
 
+  /** Faults the gate itself plays that the harness left on, and the clock offset it set: its settings, not the gate's state. */
+  private readonly gateFaults = new Set<DriverFault>();
+  private clockOffsetMs = 0;
+
+  /**
+   * After a restart a gate may have kept the harness's faults and clock offset, or dropped them
+   * (a container restart does): CONTRACT.md section 9 allows both. The harness says again what it
+   * left on, before anything else reaches the gate, so both are tested alike.
+   */
+  private async reassert(): Promise<void> {
+    for (const fault of this.gateFaults) await this.control('/failclosed/v1/fault', { fault, active: true });
+    if (this.clockOffsetMs !== 0) await this.control('/failclosed/v1/clock', { offset_ms: this.clockOffsetMs });
+  }
+
   async crashAndRestart(): Promise<void> {
+    this.guard();
     const span = this.options.recorder.faultStarted('crash');
-    if (this.options.crash) await this.options.crash();
-    else await this.control('/failclosed/v1/restart', {});
+    if (this.options.crash) {
+      try {
+        await this.options.crash();
+      } catch (error) {
+        throw this.fail(error instanceof HarnessError ? error : new HarnessError(`the crash and restart of the gate failed: ${(error as Error).message}`, 'check that the gate can be restarted on its data directory (its log says why not)', { cause: error }));
+      }
+    } else await this.control('/failclosed/v1/restart', {});
+    await this.reassert();
     this.options.recorder.faultHealed(span);
   }
 
@@ -206,30 +425,78 @@ export class HttpDriver implements Driver {
 
   /** One export per replica: each keeps its own chain. */
   async auditExport(): Promise<JsonValue[][]> {
+    this.guard();
     const exports: JsonValue[][] = [];
-    for (const gate of this.gates) exports.push(await exportOf(gate));
+    try {
+      for (const gate of this.gates) exports.push(await exportOf(gate));
+    } catch (error) {
+      throw this.fail(error as HarnessError);
+    }
+    // Gateway events are a SHOULD: a gate that serves none (404, or anything but a JSON array) offers none.
+    const events: JsonValue[] = [];
+    for (const gate of this.gates) events.push(...(await eventsOf(gate)));
+    this.options.recorder.gatewayEvents(events);
     return exports;
   }
 
   async close(): Promise<void> {
-    await this.options.onClose?.();
+    try {
+      await this.options.onClose?.();
+    } catch (error) {
+      // After a lost hold on the gate, that first failure is the one to report, not this one.
+      if (this.broken) return;
+      throw error instanceof HarnessError ? error : new HarnessError(`closing the harness services failed: ${(error as Error).message}`, 'nothing to do for this run; if it repeats, look for a port or process the harness left behind', { cause: error });
+    }
   }
 }
 
+const EXPORT_REMEDY = 'the gate must serve GET /v1/audit as a JSON array of audit records once its faults are healed (CONTRACT.md section 7)';
+
+/** The audit export of one gate; any failure (network, status, body) is a HarnessError. */
 async function exportOf(gate: string): Promise<JsonValue[]> {
   const url = new URL('/v1/audit', gate);
-  let response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  // 503: records still wait for the audit log; give the gate a bounded moment to write them.
-  for (let attempt = 0; response.status === 503 && attempt < 20; attempt++) {
-    await response.body?.cancel();
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(CONTROL_TIMEOUT_MS) });
+    // 503: records still wait for the audit log; give the gate a bounded moment to write them.
+    for (let attempt = 0; response.status === 503 && attempt < 20; attempt++) {
+      await response.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      response = await fetch(url, { signal: AbortSignal.timeout(CONTROL_TIMEOUT_MS) });
+    }
+    text = await response.text();
+  } catch (error) {
+    throw new HarnessError(`GET /v1/audit of ${gate} failed: ${networkFailure(error)}`, EXPORT_REMEDY, { cause: error });
   }
-  const text = await response.text();
-  if (!response.ok) throw new HarnessError(`GET /v1/audit of ${gate} answered ${response.status}`);
-  const value = parseStrictJson(text);
-  if (!Array.isArray(value)) throw new HarnessError(`GET /v1/audit of ${gate} did not answer a JSON array`);
+  if (!response.ok) throw new HarnessError(`GET /v1/audit of ${gate} answered HTTP ${response.status}${text ? `: ${oneLine(text)}` : ''}`, EXPORT_REMEDY);
+  let value: JsonValue;
+  try {
+    value = parseStrictJson(text);
+  } catch (error) {
+    throw new HarnessError(`GET /v1/audit of ${gate} did not answer strict JSON: ${(error as Error).message}`, EXPORT_REMEDY);
+  }
+  if (!Array.isArray(value)) throw new HarnessError(`GET /v1/audit of ${gate} did not answer a JSON array`, EXPORT_REMEDY);
   return value;
+}
+
+/** GET /v1/events of one gate: its gateway events, or none when it serves none. */
+async function eventsOf(gate: string): Promise<JsonValue[]> {
+  try {
+    const response = await fetch(new URL('/v1/events', gate), { signal: AbortSignal.timeout(CONTROL_TIMEOUT_MS) });
+    const text = await response.text();
+    if (!response.ok) return [];
+    const value = parseStrictJson(text);
+    return Array.isArray(value) ? value : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The start of a body, on one line, for a message. */
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 160 ? `${line.slice(0, 160)}…` : line;
 }
 
 /** What a man in the middle does to an Execution Layer call: change one nested value. */

@@ -79,6 +79,7 @@ export class InProcessDriver implements Driver {
 
   /** A new system on empty stores, no faults, no clock offset. */
   private startFresh(): void {
+    this.system?.halt?.();
     this.clock.offsetMs = 0;
     this.linkFaults.clear();
     this.spans.clear();
@@ -168,7 +169,8 @@ export class InProcessDriver implements Driver {
 
   async crashAndRestart(): Promise<void> {
     const span = this.options.recorder.faultStarted('crash');
-    // Whatever the old system kept outside the environment dies with it.
+    // Whatever the old system kept outside the environment dies with it, and it does nothing more.
+    this.system.halt?.();
     this.system = this.targetUnderTest.start(this.env);
     this.options.recorder.faultHealed(span);
   }
@@ -178,6 +180,7 @@ export class InProcessDriver implements Driver {
   }
 
   async auditExport(): Promise<JsonValue[][]> {
+    if (this.system.gatewayEvents) this.options.recorder.gatewayEvents(this.system.gatewayEvents());
     if (this.system.auditExport) return [await this.system.auditExport()];
     return [(await this.durable.auditInner.records()) as unknown as JsonValue[]];
   }

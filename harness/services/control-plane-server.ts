@@ -1,7 +1,9 @@
 /**
  * The Control Plane the harness plays, over HTTP, for a gate under test that runs as its own
  * process. Every answer comes from the ScriptedControlPlane (which records the exchange):
- *   POST /v1/decide   a policy question → the scripted answer (JSON, garbage bytes, 503, silence)
+ *   POST /v1/decide   a policy question → the scripted answer (JSON, garbage bytes, 503, silence, a
+ *                     redirect or a 4xx with an allow in it)
+ *   /v1/decide/redirected/<token>   what waits behind such a redirect (a valid allow: bait)
  *   GET  /v1/keys     the keys the harness signs envelopes with, for gates that fetch them
  *   GET  /healthz
  */
@@ -13,6 +15,7 @@ import type { PolicyQuestion, TrustedKey } from '../../model/profile/messages.ts
 import { LinkError } from '../../reference-impl/gate/links.ts';
 import { closeServer, listen, readBody, sendJson } from '../../reference-impl/http/http-util.ts';
 import type { ScriptedControlPlane } from '../control-plane/scripted-control-plane.ts';
+import { HttpAnswer } from '../control-plane/scripted-control-plane.ts';
 import { SILENCE_LIMIT_MS, clientLeft, holdSilently, isJsonObject, sendBytes } from './service-util.ts';
 
 export const CONTROL_PLANE_BODY_LIMIT = 1024 * 1024;
@@ -49,7 +52,7 @@ export async function startControlPlaneServer(controlPlane: ScriptedControlPlane
     }
     if (!isJsonObject(question)) return sendBytes(res, 400, 'the question is not a JSON object', 'text/plain');
 
-    let answer: Uint8Array | JsonValue;
+    let answer: Uint8Array | JsonValue | HttpAnswer;
     try {
       answer = await controlPlane.respond(question as unknown as PolicyQuestion, left);
     } catch (error) {
@@ -57,6 +60,10 @@ export async function startControlPlaneServer(controlPlane: ScriptedControlPlane
       // Silence: the gate must reach its own deadline. Bounded, should it set none.
       if (error instanceof LinkError && error.kind === 'timeout') return holdSilently(res, left, SILENCE_LIMIT_MS - (Date.now() - started));
       throw error;
+    }
+    if (answer instanceof HttpAnswer) {
+      res.writeHead(answer.status, { ...answer.headers, 'content-length': answer.body.byteLength });
+      return void res.end(answer.body);
     }
     // Garbage answers are labelled JSON so that the gate's parser, not a header check, must refuse them.
     if (answer instanceof Uint8Array) return sendBytes(res, 200, answer, 'application/json');
@@ -67,6 +74,13 @@ export async function startControlPlaneServer(controlPlane: ScriptedControlPlane
     const handle = async () => {
       const url = new URL(req.url ?? '/', 'http://control-plane');
       if (req.method === 'POST' && url.pathname === '/v1/decide') return decide(req, res);
+      // Behind a redirect the harness sent: the valid allow a gate that follows redirects gets.
+      const redirected = /^\/v1\/decide\/redirected\/([^/]+)$/.exec(url.pathname);
+      const behind = redirected ? controlPlane.redirectTarget(decodeURIComponent(redirected[1]!)) : undefined;
+      if (behind !== undefined) {
+        req.resume();
+        return sendBytes(res, 200, canonicalBytes(behind), 'application/json');
+      }
       if (req.method === 'GET' && url.pathname === '/v1/keys') return sendJson(res, 200, { keys });
       if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', role: 'control-plane (harness)' });
       sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` });

@@ -8,8 +8,10 @@ import type { History, InvariantVerdict, Violation } from '../history.ts';
 import type { JsonValue } from '../profile/canonical-json.ts';
 import type { Digest } from '../profile/digest.ts';
 import { ZERO_DIGEST, sha256Digest } from '../profile/digest.ts';
-import type { AuditRecord } from '../profile/messages.ts';
-import { validateAuditRecord } from '../profile/messages.ts';
+import type { AuditRecord, GatewayEvent } from '../profile/messages.ts';
+import type { DenialCodeInfo } from '../profile/denial-codes.ts';
+import { DENIAL_CODES, isDenialCode } from '../profile/denial-codes.ts';
+import { validateAuditRecord, validateGatewayEvent } from '../profile/messages.ts';
 import type { HistoryIndex, RequestOp } from './history-index.ts';
 import { buildHistoryIndex, digestJsonOrUndefined, isJsonObject, witnesses } from './history-index.ts';
 
@@ -17,6 +19,9 @@ export const INV_5_STATEMENT =
   'Every request, denied or malformed ones included, has attributable records in one continuous hash chain that agree with what the Gate answered, and every effect was audited before it happened.';
 
 const EMPTY_DATA_HASH = sha256Digest('');
+
+/** Stages that deny before the intent record is written: such a request was never dispatched. */
+const PRE_DISPATCH_STAGES: ReadonlySet<DenialCodeInfo['stage']> = new Set(['structure', 'authentication', 'replay', 'policy', 'audit']);
 
 interface IndexedRecord {
   auditIndex: number;
@@ -66,7 +71,15 @@ function checkChain(
 /** Identities and data hashes a record of this op may carry. */
 function allowedAttribution(op: RequestOp): { identities: Set<string>; dataHashes: Set<string> } {
   if (op.parsed.ok) {
-    return { identities: new Set([op.parsed.request.identity]), dataHashes: new Set(op.claimedParametersDigest ? [op.claimedParametersDigest] : []) };
+    const identities = new Set([op.parsed.request.identity]);
+    const dataHashes = new Set(op.claimedParametersDigest ? [op.claimedParametersDigest] : []);
+    // Between 64 KiB / depth 32 and 1 MiB / depth 64 a gate may refuse a request it did not read:
+    // then it knows it no better than any body it could not parse.
+    if (op.response?.event.code === 'REQUEST_MALFORMED') {
+      identities.add('unknown');
+      dataHashes.add(EMPTY_DATA_HASH);
+    }
+    return { identities, dataHashes };
   }
   // "unknown" when the request did not parse that far; a Gate may still record the claimed identity.
   const identities = new Set(['unknown']);
@@ -167,6 +180,40 @@ export function checkInv5(history: History, index: HistoryIndex = buildHistoryIn
     }
   }
 
+  // Which final records carry approval_id and outcome (CONTRACT.md section 7): the intent record
+  // marks the dispatch. A dispatched request closes with the intent's approval_id and an outcome;
+  // one denied before the intent (structure … policy, audit) carries neither; a dispatch-stage
+  // code means it was dispatched. Envelope-stage codes are both: the Gate's own refusal of the
+  // envelope (before the intent) or the Execution Layer's, relayed (after it).
+  for (const [traceId, entries] of byTraceId) {
+    const intent = entries.find((e) => e.record.stage === 'intent');
+    for (const { auditIndex, record } of entries) {
+      if (record.stage !== 'final') continue;
+      const where = intent ? [intent.auditIndex, auditIndex] : [auditIndex];
+      const stage = record.code === undefined || !isDenialCode(record.code) ? undefined : DENIAL_CODES[record.code].stage;
+      if (intent) {
+        if (record.approval_id !== intent.record.approval_id || record.outcome === undefined) {
+          violation(
+            `The final record of trace ${traceId} does not close its dispatch: after the intent record for approval ${intent.record.approval_id}, it must carry that approval_id and an outcome.`,
+            [],
+            where,
+          );
+        }
+        if (stage !== undefined && PRE_DISPATCH_STAGES.has(stage)) {
+          violation(`Trace ${traceId} has an intent record, yet closes with ${record.code}, a denial before dispatch.`, [], where);
+        }
+      } else if (record.decision === 'deny') {
+        // Never dispatched: nothing may say it might have run. An approval_id (the envelope it got)
+        // or outcome "failed" (it certainly did not run) is true, so either may be there.
+        if (record.outcome !== undefined && record.outcome !== 'failed') {
+          violation(`The final denial of trace ${traceId} says outcome "${record.outcome}", but the request was never dispatched (no intent record): only "failed", or no outcome.`, [], where);
+        } else if (stage === 'dispatch') {
+          violation(`Trace ${traceId} closes with ${record.code}, a denial at dispatch, but has no intent record, approval_id or outcome.`, [], where);
+        }
+      }
+    }
+  }
+
   // What the Gate answered is what its audit trace says.
   for (const op of index.ops) {
     const response = op.response;
@@ -197,6 +244,8 @@ export function checkInv5(history: History, index: HistoryIndex = buildHistoryIn
     }
   }
 
+  checkGatewayEvents(history, index, violation);
+
   // Audit before effect: each approval that executed was announced by an intent record.
   const intentApprovals = new Set(
     records.filter((e) => e.record.stage === 'intent' && e.record.approval_id !== undefined).map((e) => e.record.approval_id),
@@ -214,4 +263,62 @@ export function checkInv5(history: History, index: HistoryIndex = buildHistoryIn
   }
 
   return { invariant: 'INV-5', holds: violations.length === 0, violations, examined };
+}
+
+/**
+ * Gateway events (CONTRACT.md section 7), when the system serves any: keyed by request_id, so a
+ * request has them once its request_id is known — `accepted`, then `completed` or `failed` with
+ * the code it was answered; one answered REQUEST_MALFORMED has none; NONCE_MALFORMED has that pair
+ * or none. Events need not survive a restart: only requests sent after the last crash are judged.
+ */
+function checkGatewayEvents(history: History, index: HistoryIndex, violation: (message: string, eventIndexes: number[], auditIndexes?: number[]) => void): void {
+  const byTrace = new Map<string, { eventIndex: number; event: GatewayEvent }[]>();
+  let since = Number.NEGATIVE_INFINITY;
+  let served = false;
+  history.events.forEach((e, eventIndex) => {
+    if (e.kind === 'fault' && e.fault === 'crash') since = Math.max(since, e.until ?? Number.POSITIVE_INFINITY);
+    if (e.kind !== 'gateway-event') return;
+    served = true;
+    const result = validateGatewayEvent(e.event);
+    if (!result.ok) {
+      violation(`Gateway event ${eventIndex} is not a gateway event: ${result.problems.map((p) => `${p.path} ${p.message}`).join('; ')}.`, [eventIndex]);
+      return;
+    }
+    pushTo(byTrace, result.value.trace_id, { eventIndex, event: result.value });
+  });
+  if (!served) return;
+  for (const op of index.ops) {
+    const response = op.response;
+    const traceId = response?.event.trace_id;
+    if (!response || traceId === undefined || response.event.status === 'indeterminate' || op.event.at <= since) continue;
+    const events = byTrace.get(traceId) ?? [];
+    const witnesses = [op.eventIndex, response.eventIndex, ...events.map((e) => e.eventIndex)];
+    const { status, code } = response.event;
+    // A request that failed its structure check was never accepted: it has no events, or only its
+    // "failed" (a gate that read a request_id may key one); a bad nonce may also have the pair.
+    const structural = status === 'denied' && (code === 'REQUEST_MALFORMED' || code === 'NONCE_MALFORMED');
+    if (structural && (events.length === 0 || (events.length === 1 && events[0]!.event.event === 'failed' && events[0]!.event.code === code))) continue;
+    if (structural && code === 'REQUEST_MALFORMED') {
+      violation(`Request op ${op.op} was denied REQUEST_MALFORMED, so it never passed its structure check, yet trace ${traceId} has ${events.map((e) => `"${e.event.event}"`).join(', ')}: at most one "failed" with that code.`, witnesses);
+      continue;
+    }
+    const accepted = events.filter((e) => e.event.event === 'accepted');
+    const closing = events.filter((e) => e.event.event !== 'accepted');
+    const expected = status === 'executed' ? 'completed' : `failed with ${code ?? 'no code'}`;
+    const closes = (e: GatewayEvent) => (status === 'executed' ? e.event === 'completed' : e.event === 'failed' && e.code === code);
+    if (accepted.length !== 1 || closing.length !== 1 || !closes(closing[0]!.event)) {
+      violation(
+        `Request op ${op.op} was answered ${status === 'executed' ? 'executed' : `denied ${code ?? ''}`.trim()}: trace ${traceId} must have one "accepted" event, then one "${expected}"; it has ${events.map((e) => (e.event.code ? `"${e.event.event}" ${e.event.code}` : `"${e.event.event}"`)).join(', ') || 'none'}.`,
+        witnesses,
+      );
+      continue;
+    }
+    if (accepted[0]!.event.timestamp_ms > closing[0]!.event.timestamp_ms) {
+      violation(`The gateway events of trace ${traceId} are out of order: "accepted" after "${closing[0]!.event.event}".`, witnesses);
+    }
+    const requestId = op.parsed.ok ? op.parsed.request.request_id : response.event.request_id;
+    if (requestId !== undefined && events.some((e) => e.event.request_id !== requestId)) {
+      violation(`The gateway events of trace ${traceId} are keyed by another request_id than request op ${op.op}'s "${requestId}".`, witnesses);
+    }
+  }
 }

@@ -323,6 +323,9 @@ export function validateAuditRecord(value: unknown, path = '$'): Validation<Audi
   if (r.code === 'EXECUTION_UNCONFIRMED' && r.outcome !== 'unknown') {
     problems.push({ path: `${path}.outcome`, message: 'an unconfirmed execution closes with outcome "unknown"' });
   }
+  if (r.outcome === 'unknown' && r.code !== 'EXECUTION_UNCONFIRMED') {
+    problems.push({ path: `${path}.outcome`, message: 'only an unconfirmed execution (EXECUTION_UNCONFIRMED) has outcome "unknown"; a dispatch the Execution Layer refused or never received "failed"' });
+  }
   if (r.stage === 'intent' && r.outcome !== undefined) {
     problems.push({ path: `${path}.outcome`, message: 'an intent record has no outcome yet' });
   }

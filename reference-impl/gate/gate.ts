@@ -237,6 +237,7 @@ export class Gate {
       raw = await this.deps.controlPlane.ask(question, AbortSignal.timeout(this.settings.controlPlaneDeadlineMs));
     } catch (error) {
       if (error instanceof LinkError && error.kind === 'timeout') throw new Denial('CONTROL_PLANE_TIMEOUT', error.message);
+      if (error instanceof LinkError && error.kind === 'malformed') throw new Denial('CONTROL_PLANE_MALFORMED', error.message);
       throw new Denial('CONTROL_PLANE_UNAVAILABLE', (error as Error).message);
     }
     let answer: JsonValue;
@@ -312,9 +313,20 @@ export class Gate {
   }
 
   private retryTimer: NodeJS.Timeout | undefined;
+  private halted = false;
+
+  /**
+   * Stops the Gate's background work, as a crash does: nothing it held in memory is written after
+   * this. What it spooled durably is written by the Gate that starts next on the same spool.
+   */
+  halt(): void {
+    this.halted = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
 
   private scheduleRetry(): void {
-    if (this.retryTimer) return;
+    if (this.retryTimer || this.halted) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.flushPending().catch(() => this.scheduleRetry());
@@ -337,6 +349,7 @@ export class Gate {
   /** One flusher at a time, so a spooled record is appended once (at least once across a crash). */
   private flushPending(): Promise<void> {
     const run = this.flushing.catch(() => undefined).then(async () => {
+      if (this.halted) throw new Error('the Gate was halted');
       for (let head = this.spool.peek(); head !== undefined; head = this.spool.peek()) {
         await this.deps.audit.append(head);
         await this.spool.shift();

@@ -9,8 +9,11 @@ import type { ExecutionCall } from '../execution-layer/execution-layer.ts';
 
 export class LinkError extends Error {
   constructor(
-    /** unreachable: the request did not leave or was refused; timeout: no answer by the deadline */
-    readonly kind: 'unreachable' | 'timeout',
+    /**
+     * unreachable: the request did not leave or was refused; timeout: no answer by the deadline;
+     * malformed: an answer came that cannot be one (an HTTP status that carries no decision)
+     */
+    readonly kind: 'unreachable' | 'timeout' | 'malformed',
     message: string,
     options?: { cause?: unknown },
   ) {

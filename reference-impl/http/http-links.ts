@@ -1,7 +1,9 @@
 /**
  * The Gate's links to a Control Plane and an Execution Layer over HTTP. A refused connection is
  * "unreachable" (nothing arrived); a deadline or a broken answer after sending is "timeout"
- * (it may have arrived). A 5xx from the Control Plane is unreachable: no decision was made.
+ * (it may have arrived). Only a 200 from the Control Plane carries a decision: a 5xx is
+ * unreachable (no decision was made), any other status "malformed" — a redirect included, which
+ * is never followed (neither link follows one: the answer would come from somewhere else).
  * Never retried: a retry could execute after a denial was returned.
  */
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
@@ -24,7 +26,7 @@ function classify(error: unknown, what: string): LinkError {
 
 async function post(url: string, value: JsonValue | object, signal: AbortSignal, what: string): Promise<Response> {
   try {
-    return await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: canonicalBytes(value), signal });
+    return await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: canonicalBytes(value), signal, redirect: 'manual' });
   } catch (error) {
     throw classify(error, what);
   }
@@ -43,9 +45,9 @@ export class HttpControlPlaneLink implements ControlPlaneLink {
 
   async ask(question: PolicyQuestion, signal: AbortSignal): Promise<Uint8Array> {
     const response = await post(new URL('/v1/decide', this.baseUrl).href, question, signal, 'Control Plane');
-    if (response.status >= 500) {
-      await response.body?.cancel();
-      throw new LinkError('unreachable', `Control Plane answered HTTP ${response.status}`);
+    if (response.status !== 200) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new LinkError(response.status >= 500 ? 'unreachable' : 'malformed', `Control Plane answered HTTP ${response.status}`);
     }
     return bodyOf(response, signal, 'Control Plane');
   }

@@ -1,0 +1,42 @@
+/**
+ * The Gate→Execution Layer link with the contract's `execution-*` faults, switched by the
+ * conformance control channel. For a gate that reaches its own Execution Layer directly (no
+ * FAILCLOSED_EXECUTION_LAYER_URL, so no harness proxy in between), this is how it provides those
+ * faults itself — with the meaning CONTRACT.md section 9 gives them:
+ *   execution-partition   the call fails before anything is sent (nothing runs, now or later)
+ *   execution-tamper      the call arrives with its parameters rewritten in flight
+ *   execution-unconfirmed the call arrives and runs; its answer is lost
+ */
+import type { JsonValue } from '../../model/profile/canonical-json.ts';
+import type { ExecutionCall } from '../execution-layer/execution-layer.ts';
+import type { ExecutionLink } from './links.ts';
+import { LinkError } from './links.ts';
+
+export const EXECUTION_LINK_FAULTS = ['execution-partition', 'execution-tamper', 'execution-unconfirmed'] as const;
+export type ExecutionLinkFault = (typeof EXECUTION_LINK_FAULTS)[number];
+
+export function isExecutionLinkFault(fault: string): fault is ExecutionLinkFault {
+  return (EXECUTION_LINK_FAULTS as readonly string[]).includes(fault);
+}
+
+/** What a man in the middle does to the parameters: change one nested value (as the harness's proxy does). */
+export function tamperParameters(parameters: JsonValue): JsonValue {
+  if (typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters)) return { ...parameters, amount: 1_000_000 };
+  return { tampered: parameters };
+}
+
+export class FaultyExecutionLink implements ExecutionLink {
+  constructor(
+    private readonly inner: ExecutionLink,
+    /** the faults active now (shared with whoever switches them, and kept across a restart) */
+    private readonly active: ReadonlySet<ExecutionLinkFault>,
+  ) {}
+
+  async execute(call: ExecutionCall, signal: AbortSignal): Promise<Uint8Array | JsonValue> {
+    if (this.active.has('execution-partition')) throw new LinkError('unreachable', 'the Execution Layer is partitioned away (conformance fault)');
+    const delivered = this.active.has('execution-tamper') ? { ...call, parameters: tamperParameters(call.parameters) } : call;
+    const result = await this.inner.execute(delivered, signal);
+    if (this.active.has('execution-unconfirmed')) throw new LinkError('timeout', 'the Execution Layer answered, and the answer was lost (conformance fault)');
+    return result;
+  }
+}
