@@ -143,6 +143,8 @@ export class RunContext {
   readonly trail: string[] = [];
   steps = 0;
   effectsSeen = 0;
+  /** safe denials with a code the contract does not allow there (CONTRACT.md section 10) */
+  readonly contractFindings: { threat: Threat; message: string }[] = [];
   /** checked steps per threat: which threats this run really exercised */
   readonly exercised = new Map<Threat, number>();
   private counter = 0;
@@ -238,8 +240,12 @@ export class RunContext {
     const wrongEffects = effects !== o.effects.length;
     if (wrongDecision || wrongEffects) throw new ConformanceFailure(step.tag.invariants, step.tag.threat, line);
     // Denied as it must be, nothing executed, but with a code of a check that did not fail: safe,
-    // so no invariant broke — a finding against the contract (section 10) of its own kind.
-    if (wrongCode) throw new ConformanceFailure([], step.tag.threat, `contract finding (wrong denial code): ${line}`);
+    // so no invariant broke — a finding against the contract (section 10) of its own kind. It is
+    // recorded and the run goes on: it must not hide a broken invariant further on.
+    if (wrongCode) {
+      this.contractFindings.push({ threat: step.tag.threat, message: `wrong denial code: ${line}` });
+      this.trail.push(`contract finding (wrong denial code): ${step.label}`);
+    }
   }
 
   private exercise(threat: Threat): void {

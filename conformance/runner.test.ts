@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import type { DenialCode } from '../model/profile/denial-codes.ts';
 import type { ClientRequest } from '../model/profile/messages.ts';
 import { Denial, Gate } from '../reference-impl/gate/gate.ts';
-import type { GateAnswer } from '../reference-impl/gate/gate.ts';
 import { referenceTarget } from '../reference-impl/in-process-target.ts';
 import { InProcessDriver } from '../harness/drivers/in-process.ts';
 import type { Capability } from './driver.ts';
@@ -38,11 +37,15 @@ class ClaimCachingGate extends Gate {
 }
 const claimCaching: DriverFactory = (h) => new InProcessDriver(referenceTarget('claim-caching', { makeGate: (deps) => new ClaimCachingGate(deps) }), h);
 
-/** Denies a Control Plane timeout with the code of an outage: safe, but not the contract's code. */
+/** Denies a Control Plane timeout with the code of an outage (answer and audit alike): safe, but not the contract's code. */
 class TimeoutCalledOutage extends Gate {
-  override async handle(body: Uint8Array): Promise<GateAnswer> {
-    const answer = await super.handle(body);
-    return answer.status === 'denied' && answer.code === 'CONTROL_PLANE_TIMEOUT' ? { ...answer, code: 'CONTROL_PLANE_UNAVAILABLE' } : answer;
+  protected override async askControlPlane(request: ClientRequest) {
+    try {
+      return await super.askControlPlane(request);
+    } catch (error) {
+      if (error instanceof Denial && error.code === 'CONTROL_PLANE_TIMEOUT') throw new Denial('CONTROL_PLANE_UNAVAILABLE', error.message);
+      throw error;
+    }
   }
 }
 const timeoutCalledOutage: DriverFactory = (h) => new InProcessDriver(referenceTarget('timeout-called-outage', { makeGate: (deps) => new TimeoutCalledOutage(deps) }), h);
@@ -54,13 +57,18 @@ describe('the suite', () => {
     expect(report.verdict).toBe('compliant');
   });
 
-  it('calls a safe denial with the wrong code a contract finding, not a broken invariant', async () => {
+  it('calls a safe denial with the wrong code a contract finding, not a broken invariant, and goes on', async () => {
     const report = await runSuite(timeoutCalledOutage, { profile: PROFILES.quick, seed: 7 });
     expect(report.verdict).toBe('non-compliant');
-    expect(report.failure?.invariants).toEqual([]);
-    expect(report.failure?.message).toMatch(/^contract finding \(wrong denial code\): controlPlane\.timeout: expected denied with CONTROL_PLANE_TIMEOUT, 0 effect\(s\); observed denied with CONTROL_PLANE_UNAVAILABLE/);
-    expect(Object.values(report.invariants)).not.toContain('broken');
-    expect(report.reasons[0]).toMatch(/^contract finding/);
+    expect(report.exitCode).toBe(1);
+    expect(report.failure).toBeUndefined();
+    expect(report.contractFindings[0]?.message).toMatch(/^wrong denial code: controlPlane\.timeout: expected denied with CONTROL_PLANE_TIMEOUT, 0 effect\(s\); observed denied with CONTROL_PLANE_UNAVAILABLE/);
+    expect(report.counts.contractFindings).toBeGreaterThanOrEqual(report.contractFindings.length);
+    expect(Object.values(report.invariants)).toEqual(['held', 'held', 'held', 'held', 'held', 'held']);
+    expect(report.reasons[0]).toMatch(/contract finding\(s\), no invariant broken/);
+    expect(report.level.met).toBe(false);
+    // The whole campaign ran: a wrong code does not hide what comes after it.
+    expect(report.counts.randomRuns).toBeGreaterThan(0);
   });
 
   it('finds the reference compliant, with full model coverage and every invariant held', async () => {

@@ -49,6 +49,8 @@ export interface RunReport {
   reasons: string[];
   seed: number;
   counts: {
+    /** wrong-but-safe denial codes seen (contractFindings keeps the first few) */
+    contractFindings: number;
     steps: number;
     /** the prelude (1) plus the random runs of the campaign */
     runs: number;
@@ -81,6 +83,8 @@ export interface RunReport {
   /** checked steps per threat, in runs whose history held */
   exercised: Partial<Record<Threat, number>>;
   notTested: { scenario: string; needs: string }[];
+  /** denials that were safe but carried a code the contract does not allow there (the first 20) */
+  contractFindings: { threat: Threat; message: string }[];
   failure?: FailureReport;
   durationMs: number;
 }
@@ -179,7 +183,11 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
   let verdict: Verdict;
   if (failure) {
     verdict = 'non-compliant';
-    reasons.push(failure.invariants.length > 0 ? `${failure.invariants.join(', ')} broke (${failure.threat}): ${failure.message}` : `${failure.message} (${failure.threat})`);
+    reasons.push(`${failure.invariants.join(', ') || 'the model'} broke (${failure.threat}): ${failure.message}`);
+  } else if (tally.contractFindingCount > 0) {
+    // Safe, but not what the contract says: non-compliant, with no invariant broken.
+    verdict = 'non-compliant';
+    reasons.push(`${tally.contractFindingCount} contract finding(s), no invariant broken — ${tally.contractFindings[0]!.message}`);
   } else {
     reasons.push(...wanted.reasons);
     const remedy = levelRemedy(level, outcomes);
@@ -192,12 +200,17 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
     profile: profile.name,
     profileVersion: PROFILE_VERSION,
     target: driver.target,
-    level: { requested: level, met: wanted.met, levelsMet: Object.values(outcomes).filter((o) => o.met).map((o) => o.level) },
+    level: {
+      requested: level,
+      met: wanted.met && tally.contractFindingCount === 0,
+      levelsMet: tally.contractFindingCount > 0 ? [] : Object.values(outcomes).filter((o) => o.met).map((o) => o.level),
+    },
     verdict,
     exitCode: verdict === 'compliant' ? 0 : verdict === 'non-compliant' ? 1 : 2,
     reasons,
     seed,
     counts: {
+      contractFindings: tally.contractFindingCount,
       steps: tally.steps,
       runs: tally.runs,
       randomRuns: tally.randomRuns,
@@ -220,6 +233,7 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
     invariantNotes: Object.fromEntries(INVARIANT_IDS.flatMap((id) => (judged[id].note ? [[id, judged[id].note]] : []))),
     exercised: Object.fromEntries(tally.exercised),
     notTested: [...tally.notTested].map(([scenario, needs]) => ({ scenario, needs })),
+    contractFindings: [...tally.contractFindings],
     ...(failure ? { failure } : {}),
     durationMs: Date.now() - started,
   };

@@ -52,6 +52,11 @@ export function formatRunReport(report: RunReport, paths: RunOutputPaths = {}): 
   }
   const untested = notTestedLines(report);
   if (untested.length > 0) lines.push(`Not tested (${report.notTested.length} scenarios, by what they need):`, ...untested);
+  if (report.contractFindings.length > 0) {
+    lines.push(`Contract findings (${report.counts.contractFindings}; denied and nothing executed, but with a code of a check that did not fail — CONTRACT.md §10):`);
+    for (const c of report.contractFindings.slice(0, 5)) lines.push(`  - ${c.message}`);
+    if (report.counts.contractFindings > 5) lines.push(`  … (${report.counts.contractFindings - 5} more in result.json)`);
+  }
   const f = report.failure;
   if (f) {
     lines.push('', `Counterexample (${f.phase} phase, ${f.commands.length} step${f.commands.length === 1 ? '' : 's'}${f.shrinks ? `, after ${f.shrinks} shrinks` : ''}; broke ${f.invariants.join(', ') || 'the model'} — threat: ${f.threat}):`);

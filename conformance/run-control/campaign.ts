@@ -79,6 +79,8 @@ export interface CampaignSetup {
   replay?: { path: string; replayPath?: string };
 }
 
+const MAX_FINDINGS_KEPT = 20;
+
 /** What the campaign counted: the single source of every number a report shows. */
 export class CampaignTally {
   readonly coverage = new Set<string>();
@@ -100,10 +102,17 @@ export class CampaignTally {
   failingRuns = 0;
   readonly broken = new Set<InvariantId>();
   readonly timing = { preludeMs: 0, randomMs: 0, shrinkMs: 0 };
+  /** wrong-but-safe denial codes, one per distinct step (the first few kept in full) */
+  readonly contractFindings: { threat: Threat; message: string }[] = [];
+  contractFindingCount = 0;
 
   absorb(ctx: RunContext): void {
     for (const c of ctx.coverage) this.coverage.add(c);
     for (const [k, v] of ctx.notTested) this.notTested.set(k, v);
+    for (const finding of ctx.contractFindings) {
+      this.contractFindingCount += 1;
+      if (this.contractFindings.length < MAX_FINDINGS_KEPT) this.contractFindings.push(finding);
+    }
     this.steps += ctx.steps;
     this.effects += ctx.effectsSeen;
   }

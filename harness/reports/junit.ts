@@ -72,6 +72,12 @@ export function junitCases(report: RunReport, matrix: ScenarioMatrix, replayComm
       details,
     });
   }
+  // Safe denials with the wrong code break no invariant, yet break the contract: a case of their own.
+  const codes = { classname: 'failclosed.contract', name: 'denial codes (CONTRACT.md section 10)' };
+  if (report.contractFindings.length > 0) {
+    cases.push({ ...codes, outcome: 'failed', message: `${report.counts.contractFindings} contract finding(s): ${report.contractFindings[0]!.message}`, details: report.contractFindings.map((c) => `${c.threat}: ${c.message}`).join('\n') });
+  } else if (!report.failure) cases.push({ ...codes, outcome: 'passed' });
+  else cases.push({ ...codes, outcome: 'skipped', message: 'not reached: the run stopped at a failure' });
   const verdict = { classname: 'failclosed.run', name: 'verdict' };
   if (report.verdict === 'compliant') cases.push({ ...verdict, outcome: 'passed' });
   else if (report.verdict === 'non-compliant') cases.push({ ...verdict, outcome: 'failed', message: `non-compliant: ${report.reasons.join('; ')}`, details });

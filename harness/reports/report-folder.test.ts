@@ -90,7 +90,8 @@ describe('parseXml (the test\'s own checker)', () => {
 
 const GENERATED_AT = new Date('2026-01-02T03:04:05.000Z');
 /** The cases junit.xml must hold: every invariant each threat puts at stake, six history cases, the verdict. */
-const EXPECTED_CASES = Object.values(THREAT_INVARIANTS).reduce((n, invs) => n + invs.length, 0) + INVARIANT_IDS.length + 1;
+// every invariant × threat at stake, a history case per invariant, the contract's denial codes, the verdict
+const EXPECTED_CASES = Object.values(THREAT_INVARIANTS).reduce((n, invs) => n + invs.length, 0) + INVARIANT_IDS.length + 2;
 
 const reference: DriverFactory = (h) => new InProcessDriver(referenceTarget(), h);
 const revokedKeyAccepted = MUTANTS.find((m) => m.id === 'revoked-key-accepted')!;

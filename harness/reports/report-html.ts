@@ -185,6 +185,15 @@ function notTestedSection(report: RunReport, matrix: ScenarioMatrix): string {
   ].join('\n');
 }
 
+function contractFindingsSection(report: RunReport): string {
+  if (report.contractFindings.length === 0) return '';
+  const items = report.contractFindings.map((c) => `<li><span class="note">${esc(c.threat)}</span> ${esc(c.message)}</li>`).join('');
+  return `
+<h2 id="contract-findings">Contract findings</h2>
+<p>${esc(report.counts.contractFindings)} request(s) were denied and nothing executed, but with a code of a check that did not fail (CONTRACT.md section 10). No invariant broke; the gate is still not compliant.</p>
+<ul>${items}</ul>`;
+}
+
 function counterexample(report: RunReport, placements: readonly StepPlacement[], options: HtmlOptions): string {
   const f = report.failure;
   if (!f) return '';
@@ -300,6 +309,7 @@ ${matrixTable(matrix)}
 ${histories}
 <h2 id="not-tested">Not tested</h2>
 ${notTestedSection(report, matrix)}
+${contractFindingsSection(report)}
 ${counterexample(report, placements, options)}
 ${charts(report, placements)}
 ${logs}

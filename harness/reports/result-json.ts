@@ -38,6 +38,7 @@ export interface ResultDocument {
   /** the invariant × threat cells at stake (and any broken outside them), as junit.xml has them */
   scenarios: { invariant: InvariantId; scenario: Scenario; status: Exclude<CellStatus, 'not at stake'>; note?: string }[];
   notTested: { scenario: string; needs: string; threat: Threat | null }[];
+  contractFindings: RunReport['contractFindings'];
   failure: null | {
     invariants: InvariantId[];
     threat: Threat | 'history';
@@ -88,6 +89,7 @@ export function buildResult(
       c.status === 'not at stake' ? [] : [{ invariant: c.invariant, scenario: c.scenario, status: c.status, ...(c.note ? { note: c.note } : {}) }],
     ),
     notTested: matrix.notTested.map((n) => ({ scenario: n.scenario, needs: n.needs, threat: n.threat })),
+    contractFindings: report.contractFindings.map((c) => ({ ...c })),
     failure: f
       ? {
           invariants: [...f.invariants],

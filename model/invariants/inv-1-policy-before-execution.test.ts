@@ -124,8 +124,25 @@ describe('INV-1 policy and approval before execution', () => {
     const forged = b.envelopeFor(request, { approval_id: 'appr-forged-2' }, TEST_KEYS.untrusted);
     b.policy(request, { kind: 'allow', envelope: asJson(forged) });
     const effectIndex = b.effectOf(request, forged);
-    const verdict = checkInv1(b.build());
+    const history = b.build();
+    const verdict = checkInv1(history);
     expectCaught(verdict, 'INV-1', { events: [effectIndex] });
-    expect(verdict.examined).toBe(2);
+    // Both effects, and every recorded dispatch (intent record).
+    expect(verdict.examined).toBe(2 + history.audit.filter((r) => (r as { stage?: string }).stage === 'intent').length);
+  });
+
+  it('catches a dispatch the Gate recorded without a trusted allow for its request, though nothing executed', () => {
+    const b = compliant();
+    const request = b.request();
+    const sent = b.send(request);
+    const traceId = b.traceId();
+    const policyIndex = b.policy(request, { kind: 'no-answer', reason: 'timeout' });
+    b.auditIntent(sent, 'unapproved-1', traceId);
+    b.appendAudit({ ...b.attribution(sent), decision: 'deny', stage: 'final', trace_id: traceId, code: 'ENVELOPE_MISSING', approval_id: 'unapproved-1', outcome: 'failed' });
+    b.respond(sent, 'denied', { code: 'ENVELOPE_MISSING', trace_id: traceId });
+    const history = b.build();
+    expectCaught(checkInv1(history), 'INV-1', { events: [sent.eventIndex, policyIndex], message: /dispatched request op .* under approval unapproved-1, which no trusted allow for that request carries: the Control Plane gave it no answer \(timeout\)/ });
+    // The same dispatch under the approval the Control Plane really gave is what a compliant gate records.
+    expectHolds(checkInv1(compliant().build()));
   });
 });

@@ -1,11 +1,13 @@
 /**
  * INV-1 — Policy and approval before execution: every effect follows a Control Plane allow whose
  * envelope is well formed, signed by a trusted Control Plane key, carries the effect's approval_id
- * and is bound to the very request the Gate asked about.
+ * and is bound to the very request the Gate asked about. And the Gate forwards only approved work:
+ * every dispatch it records (an intent record) names such an approval for its request — an
+ * Execution Layer that refuses the unapproved call saves the effect, not the Gate.
  */
 import type { History, InvariantVerdict, Violation } from '../history.ts';
 import type { EffectInfo, ExchangeInfo, HistoryIndex } from './history-index.ts';
-import { buildHistoryIndex, witnesses } from './history-index.ts';
+import { buildHistoryIndex, isJsonObject, witnesses } from './history-index.ts';
 
 export const INV_1_STATEMENT =
   'Every effect follows a Control Plane allow whose envelope is signed by a trusted Control Plane key for that very request.';
@@ -92,11 +94,37 @@ function checkEffect(effect: EffectInfo, index: HistoryIndex): Violation | undef
   );
 }
 
+/** Intent records (dispatches) that no trusted allow for their request stands behind. */
+function checkDispatches(history: History, index: HistoryIndex, violations: Violation[]): number {
+  if (!history.auditExported) return 0;
+  let examined = 0;
+  history.audit.forEach((raw, auditIndex) => {
+    if (!isJsonObject(raw) || raw.stage !== 'intent' || typeof raw.approval_id !== 'string' || typeof raw.request_hash !== 'string') return;
+    const ops = index.opsByRequestHash.get(raw.request_hash as `sha256:${string}`) ?? [];
+    const requestIds = new Set(ops.flatMap((op) => (op.parsed.ok ? [op.parsed.request.request_id] : [])));
+    if (requestIds.size === 0) return; // not a request the harness sent: INV-5's finding
+    examined += 1;
+    const claiming = index.exchangesByApprovalId.get(raw.approval_id) ?? [];
+    const approved = claiming.some((e) => e.trust.kind === 'trusted' && e.questionRequestId !== undefined && requestIds.has(e.questionRequestId) && e.trust.envelope.request_id === e.questionRequestId);
+    if (approved) return;
+    const own = ops.flatMap((op) => op.exchanges);
+    const last = own[own.length - 1];
+    violations.push({
+      invariant: 'INV-1',
+      message: `The Gate dispatched request op ${ops.map((op) => op.op).join(', ')} (intent record ${auditIndex}) under approval ${raw.approval_id}, which no trusted allow for that request carries${last ? `: the Control Plane gave it ${describeUntrusted(last)}` : ''} — it forwarded work nobody approved.`,
+      eventIndexes: witnesses(...ops.map((op) => op.eventIndex), ...own.map((e) => e.eventIndex)),
+      auditIndexes: [auditIndex],
+    });
+  });
+  return examined;
+}
+
 export function checkInv1(history: History, index: HistoryIndex = buildHistoryIndex(history)): InvariantVerdict {
   const violations: Violation[] = [];
   for (const effect of index.effects) {
     const violation = checkEffect(effect, index);
     if (violation) violations.push(violation);
   }
-  return { invariant: 'INV-1', holds: violations.length === 0, violations, examined: index.effects.length };
+  const dispatches = checkDispatches(history, index, violations);
+  return { invariant: 'INV-1', holds: violations.length === 0, violations, examined: index.effects.length + dispatches };
 }
