@@ -26,6 +26,7 @@ const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: 'reference-http', load: () => import('./reference-http.bench.ts') },
   { name: 'suite-http', load: () => import('./suite-http.bench.ts') },
   { name: 'container', load: () => import('./container.bench.ts') },
+  { name: 'blind-gates', load: () => import('./blind-gates.bench.ts') },
 ];
 
 async function main(args: readonly string[]): Promise<number> {

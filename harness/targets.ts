@@ -15,12 +15,15 @@ import { HttpDriver, fetchHello } from './drivers/http.ts';
 import { HarnessListenError, harnessPorts, startHttpHarness } from './http-harness.ts';
 import { referenceOverHttp } from './reference-over-http.ts';
 import { dockerEngine, imageTarget } from './container-target.ts';
+import { processTarget } from './process-target.ts';
 
 export type TargetSpec =
   | { kind: 'in-process'; variant?: string }
   | { kind: 'http'; variant?: string; replicas?: number }
   | { kind: 'url'; url: string; harnessHost: string; harnessPort: number }
-  | { kind: 'image'; image: string; replicas?: number };
+  | { kind: 'image'; image: string; replicas?: number }
+  /** a gate the harness starts from a command line (run with sh -c), on free ports and a fresh data directory */
+  | { kind: 'command'; command: string; cwd?: string; env?: Record<string, string> };
 
 /** The target cannot be opened: why (the message), and what to do about it. */
 export class TargetError extends Error {
@@ -64,6 +67,10 @@ export async function openTarget(spec: TargetSpec): Promise<OpenTarget> {
       }
       const opened = await referenceOverHttp(harness, spec.variant, spec.replicas ?? 1);
       return { harness, makeDriver: opened.makeDriver, close: opened.close };
+    }
+    case 'command': {
+      const started = await processTarget(harness, { command: spec.command, ...(spec.cwd ? { cwd: spec.cwd } : {}), ...(spec.env ? { env: spec.env } : {}) });
+      return { harness, makeDriver: started.makeDriver, logs: started.logs, close: started.close };
     }
     case 'image': {
       const engine = await dockerEngine();
@@ -128,5 +135,7 @@ export function describeTarget(spec: TargetSpec): string {
       return `the gate at ${spec.url}`;
     case 'image':
       return `the image ${spec.image} (${spec.replicas && spec.replicas > 1 ? `${spec.replicas} containers` : 'container'})`;
+    case 'command':
+      return `the gate started by \`${spec.command}\`${spec.cwd ? ` in ${spec.cwd}` : ''}`;
   }
 }

@@ -119,6 +119,12 @@ export function targetSpecOf(values: Record<string, string | boolean | string[] 
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > 8) return `--replicas must be a whole number from 1 to 8, not "${String(values.replicas)}"`;
     if (typeof values.image !== 'string' && values.over !== 'http') return '--replicas goes with --image or --over http (a running --target is one gate)';
   }
+  if (typeof values.command === 'string') {
+    if (typeof values.target === 'string' || typeof values.image === 'string' || variant || values.over !== undefined || replicas) return '--command takes neither --target, --image, --variant, --over nor --replicas';
+    if (values.command.trim() === '') return '--command needs the command line that starts the gate';
+    return { kind: 'command', command: values.command, ...(typeof values.cwd === 'string' ? { cwd: values.cwd } : {}) };
+  }
+  if (values.cwd !== undefined) return '--cwd goes with --command';
   if (typeof values.image === 'string') {
     if (typeof values.target === 'string' || variant || values.over !== undefined) return '--image takes neither --target, --variant nor --over';
     return { kind: 'image', image: values.image, ...(replicas ? { replicas } : {}) };
@@ -147,7 +153,7 @@ export const runCommand: CommandSpec = {
   name: 'run',
   summary: 'run the conformance suite (default: the embedded reference, in-process)',
   usage:
-    'failclosed run [--target URL [--harness-port N] | --image IMAGE [--replicas N] | --over in-process|http [--replicas N]] [--level core|full] [--profile quick|standard|thorough] [--seed N] [--runs N] [--budget SECONDS] [--report DIR] [--json FILE] [--variant ID]',
+    'failclosed run [--target URL [--harness-port N] | --command CMD [--cwd DIR] | --image IMAGE [--replicas N] | --over in-process|http [--replicas N]] [--level core|full] [--profile quick|standard|thorough] [--seed N] [--runs N] [--budget SECONDS] [--report DIR] [--json FILE] [--variant ID]',
   details: [
     `--level LEVEL    the conformance level to certify (default ${DEFAULT_LEVEL}):`,
     ...LEVELS.map((l) => `                   ${l.padEnd(5)} ${LEVEL_SUMMARY[l]}`),
@@ -168,6 +174,11 @@ export const runCommand: CommandSpec = {
     '--target URL     test a running gate (a vendor\'s) configured as `failclosed doctor --print-config`',
     '                 says; the harness serves its Control Plane, effect sink and Execution Layer',
     `                 proxy on --harness-port N, N+1, N+2 (default ${DEFAULT_HARNESS_PORT})`,
+    '--command CMD    start the gate yourself: the harness runs CMD (with sh -c, in --cwd DIR) configured',
+    '                 through the contract\'s environment on free loopback ports and a fresh data',
+    '                 directory, waits for a line "ready" and GET /healthz, crashes it for real',
+    '                 (SIGKILL, then CMD again on the same data) and probes its Execution Layer where',
+    '                 it told it to listen — so crash-restart and bypass are tested without a channel',
     '--image IMAGE    start that image with testcontainers (host network, loopback only), configured',
     '                 through the contract\'s environment; crashes are container restarts; needs Docker',
     '--replicas N     with --image or --over http: N instances of the gate sharing the system\'s own',
@@ -193,6 +204,8 @@ export const runCommand: CommandSpec = {
     variant: { type: 'string' },
     target: { type: 'string' },
     image: { type: 'string' },
+    command: { type: 'string' },
+    cwd: { type: 'string' },
     replicas: { type: 'string' },
     'harness-port': { type: 'string' },
     'harness-host': { type: 'string' },

@@ -123,6 +123,11 @@ export interface HttpDriverOptions {
   controlPlane?: ScriptedControlPlane;
   /** a harder crash than the control channel's restart (e.g. restarting a container) */
   crash?: () => Promise<void>;
+  /**
+   * where to send bypass probes when the handshake announces no Execution Layer: for a gate the
+   * harness started itself, the address it told the gate to listen on
+   */
+  directExecutionUrl?: string;
   /** what to close with the driver (the harness services) */
   onClose?: () => Promise<void>;
 }
@@ -154,7 +159,8 @@ export class HttpDriver implements Driver {
     this.target = options.target ?? `gate at ${options.gateUrl}`;
     const declared = (options.hello?.capabilities ?? []).filter((c): c is Capability => (GATE_CAPABILITIES as readonly string[]).includes(c));
     const caps = new Set<Capability>(declared);
-    if (!options.hello?.execution_layer_url) caps.delete('direct-execution');
+    if (options.directExecutionUrl) caps.add('direct-execution');
+    else if (!options.hello?.execution_layer_url) caps.delete('direct-execution');
     if (options.crash) caps.add('crash-restart');
     // The audit export is part of the contract, not of the optional channel.
     caps.add('audit-export');
@@ -338,7 +344,7 @@ export class HttpDriver implements Driver {
 
   async callExecutionLayer(call: JsonValue): Promise<Answer> {
     this.guard();
-    const elUrl = this.options.hello?.execution_layer_url;
+    const elUrl = this.options.directExecutionUrl ?? this.options.hello?.execution_layer_url;
     if (!elUrl) throw new HarnessError('the gate announced no Execution Layer URL');
     const recorded = this.options.recorder.directCall(directCallFields(call));
     const answer = await this.post(new URL('/v1/execute', elUrl), canonicalBytes(call));
