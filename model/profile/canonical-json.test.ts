@@ -1,3 +1,4 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonValue } from './canonical-json.ts';
@@ -104,6 +105,17 @@ describe('RFC 8785 published examples', () => {
 
   it.each(['7fffffffffffffff', '7ff0000000000000', 'fff0000000000000'])('Appendix B: %s (NaN/Infinity) is an error', (bits) => {
     expect(() => canonicalize(fromBits(bits))).toThrow(CanonicalJsonError);
+  });
+});
+
+describe('the RFC 8785 author\'s reference files (conformance/vectors/external/rfc8785)', () => {
+  const dir = new URL('../../conformance/vectors/external/rfc8785/', import.meta.url);
+  const names = readdirSync(new URL('input/', dir)).filter((n) => n.endsWith('.json'));
+  it('has the six published cases', () => expect(names.sort()).toEqual(['arrays.json', 'french.json', 'structures.json', 'unicode.json', 'values.json', 'weird.json']));
+  it.each(names)('reads %s strictly and writes its canonical output byte for byte', (name) => {
+    const input = readFileSync(new URL(`input/${name}`, dir));
+    const expected = readFileSync(new URL(`output/${name}`, dir));
+    expect(Buffer.from(canonicalBytes(parseStrictJson(input)))).toEqual(expected);
   });
 });
 

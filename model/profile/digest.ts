@@ -1,9 +1,8 @@
 /**
- * The profile's digest: SHA-256, written `sha256:<64 lowercase hex>`.
+ * The profile's digest: SHA-256 (node:crypto's, OpenSSL), written `sha256:<64 lowercase hex>`.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import { canonicalBytes } from './canonical-json.ts';
-import { toHex, utf8Encode } from './encoding.ts';
 
 export type Digest = `sha256:${string}`;
 
@@ -14,8 +13,8 @@ const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
 /** SHA-256 of the bytes, or of the UTF-8 of a string. */
 export function sha256Digest(data: Uint8Array | string): Digest {
-  const bytes = typeof data === 'string' ? utf8Encode(data) : data;
-  return `sha256:${toHex(sha256(bytes))}`;
+  // A string is hashed as its UTF-8 bytes (a lone surrogate becomes U+FFFD, as in TextEncoder).
+  return `sha256:${createHash('sha256').update(typeof data === 'string' ? Buffer.from(data, 'utf8') : data).digest('hex')}`;
 }
 
 /** SHA-256 of the RFC 8785 canonical bytes; throws CanonicalJsonError for a non-JSON value. */

@@ -3,10 +3,12 @@
  *
  * Verification is strict RFC 8032 (no ZIP-215 leniency: non-canonical point encodings are
  * refused), so a signature has exactly one accepted encoding and verifiers cannot disagree.
+ * The arithmetic is ed25519.ts's: OpenSSL where it agrees with that, @noble/curves where not.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { canonicalBytes } from './canonical-json.ts';
+import { signEd25519, verifyEd25519 } from './ed25519.ts';
 import { fromBase64Url, toBase64Url, utf8Encode } from './encoding.ts';
 
 export type KeyId = `ed25519/${string}`;
@@ -52,7 +54,7 @@ export function testKeyPair(name: string): KeyPair {
 
 /** Ed25519 over canonicalBytes(fields), as base64url without padding (86 characters). */
 export function signCanonical(fields: unknown, secretKey: Uint8Array): string {
-  return toBase64Url(ed25519.sign(canonicalBytes(fields), secretKey));
+  return toBase64Url(signEd25519(canonicalBytes(fields), secretKey));
 }
 
 /** Never throws: a non-JSON value, a malformed signature or key simply does not verify. */
@@ -61,7 +63,7 @@ export function verifyCanonical(fields: unknown, signature: string, publicKey: U
     const signatureBytes = fromBase64Url(signature);
     if (signatureBytes?.length !== SIGNATURE_BYTES) return false;
     if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_LENGTH) return false;
-    return ed25519.verify(signatureBytes, canonicalBytes(fields), publicKey, { zip215: false });
+    return verifyEd25519(signatureBytes, canonicalBytes(fields), publicKey);
   } catch {
     return false;
   }

@@ -1,8 +1,7 @@
 /** Small HTTP helpers shared by the reference servers. */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import type { Digest } from '../../model/profile/digest.ts';
-import { toHex } from '../../model/profile/encoding.ts';
 
 export interface ReadBody {
   /** the body, or undefined when it was over the limit */
@@ -20,14 +19,14 @@ export interface ReadBody {
  */
 export function readBody(req: IncomingMessage, limit: number, hardCap = 64 * 1024 * 1024): Promise<ReadBody> {
   return new Promise((resolve) => {
-    const hash = sha256.create();
+    const hash = createHash('sha256');
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
     const finish = (truncated: boolean) => {
       if (settled) return;
       settled = true;
-      resolve({ bytes: size <= limit ? new Uint8Array(Buffer.concat(chunks)) : undefined, digest: `sha256:${toHex(hash.digest())}`, size, truncated });
+      resolve({ bytes: size <= limit ? new Uint8Array(Buffer.concat(chunks)) : undefined, digest: `sha256:${hash.digest('hex')}`, size, truncated });
     };
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
@@ -44,7 +43,7 @@ export function readBody(req: IncomingMessage, limit: number, hardCap = 64 * 102
     req.on('error', () => {
       if (settled) return;
       settled = true;
-      resolve({ bytes: undefined, digest: `sha256:${toHex(hash.digest())}`, size, truncated: true });
+      resolve({ bytes: undefined, digest: `sha256:${hash.digest('hex')}`, size, truncated: true });
     });
   });
 }
