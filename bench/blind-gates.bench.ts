@@ -14,7 +14,17 @@ import type { BenchResult } from './run.ts';
 
 const SEED = 42;
 
-function caughtBy(report: RunReport): string {
+/** A run, or why it could not judge the gate (the gate went away, …): inconclusive, never a catch. */
+async function attempt(run: () => Promise<RunReport>): Promise<RunReport | Error> {
+  try {
+    return await run();
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+function caughtBy(report: RunReport | Error): string {
+  if (report instanceof Error) return `missed (inconclusive: ${report.message.split('\n')[0]!.slice(0, 80)})`;
   if (report.verdict !== 'non-compliant') return `missed (${report.verdict})`;
   const f = report.failure;
   return f ? `${f.invariants.join('+') || 'model'} (${f.phase}, ${f.threat})` : `contract finding (${report.counts.contractFindings})`;
@@ -28,23 +38,24 @@ export async function run(): Promise<BenchResult> {
   let eventually = 0;
   const times: number[] = [];
   for (const gate of BLIND_GATES) {
-    const clean = await runBlindGate(gate, { profile: PROFILES.quick, seed: SEED });
-    const fine = clean.verdict === 'compliant';
+    const clean = await attempt(() => runBlindGate(gate, { profile: PROFILES.quick, seed: SEED }));
+    const fine = !(clean instanceof Error) && clean.verdict === 'compliant';
     if (!fine) ok = false;
-    lines.push(`${gate.id} (${gate.summary}), level ${gate.level}: correct build ${clean.verdict.toUpperCase()}${fine ? '' : ` — FALSE ALARM: ${clean.reasons[0] ?? ''}`}`);
+    const said = clean instanceof Error ? `INCONCLUSIVE — ${clean.message}` : `${clean.verdict.toUpperCase()}${fine ? '' : ` — FALSE ALARM: ${clean.reasons[0] ?? ''}`}`;
+    lines.push(`${gate.id} (${gate.summary}), level ${gate.level}: correct build ${said}`);
     const width = Math.max(...Object.keys(gate.defects).map((d) => d.length));
     for (const [defect, what] of Object.entries(gate.defects)) {
       defects += 1;
-      const quick = await runBlindGate(gate, { profile: PROFILES.quick, seed: SEED, defect });
+      const quick = await attempt(() => runBlindGate(gate, { profile: PROFILES.quick, seed: SEED, defect }));
       let line = `  ${defect.padEnd(width)}  quick: ${caughtBy(quick).padEnd(40)}`;
-      if (quick.verdict === 'non-compliant') {
+      if (!(quick instanceof Error) && quick.verdict === 'non-compliant') {
         quickCaught += 1;
         eventually += 1;
         if (quick.failure) times.push(quick.failure.timeToDetectionMs);
       } else {
-        const standard = await runBlindGate(gate, { profile: PROFILES.standard, seed: SEED, defect, skipPrelude: true });
+        const standard = await attempt(() => runBlindGate(gate, { profile: PROFILES.standard, seed: SEED, defect, skipPrelude: true }));
         line += `  standard random-only: ${caughtBy(standard)}`;
-        if (standard.verdict === 'non-compliant') eventually += 1;
+        if (!(standard instanceof Error) && standard.verdict === 'non-compliant') eventually += 1;
       }
       lines.push(`${line}  — ${what}`);
     }
