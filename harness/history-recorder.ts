@@ -99,6 +99,7 @@ export class HistoryRecorder {
 
   faultHealed(span: FaultSpan): void {
     span.until = this.now();
+    span.untilIndex = this.events.length;
   }
 
   /**

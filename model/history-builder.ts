@@ -287,6 +287,7 @@ export class HistoryBuilder {
 
   heal(span: FaultSpan): this {
     span.until = this.now;
+    span.untilIndex = this.events.length;
     return this;
   }
 

@@ -115,6 +115,11 @@ export interface FaultSpan {
   kind: 'fault';
   at: Millis;
   until: Millis | null;
+  /**
+   * How many events had been recorded when it healed: events at an index below it came before the
+   * heal, the rest after — an order that milliseconds alone cannot give (absent in older kits).
+   */
+  untilIndex?: number;
   fault: FaultKind;
   detail?: string;
 }

@@ -202,7 +202,9 @@ function eventProblem(e: Fields): string | undefined {
         ? undefined
         : 'a direct call needs an op, a status, identity, action and parameters';
     case 'fault':
-      return FAULT_KINDS.has(e.fault as FaultKind) && (e.until === null || isTime(e.until)) && optString(e.detail) ? undefined : 'a fault needs a known kind and an until';
+      return FAULT_KINDS.has(e.fault as FaultKind) && (e.until === null || isTime(e.until)) && optString(e.detail) && (e.untilIndex === undefined || isOp(e.untilIndex))
+        ? undefined
+        : 'a fault needs a known kind and an until';
     default:
       return isJsonObject(e.event) ? undefined : 'a gateway event carries its event';
   }

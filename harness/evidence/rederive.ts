@@ -173,10 +173,23 @@ const CONTROL_PLANE_FAULT_ANSWERS: Partial<Record<FaultKind, string>> = {
 interface Interval {
   start: Millis;
   end: Millis;
+  /** the event indexes of the request and of the answer that closed it, when known: order beats milliseconds */
+  startIndex?: number;
+  endIndex?: number;
 }
 
 /** A span covers the interval, or only touches part of it (then both answers are possible). */
-function overlap(span: { at: Millis; until: Millis | null }, interval: Interval): 'covers' | 'partial' | 'none' {
+function overlap(span: { at: Millis; until: Millis | null; untilIndex?: number }, interval: Interval, spanIndex: number): 'covers' | 'partial' | 'none' {
+  const { startIndex, endIndex } = interval;
+  if (startIndex !== undefined && endIndex !== undefined && (span.until === null || span.untilIndex !== undefined)) {
+    // Events are recorded in order: the span began before, between or after, and healed likewise.
+    if (spanIndex > endIndex) return 'none';
+    const healedAt = span.until === null ? Number.POSITIVE_INFINITY : span.untilIndex!;
+    if (healedAt <= startIndex) return 'none';
+    return spanIndex < startIndex && healedAt > endIndex ? 'covers' : 'partial';
+  }
+  // The start is an event: recorded after the answer, it began after it, whatever the milliseconds say.
+  if (endIndex !== undefined && spanIndex > endIndex) return 'none';
   const until = span.until ?? Number.POSITIVE_INFINITY;
   // A heal is known by its time alone: one in the very millisecond the interval ends cannot be
   // ordered against it, so the span only partly covers it (both answers are possible). A start is
@@ -190,10 +203,10 @@ function overlap(span: { at: Millis; until: Millis | null }, interval: Interval)
 function faultAnswers(index: HistoryIndex, interval: Interval): Partial<Record<Question, Set<string>>> {
   const answers: Partial<Record<Question, Set<string>>> = {};
   const covered = new Set<Question>();
-  for (const { event } of index.faults) {
+  for (const { event, eventIndex } of index.faults) {
     const mapped = FAULT_ANSWERS[event.fault];
     if (!mapped) continue;
-    const how = overlap(event, interval);
+    const how = overlap(event, interval, eventIndex);
     if (how === 'none') continue;
     const set = (answers[mapped.question] ??= new Set());
     set.add(mapped.answer);
@@ -217,9 +230,9 @@ const OFFSET_DETAIL = /^(-?\d+(?:\.\d+)?) ms$/;
 function systemInstants(index: HistoryIndex, interval: Interval): Millis[] | undefined {
   const offsets = new Set<number>();
   let covered = false;
-  for (const { event } of index.faults) {
+  for (const { event, eventIndex } of index.faults) {
     if (event.fault !== 'clock-offset') continue;
-    const how = overlap(event, interval);
+    const how = overlap(event, interval, eventIndex);
     if (how === 'none') continue;
     const parsed = OFFSET_DETAIL.exec(event.detail ?? '');
     if (!parsed) return undefined;
@@ -416,7 +429,7 @@ function rederiveRequest(op: RequestOp, index: HistoryIndex, attribution: Effect
   const response = op.response?.event;
   const recorded: RecordedOutcome = { status: response?.status ?? 'no answer', code: response?.code, effects: own.length };
   const lastAt = history.events.at(-1)?.at ?? op.event.at;
-  const interval: Interval = { start: op.event.at, end: response?.at ?? lastAt };
+  const interval: Interval = { start: op.event.at, end: response?.at ?? lastAt, startIndex: op.eventIndex, ...(op.response ? { endIndex: op.response.eventIndex } : {}) };
   const instants = systemInstants(index, interval);
   const answers: Partial<Record<Question, string[]>> = {};
 
@@ -453,7 +466,7 @@ function rederiveRequest(op: RequestOp, index: HistoryIndex, attribution: Effect
       }
     } else {
       const faulted = index.faults
-        .filter((f) => CONTROL_PLANE_FAULT_ANSWERS[f.event.fault] !== undefined && overlap(f.event, interval) !== 'none')
+        .filter((f) => CONTROL_PLANE_FAULT_ANSWERS[f.event.fault] !== undefined && overlap(f.event, interval, f.eventIndex) !== 'none')
         .map((f) => CONTROL_PLANE_FAULT_ANSWERS[f.event.fault]!);
       answers.controlPlane = [...new Set(faulted)];
     }

@@ -116,6 +116,30 @@ describe('INV-4 fail closed', () => {
     expectCaught(checkInv4(b.build()), 'INV-4', { events: [faultIndex, sent.eventIndex, effectIndex], message: new RegExp(kind) });
   });
 
+  it('judges by the order of events, not by milliseconds: a fault begun right after an answer, in its millisecond, did not cover it', () => {
+    const b = compliant();
+    const request = b.request({ parameters: { to: 'bob', amount: 43 } });
+    const sent = b.send(request);
+    const { envelope } = b.allow(request);
+    b.effectOf(request, envelope);
+    b.respond(sent, 'executed');
+    // Same millisecond as everything above, but recorded after the answer.
+    const fault = b.fault('nonce-store-down');
+    b.tick(1);
+    b.heal(fault);
+    expectHolds(checkInv4(b.build()));
+    // Recorded before the request, the same fault does cover it.
+    const c = compliant();
+    const early = c.fault('nonce-store-down');
+    const r = c.request({ parameters: { to: 'bob', amount: 44 } });
+    const s2 = c.send(r);
+    const { envelope: e2 } = c.allow(r);
+    const effectIndex = c.effectOf(r, e2);
+    c.respond(s2, 'executed');
+    c.heal(early);
+    expectCaught(checkInv4(c.build()), 'INV-4', { events: [c.events.indexOf(early), effectIndex] });
+  });
+
   it('catches execution during a fault that never healed', () => {
     const b = compliant();
     const fault = b.fault('nonce-store-down');

@@ -5,7 +5,7 @@
 import type { History, InvariantVerdict, Violation } from '../history.ts';
 import type { FaultKind } from '../history.ts';
 import type { ApprovalEnvelope } from '../profile/messages.ts';
-import type { EffectInfo, HistoryIndex, RequestOp } from './history-index.ts';
+import type { EffectInfo, FaultInfo, HistoryIndex, RequestOp } from './history-index.ts';
 import { buildHistoryIndex, toUnixSeconds, witnesses } from './history-index.ts';
 
 export const INV_4_STATEMENT =
@@ -26,6 +26,19 @@ function envelopeOf(effect: EffectInfo, index: HistoryIndex): { envelope: Approv
     (c) => c.eventIndex < effect.eventIndex && c.trust.kind === 'trusted' && c.trust.envelope.approval_id === effect.event.approval_id,
   );
   return call && call.trust.kind === 'trusted' ? { envelope: call.trust.envelope, eventIndex: call.eventIndex } : undefined;
+}
+
+/**
+ * The request was sent after the fault began and answered before it healed — by the order of the
+ * recorded events, not by milliseconds, which many events share.
+ */
+function during(fault: FaultInfo, op: RequestOp): boolean {
+  if (fault.eventIndex > op.eventIndex) return false;
+  const { until, untilIndex } = fault.event;
+  if (until === null) return true;
+  if (!op.response) return false;
+  // Older histories know the heal by its time alone: then the same millisecond counts as during.
+  return untilIndex !== undefined ? op.response.eventIndex < untilIndex : op.response.event.at <= until;
 }
 
 export function checkInv4(history: History, index: HistoryIndex = buildHistoryIndex(history)): InvariantVerdict {
@@ -78,10 +91,9 @@ export function checkInv4(history: History, index: HistoryIndex = buildHistoryIn
     }
 
     // (d) a request that lived entirely inside such a fault could not have claimed its nonce or written its intent.
-    const end = op.response?.event.at ?? Number.POSITIVE_INFINITY;
     for (const fault of index.faults) {
       if (!BLOCKING_FAULTS.includes(fault.event.fault)) continue;
-      if (fault.event.at <= op.event.at && end <= (fault.event.until ?? Number.POSITIVE_INFINITY)) {
+      if (during(fault, op)) {
         violation(
           `Effect ${event.effect_id} executed request op ${op.op}, sent and answered entirely during a ${fault.event.fault} fault.`,
           effect.eventIndex,
