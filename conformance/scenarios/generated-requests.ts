@@ -102,6 +102,15 @@ function spellingLines(spelt: Spelt): string[] {
   return [`  bytes sent:         ${excerpt(spelt.sent)}`, `  their canonical form: ${excerpt(spelt.canonical)}`];
 }
 
+/** Both texts from a little before their first difference, so a long value shows where it differs. */
+export function aligned(a: string, b: string, max = 240): [string, string] {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  const start = Math.max(0, i - 60);
+  const cut = (t: string) => `${start > 0 ? `…(${start} equal characters) ` : ''}${excerpt(t.slice(start), max)}`;
+  return [cut(a), cut(b)];
+}
+
 /**
  * The binding, checked on what the harness saw since `eventStart`: every question the Gate asked
  * about this request and every effect it caused must carry the client's value — its canonical
@@ -123,10 +132,11 @@ function bindingViolation(ctx: RunContext, eventStart: number, requestId: string
       const sentDigest = String(q.parameters_digest);
       const ofSent = digestOf(q.parameters);
       if (ofSent !== clientDigest) {
+        const [signed, sent] = ofSent !== 'no canonical form' ? aligned(canonicalize(clientValue), canonicalize(q.parameters!)) : [excerpt(canonicalize(clientValue)), undefined];
         return [
           `the Gate asked the Control Plane about request ${requestId} with other parameters than the client signed (their digest ${ofSent}, parameters_digest ${sentDigest}; the client's value digests to ${clientDigest})`,
-          `  parameters the client signed: ${excerpt(canonicalize(clientValue))}`,
-          ...(ofSent !== 'no canonical form' ? [`  parameters the Gate sent:    ${excerpt(canonicalize(q.parameters!))}`] : []),
+          `  parameters the client signed: ${signed}`,
+          ...(sent !== undefined ? [`  parameters the Gate sent:    ${sent}`] : []),
         ].join('\n');
       }
       if (sentDigest !== clientDigest) {
@@ -139,10 +149,11 @@ function bindingViolation(ctx: RunContext, eventStart: number, requestId: string
     if (event.kind === 'effect' && event.request_id === requestId) {
       const ran = digestOf(event.parameters);
       if (ran !== clientDigest) {
+        const [signed, executed] = aligned(canonicalize(clientValue), ran === 'no canonical form' ? String(event.parameters) : canonicalize(event.parameters));
         return [
           `effect ${event.effect_id} of request ${requestId} ran parameters that digest to ${ran}, not the client's ${clientDigest}`,
-          `  parameters the client signed: ${excerpt(canonicalize(clientValue))}`,
-          `  parameters that ran:          ${excerpt(ran === 'no canonical form' ? String(event.parameters) : canonicalize(event.parameters))}`,
+          `  parameters the client signed: ${signed}`,
+          `  parameters that ran:          ${executed}`,
         ].join('\n');
       }
     }
