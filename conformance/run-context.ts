@@ -292,7 +292,8 @@ export class RunContext {
     const fields: RequestFields = {
       request_id: step.requestId ?? this.unique('req'),
       action: ACTION,
-      parameters: step.parameters ?? { to: 'bob', amount: 10, memo: { note: 'rent', tags: ['march', 'flat'] } },
+      // `null` is parameters too (generated data sends it): only a step without any gets the default.
+      parameters: step.parameters === undefined ? { to: 'bob', amount: 10, memo: { note: 'rent', tags: ['march', 'flat'] } } : step.parameters,
       nonce: step.nonce ?? this.nonce(),
       identity,
     };

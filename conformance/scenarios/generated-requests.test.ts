@@ -87,6 +87,14 @@ describe('generated requests in generated spellings', () => {
     expect(ctx.trail.filter((l) => /expected executed, 1 effect\(s\); observed executed, 1 effect/.test(l)).length).toBeGreaterThanOrEqual(FIXED_SPELLINGS.length + 2);
   }, 60_000);
 
+  it('sends scalar parameters as they are, null included', async () => {
+    const { ctx, verdicts } = contextFor(referenceTarget());
+    for (const parameters of [null, 0, -0, '', [], {}]) await new GeneratedRequest(healthy(), { ...smallData, parameters }, FIXED_SPELLINGS[6]!).run({}, ctx);
+    for (const verdict of await verdicts()) expect(verdict.violations, verdict.invariant).toEqual([]);
+    const asked = ctx.recorder.events.flatMap((e) => (e.kind === 'policy' ? [canonicalize((e.question as { parameters: JsonValue }).parameters)] : []));
+    expect(asked).toEqual(['null', '0', '0', '""', '[]', '{}']);
+  });
+
   it('catches a digest over the client key order, only in another spelling, with both spellings shown', async () => {
     const { ctx } = contextFor(digestClientKeyOrder.target);
     // canonical bytes without integer-like keys: JSON.stringify of the parsed value is the canonical form
