@@ -112,6 +112,11 @@ export interface GateStep {
   faultsStayOn?: boolean;
   /** how a "malformed" Control Plane answer looks (default: garbage) */
   controlPlaneForm?: MalformedForm;
+  /**
+   * The bytes to send for the signed request (default: its canonical form): another spelling of
+   * the same value — or, for `requestShape: 'malformed'`, a malformed body made from the valid one.
+   */
+  spell?: (request: ClientRequest) => Uint8Array;
 }
 
 export interface DirectStep {
@@ -287,7 +292,8 @@ export class RunContext {
     const fields: RequestFields = {
       request_id: step.requestId ?? this.unique('req'),
       action: ACTION,
-      parameters: step.parameters ?? { to: 'bob', amount: 10, memo: { note: 'rent', tags: ['march', 'flat'] } },
+      // `null` is parameters too (generated data sends it): only a step without any gets the default.
+      parameters: step.parameters === undefined ? { to: 'bob', amount: 10, memo: { note: 'rent', tags: ['march', 'flat'] } } : step.parameters,
       nonce: step.nonce ?? this.nonce(),
       identity,
     };
@@ -306,8 +312,12 @@ export class RunContext {
       typeof request === 'string'
         ? step.malformed
           ? malformedBody(step.malformed, concreteRequest({}, fields, this.nowSec(), this.acceptanceWindowSec) as ClientRequest)
-          : utf8Encode(request)
-        : canonicalBytes(request);
+          : step.spell
+            ? step.spell(concreteRequest({}, fields, this.nowSec(), this.acceptanceWindowSec) as ClientRequest)
+            : utf8Encode(request)
+        : step.spell
+          ? step.spell(request)
+          : canonicalBytes(request);
     const signedIdentity = typeof request === 'string' ? identity : request.identity;
     const predicted = predictRequest(step.answers as never, this.memory, {
       requestId: fields.request_id,
@@ -338,7 +348,7 @@ export class RunContext {
   }
 
   /** Sends an earlier request's exact bytes again, with every dependency healthy (an executed one when there is one). */
-  async replay(index: number, tag: Tagged): Promise<void> {
+  async replay(index: number, tag: Tagged, respell?: (request: ClientRequest) => Uint8Array): Promise<void> {
     const executed = this.sent.filter((s) => s.executed);
     const pool = executed.length > 0 ? executed : this.sent;
     const earlier = pool[index % Math.max(1, pool.length)];
@@ -358,13 +368,16 @@ export class RunContext {
     });
     this.controlPlane.answer({ answers: requestAnswers, approvalId });
     const before = this.effectCount();
-    const observed = await this.driver.submit(earlier.body);
+    // The same value in another spelling is the same request: the signature covers its canonical form.
+    const body = respell && r ? respell(r) : earlier.body;
+    const observed = await this.driver.submit(body);
     this.controlPlane.answer(undefined);
     const effects = this.effectCount() - before;
     this.steps += 1;
     this.effectsSeen += effects;
     this.cover(predicted, 'gate');
-    this.check({ label: `replay of earlier request ${r?.request_id ?? '(unparsed body)'}`, tag }, predicted, observed, effects);
+    const what = respell && r ? 're-spelt replay' : 'replay';
+    this.check({ label: `${what} of earlier request ${r?.request_id ?? '(unparsed body)'}`, tag }, predicted, observed, effects);
     this.memory = predicted.outcome.memory;
   }
 

@@ -3,6 +3,7 @@
  * a system into a scenario. Shared by the materializer (model runs → a History) and by the live
  * drivers, so that a scenario means the same bytes everywhere.
  */
+import { changeDeepLeaf, reverseDeepArray } from './deep-leaf.ts';
 import type { JsonValue } from './profile/canonical-json.ts';
 import { digestJson } from './profile/digest.ts';
 import type { ApprovalEnvelope, ClientRequest, UnsignedEnvelope, UnsignedRequest } from './profile/messages.ts';
@@ -66,17 +67,14 @@ export function envelopeWindow(answer: string | undefined, nowSec: number, edge 
 
 export type Bound = Pick<ClientRequest, 'request_id' | 'identity' | 'action' | 'parameters'>;
 
-/** Parameters that differ from `parameters` in one nested place (a binding must notice). */
+/**
+ * Parameters that differ from `parameters` in one place (a binding must notice): `nested` changes
+ * its deepest leaf, `array-order` reverses its deepest array of different items (else changes the
+ * deepest leaf), `whole` is other parameters altogether.
+ */
 export function swappedParameters(parameters: JsonValue, variant: 'nested' | 'array-order' | 'whole' = 'whole'): JsonValue {
-  if (variant !== 'whole' && typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters)) {
-    const memo = parameters.memo;
-    if (variant === 'nested' && typeof memo === 'object' && memo !== null && !Array.isArray(memo)) {
-      return { ...parameters, memo: { ...memo, note: `${String(memo.note ?? '')}!` } };
-    }
-    if (variant === 'array-order' && typeof memo === 'object' && memo !== null && !Array.isArray(memo) && Array.isArray(memo.tags) && memo.tags.length > 1) {
-      return { ...parameters, memo: { ...memo, tags: [...memo.tags].reverse() } };
-    }
-  }
+  if (variant === 'array-order') return reverseDeepArray(parameters) ?? changeDeepLeaf(parameters);
+  if (variant === 'nested') return changeDeepLeaf(parameters);
   return { swapped: true };
 }
 

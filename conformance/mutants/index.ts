@@ -1,6 +1,10 @@
 /** Every planted-bug control, in the order of the kill matrix. */
 import { auditChainUnlinked } from './audit-chain-unlinked.ts';
 import { auditDropsDenials } from './audit-drops-denials.ts';
+import { canonicalKeysLocaleOrder } from './canonical-keys-locale-order.ts';
+import { digestClientKeyOrder } from './digest-client-key-order.ts';
+import { digestNumbersFixedNotation } from './digest-numbers-fixed-notation.ts';
+import { parametersRoundedTo6Decimals } from './parameters-rounded-to-6-decimals.ts';
 import { digestIgnoresArrayOrder } from './digest-ignores-array-order.ts';
 import { digestIgnoresNestedKeys } from './digest-ignores-nested-keys.ts';
 import { envelopeSignatureUnchecked } from './envelope-signature-unchecked.ts';
@@ -40,4 +44,9 @@ export const MUTANTS: Mutant[] = [
   auditChainUnlinked,
   revokedKeyAccepted,
   timestampWindowIgnored,
+  // bytes are not values; generated data (issue 10, classes 3 and 4)
+  digestClientKeyOrder,
+  canonicalKeysLocaleOrder,
+  digestNumbersFixedNotation,
+  parametersRoundedTo6Decimals,
 ];

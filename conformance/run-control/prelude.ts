@@ -11,6 +11,7 @@ import type { Question } from '../../model/questions.ts';
 import { isHealthy } from '../../model/questions.ts';
 import type { Command } from '../commands/command.ts';
 import { DirectCall } from '../commands/bypass-commands.ts';
+import { dataPreludeCommands } from '../commands/data-commands.ts';
 import { ApprovalBoundElsewhere, ExpiredApproval } from '../commands/control-plane-commands.ts';
 import { PartitionThenHeal } from '../commands/fault-commands.ts';
 import { MalformedBody } from '../commands/request-commands.ts';
@@ -122,6 +123,8 @@ export function preludeCommands(acceptanceWindowSec: number): Command[] {
     new DirectCall('expired-at-edge'),
     new CrashRestartThenReplay(0),
     new ReplayEarlier(1),
+    // generated data and byte spellings (commands/data-commands.ts)
+    ...dataPreludeCommands(),
   ];
 }
 

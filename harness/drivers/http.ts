@@ -12,6 +12,7 @@ import { canonicalBytes, parseStrictJson } from '../../model/profile/canonical-j
 import type { Answer, Capability, Driver, DriverFault } from '../../conformance/driver.ts';
 import { CapabilityMissing } from '../../conformance/driver.ts';
 import { concreteRequest } from '../../model/concrete-scenario.ts';
+import { changeDeepLeaf } from '../../model/deep-leaf.ts';
 import type { ScriptedControlPlane } from '../control-plane/scripted-control-plane.ts';
 import type { FaultKind, FaultSpan } from '../../model/history.ts';
 import type { HistoryRecorder } from '../history-recorder.ts';
@@ -505,10 +506,8 @@ function oneLine(text: string): string {
   return line.length > 160 ? `${line.slice(0, 160)}…` : line;
 }
 
-/** What a man in the middle does to an Execution Layer call: change one nested value. */
+/** What a man in the middle does to an Execution Layer call: change one deep leaf of its parameters. */
 function tamperParameters(body: JsonValue): JsonValue {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
-  const parameters = body.parameters;
-  const changed: JsonValue = typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters) ? { ...parameters, amount: 1_000_000 } : { tampered: parameters ?? null };
-  return { ...body, parameters: changed };
+  return { ...body, parameters: changeDeepLeaf(body.parameters ?? null) };
 }

@@ -3,6 +3,7 @@
  * harness, on stores it owns — so it can fault them, keep them across a crash, and read them —
  * with the harness's Control Plane and effect sink. The fast tier of the suite.
  */
+import { changeDeepLeaf } from '../../model/deep-leaf.ts';
 import type { FaultKind, FaultSpan } from '../../model/history.ts';
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
 import type { IdentityKey, TrustedKey } from '../../model/profile/messages.ts';
@@ -111,7 +112,7 @@ export class InProcessDriver implements Driver {
     return {
       execute: async (call, signal) => {
         if (this.linkFaults.has('execution-partition')) throw new LinkError('unreachable', 'partitioned by the harness');
-        const delivered = this.linkFaults.has('execution-tamper') ? { ...call, parameters: tamper(call.parameters) } : call;
+        const delivered = this.linkFaults.has('execution-tamper') ? { ...call, parameters: changeDeepLeaf(call.parameters) } : call;
         const result = await inner.execute(delivered, signal);
         if (this.linkFaults.has('execution-unconfirmed')) throw new LinkError('timeout', 'the harness dropped the answer');
         return result;
@@ -188,10 +189,4 @@ export class InProcessDriver implements Driver {
   async close(): Promise<void> {
     await Promise.allSettled([this.durable?.nonces.close(), this.durable?.approvals.close(), this.durable?.audit.close()]);
   }
-}
-
-/** What a man in the middle does to the parameters: change one nested value. */
-function tamper(parameters: JsonValue): JsonValue {
-  if (typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters)) return { ...parameters, amount: 1_000_000 };
-  return { tampered: parameters };
 }

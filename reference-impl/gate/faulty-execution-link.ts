@@ -7,6 +7,7 @@
  *   execution-tamper      the call arrives with its parameters rewritten in flight
  *   execution-unconfirmed the call arrives and runs; its answer is lost
  */
+import { changeDeepLeaf } from '../../model/deep-leaf.ts';
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
 import type { ExecutionCall } from '../execution-layer/execution-layer.ts';
 import type { ExecutionLink } from './links.ts';
@@ -19,10 +20,9 @@ export function isExecutionLinkFault(fault: string): fault is ExecutionLinkFault
   return (EXECUTION_LINK_FAULTS as readonly string[]).includes(fault);
 }
 
-/** What a man in the middle does to the parameters: change one nested value (as the harness's proxy does). */
+/** What a man in the middle does to the parameters: change one deep leaf (as the harness's proxy does). */
 export function tamperParameters(parameters: JsonValue): JsonValue {
-  if (typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters)) return { ...parameters, amount: 1_000_000 };
-  return { tampered: parameters };
+  return changeDeepLeaf(parameters);
 }
 
 export class FaultyExecutionLink implements ExecutionLink {
