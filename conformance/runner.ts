@@ -21,7 +21,7 @@ import type { Profile } from './profiles.ts';
 import type { Threat } from './threats.ts';
 import type { StopReason } from './run-control/budget.ts';
 import { RunBudget } from './run-control/budget.ts';
-import type { CampaignHooks, FailureReport, HistoryRole, RunStatus } from './run-control/campaign.ts';
+import type { CampaignHooks, FailureReport, HistoryRole, LaneSystem, RunStatus } from './run-control/campaign.ts';
 import { Campaign } from './run-control/campaign.ts';
 import type { Level } from './run-control/levels.ts';
 import { DEFAULT_LEVEL } from './run-control/levels.ts';
@@ -73,6 +73,8 @@ export interface RunReport {
     extendedForFloor: boolean;
     /** runs separated by resetting the system, or judged one after another on a system that keeps running */
     windows: 'reset' | 'continuous';
+    /** systems the random phase ran on at the same time (one lane each) */
+    parallel: number;
   };
   timing: { preludeMs: number; randomMs: number; shrinkMs: number };
   /** over the model transitions the requested level reaches */
@@ -104,6 +106,11 @@ export interface SuiteOptions {
   skipPrelude?: boolean;
   /** a harness made beforehand (e.g. to start HTTP services around a gate before the run) */
   harness?: Harness;
+  /**
+   * more systems of the same kind, each with its own harness: the random phase runs one lane per
+   * system at the same time (`run --parallel N`); the prelude runs on the first
+   */
+  moreSystems?: readonly { harness: Harness; makeDriver: DriverFactory }[];
   /** receives every history the run hands on, exactly once each (evidence kits, reports) */
   onHistory?: CampaignHooks['onHistory'];
   onProgress?: (line: string) => void;
@@ -136,14 +143,22 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
   const level = options.level ?? DEFAULT_LEVEL;
   const seed = options.replay?.seed ?? options.seed ?? (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
   const harness = options.harness ?? createHarness();
-  const driver = await makeDriver(harness);
-  const windows = new RunWindows(driver, harness.recorder);
+  const systems: LaneSystem[] = [];
+  const closeAll = () => Promise.allSettled(systems.map((s) => s.driver.close()));
+  try {
+    for (const { harness: h, makeDriver: make } of [{ harness, makeDriver }, ...(options.moreSystems ?? [])]) {
+      const driver = await make(h);
+      systems.push({ driver, recorder: h.recorder, controlPlane: h.controlPlane, windows: new RunWindows(driver, h.recorder) });
+    }
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  const [first] = systems as [LaneSystem, ...LaneSystem[]];
+  const { driver, windows } = first;
   const budget = new RunBudget(profile, options.replay ? { runs: 1 } : { ...(options.runs !== undefined ? { runs: options.runs } : {}), ...(options.timeBudgetMs !== undefined ? { timeBudgetMs: options.timeBudgetMs } : {}) });
   const campaign = new Campaign({
-    driver,
-    recorder: harness.recorder,
-    controlPlane: harness.controlPlane,
-    windows,
+    systems: systems as [LaneSystem, ...LaneSystem[]],
     budget,
     profile,
     seed,
@@ -154,14 +169,14 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
 
   let unobservable: string | undefined;
   try {
-    await windows.ensureFresh();
+    for (const system of systems) await system.windows.ensureFresh();
     if (!options.replay && !options.skipPrelude) await campaign.prelude();
     await campaign.randomPhase();
   } catch (error) {
     if (!(error instanceof SystemNotFresh)) throw error;
     unobservable = error.message;
   } finally {
-    await driver.close();
+    await closeAll();
   }
 
   const tally = campaign.tally;
@@ -226,6 +241,7 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
       timeBudgetMs: budget.timeBudgetMs ?? null,
       extendedForFloor: budget.extended,
       windows: windows.mode,
+      parallel: options.replay ? 1 : systems.length,
     },
     timing: { ...tally.timing },
     coverage: wanted.coverage,

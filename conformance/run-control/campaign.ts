@@ -65,11 +65,17 @@ export interface CampaignHooks {
   onStatus?: (status: RunStatus) => void;
 }
 
-export interface CampaignSetup {
+/** One system under test the campaign drives: its driver, the harness around it, its run windows. */
+export interface LaneSystem {
   driver: Driver;
   recorder: HistoryRecorder;
   controlPlane: ScriptedControlPlane;
   windows: RunWindows;
+}
+
+export interface CampaignSetup {
+  /** the systems: the prelude runs on the first; the random phase runs one lane per system, at the same time */
+  systems: readonly [LaneSystem, ...LaneSystem[]];
   budget: RunBudget;
   profile: Profile;
   seed: number;
@@ -123,6 +129,19 @@ export class CampaignTally {
   }
 }
 
+/** What the lanes of one random phase share. */
+interface LaneShared {
+  harnessError: unknown;
+  /** the first lane whose run failed: the only one that goes on (to shrink) */
+  failedLane: number | undefined;
+  shrinkStarted: number | undefined;
+}
+
+/** Lane 0 runs under the run's own seed; the others under seeds derived from it, the same every time. */
+export function laneSeed(seed: number, lane: number): number {
+  return lane === 0 ? seed : (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(lane, 0xc2b2ae35)) >>> 0;
+}
+
 interface RandomFailure {
   error: ConformanceFailure;
   trail: string[];
@@ -164,26 +183,27 @@ export class Campaign {
     });
   }
 
-  private async newContext(): Promise<RunContext> {
-    const { driver, controlPlane, recorder, windows, seed, acceptanceWindowSec } = this.setup;
-    await windows.begin();
+  private async newContext(system: LaneSystem): Promise<RunContext> {
+    const { seed, acceptanceWindowSec } = this.setup;
+    await system.windows.begin();
     this.runTag += 1;
-    return new RunContext(driver, controlPlane, recorder, acceptanceWindowSec, `${seed.toString(36)}r${this.runTag}`);
+    return new RunContext(system.driver, system.controlPlane, system.recorder, acceptanceWindowSec, `${seed.toString(36)}r${this.runTag}`);
   }
 
   /** Every scenario of the model once, judged as one run. */
   async prelude(): Promise<void> {
     const t0 = Date.now();
     this.progress('prelude: every scenario of the model once');
-    const ctx = await this.newContext();
+    const system = this.setup.systems[0];
+    const ctx = await this.newContext(system);
     try {
       this.tally.preludeScenarios = await runPrelude(ctx);
-      await judgeHistory(ctx, this.setup.windows, (history, failed) => this.handOn(history, 0, 'prelude', failed));
+      await judgeHistory(ctx, system.windows, (history, failed) => this.handOn(history, 0, 'prelude', failed));
       this.tally.held(ctx);
     } catch (error) {
       if (!(error instanceof ConformanceFailure)) throw error;
       if (error.threat !== 'history') {
-        const history = await snapshot(this.setup.windows);
+        const history = await snapshot(system.windows);
         if (history) this.handOn(history, 0, 'prelude', true);
       }
       // The counterexample is the scenario that failed, or those whose events witness the violation.
@@ -213,73 +233,34 @@ export class Campaign {
     this.progress(`prelude: ${this.tally.preludeScenarios} scenarios, ${this.tally.steps} steps${this.failure ? ', FAILED' : ''}`);
   }
 
-  /** Random command sequences until the budget says stop; a failure is shrunk. */
+  /**
+   * Random command sequences until the budget says stop; a failure is shrunk. One lane per system,
+   * all at the same time, each its own fast-check campaign with its own seed (the first lane's is
+   * the run's seed) and its share of the runs; the first lane that fails shrinks, the others stop.
+   */
   async randomPhase(): Promise<void> {
     if (this.failure) return;
-    const { budget, profile, seed, replay, windows, acceptanceWindowSec } = this.setup;
+    const { budget, seed, replay, systems } = this.setup;
     const tally = this.tally;
-    let lastFailure: RandomFailure | undefined;
-    let harnessError: unknown;
     const t0 = Date.now();
-    let shrinkStarted: number | undefined;
+    const shared: LaneShared = { harnessError: undefined, failedLane: undefined, shrinkStarted: undefined };
     budget.start();
-
-    const property = fc.asyncProperty(
-      fc.commands(commandArbitraries(acceptanceWindowSec), { maxCommands: profile.maxCommands, ...(replay?.replayPath ? { replayPath: replay.replayPath } : {}) }),
-      async (commands) => {
-        // Decided before the run starts: a run that starts is finished and judged.
-        if (harnessError !== undefined || !budget.mayStartRun(tally.randomRuns, tally.steps)) throw new fc.PreconditionFailure(true);
-        const shrinking = lastFailure !== undefined;
-        const index = tally.runs;
-        const ctx = await this.newContext();
-        let judged: History | undefined;
-        try {
-          await fc.asyncModelRun(() => ({ model: {}, real: ctx }), commands);
-          await judgeHistory(ctx, windows, (history) => {
-            judged = history;
-          });
-          if (!shrinking) {
-            this.handOn(judged!, index, 'random', false);
-            tally.held(ctx);
-          }
-        } catch (error) {
-          if (!(error instanceof ConformanceFailure)) {
-            // The harness or the system broke, not an invariant: stop, and do not shrink.
-            harnessError = error;
-            throw new fc.PreconditionFailure(true);
-          }
-          const history = judged ?? (await snapshot(windows));
-          if (!shrinking && history) this.handOn(history, index, 'random', true);
-          lastFailure = { error, trail: [...ctx.trail], modelPaths: [...ctx.modelPaths], at: Date.now(), shrinking, ...(history ? { history } : {}) };
-          tally.failingRuns += 1;
-          for (const id of error.invariants) tally.broken.add(id);
-          budget.failed();
-          shrinkStarted ??= Date.now();
-          throw error;
-        } finally {
-          tally.absorb(ctx);
-          if (shrinking) tally.shrinkRuns += 1;
-          else {
-            tally.randomRuns += 1;
-            tally.runs += 1;
-          }
-          this.status(lastFailure ? 'shrinking' : 'random');
-          if (!shrinking && tally.randomRuns % 10 === 0) this.progress(`random: ${tally.randomRuns} runs, ${tally.steps} steps`);
-        }
-      },
+    const lanes = replay ? [systems[0]] : systems;
+    const results = await Promise.all(
+      lanes.map((system, lane) => {
+        const runs = Math.floor(budget.requestedRuns / lanes.length) + (lane < budget.requestedRuns % lanes.length ? 1 : 0);
+        return this.lane(system, lane, laneSeed(seed, lane), runs, shared);
+      }),
     );
-    const details = await fc.check(property, {
-      seed,
-      numRuns: budget.requestedRuns,
-      ...(replay ? { path: replay.path } : {}),
-    });
     const ended = Date.now();
-    tally.timing.randomMs = (shrinkStarted ?? ended) - t0;
-    tally.timing.shrinkMs = shrinkStarted ? ended - shrinkStarted : 0;
+    tally.timing.randomMs = (shared.shrinkStarted ?? ended) - t0;
+    tally.timing.shrinkMs = shared.shrinkStarted ? ended - shared.shrinkStarted : 0;
     this.stopReason = budget.stopReason(tally.randomRuns);
-    if (harnessError !== undefined) throw harnessError;
-
-    if (lastFailure) {
+    if (shared.harnessError !== undefined) throw shared.harnessError;
+    const failed = shared.failedLane === undefined ? undefined : results[shared.failedLane];
+    const lastFailure = failed?.lastFailure;
+    const details = failed?.details;
+    if (lastFailure && details) {
       if (lastFailure.shrinking && lastFailure.history) this.handOn(lastFailure.history, tally.runs, 'counterexample', true);
       const printed = String(details.counterexample?.[0] ?? '');
       const replayPath = /replayPath="([^"]*)"/.exec(printed)?.[1];
@@ -295,11 +276,72 @@ export class Campaign {
         ...(details.counterexamplePath ? { path: details.counterexamplePath } : {}),
         ...(replayPath ? { replayPath } : {}),
         shrinks: details.numShrinks,
-        timeToDetectionMs: (shrinkStarted ?? lastFailure.at) - this.started,
+        timeToDetectionMs: (shared.shrinkStarted ?? lastFailure.at) - this.started,
       };
-    } else if (details.failed && details.counterexample !== null) {
-      // Not a finding of the suite: the property broke outside it. Surface it, never a pass.
-      throw details.errorInstance ?? new Error('the property failed outside the suite');
+      return;
     }
+    for (const result of results) {
+      const d = result.details;
+      // Not a finding of the suite: the property broke outside it. Surface it, never a pass.
+      if (d.failed && d.counterexample !== null && !result.lastFailure) throw d.errorInstance ?? new Error('the property failed outside the suite');
+    }
+  }
+
+  /** One lane: a fast-check campaign against one system. */
+  private async lane(system: LaneSystem, lane: number, seed: number, numRuns: number, shared: LaneShared): Promise<{ details: fc.RunDetails<[Iterable<fc.AsyncCommand<object, RunContext, boolean>>]>; lastFailure: RandomFailure | undefined }> {
+    const { budget, profile, replay, acceptanceWindowSec } = this.setup;
+    const tally = this.tally;
+    let lastFailure: RandomFailure | undefined;
+    const property = fc.asyncProperty(
+      fc.commands(commandArbitraries(acceptanceWindowSec), { maxCommands: profile.maxCommands, ...(replay?.replayPath ? { replayPath: replay.replayPath } : {}) }),
+      async (commands) => {
+        // Decided before the run starts: a run that starts is finished and judged. Another lane's
+        // failure stops this one; only the lane that failed goes on, to shrink.
+        const stopped = shared.harnessError !== undefined || (shared.failedLane !== undefined && shared.failedLane !== lane);
+        if (stopped || !budget.mayStartRun(tally.randomRuns, tally.steps)) throw new fc.PreconditionFailure(true);
+        const shrinking = lastFailure !== undefined;
+        const index = tally.runs;
+        const ctx = await this.newContext(system);
+        let judged: History | undefined;
+        try {
+          await fc.asyncModelRun(() => ({ model: {}, real: ctx }), commands);
+          await judgeHistory(ctx, system.windows, (history) => {
+            judged = history;
+          });
+          if (!shrinking) {
+            this.handOn(judged!, index, 'random', false);
+            tally.held(ctx);
+          }
+        } catch (error) {
+          if (!(error instanceof ConformanceFailure)) {
+            // The harness or the system broke, not an invariant: stop, and do not shrink.
+            shared.harnessError ??= error;
+            throw new fc.PreconditionFailure(true);
+          }
+          const history = judged ?? (await snapshot(system.windows));
+          if (!shrinking && history) this.handOn(history, index, 'random', true);
+          tally.failingRuns += 1;
+          for (const id of error.invariants) tally.broken.add(id);
+          // The first lane to fail is the one whose counterexample is shrunk and reported.
+          shared.failedLane ??= lane;
+          if (shared.failedLane !== lane) throw new fc.PreconditionFailure(true);
+          lastFailure = { error, trail: [...ctx.trail], modelPaths: [...ctx.modelPaths], at: Date.now(), shrinking, ...(history ? { history } : {}) };
+          budget.failed();
+          shared.shrinkStarted ??= Date.now();
+          throw error;
+        } finally {
+          tally.absorb(ctx);
+          if (shrinking) tally.shrinkRuns += 1;
+          else {
+            tally.randomRuns += 1;
+            tally.runs += 1;
+          }
+          this.status(shared.failedLane !== undefined ? 'shrinking' : 'random');
+          if (!shrinking && tally.randomRuns % 10 === 0) this.progress(`random: ${tally.randomRuns} runs, ${tally.steps} steps`);
+        }
+      },
+    );
+    const details = await fc.check(property, { seed, numRuns, ...(replay ? { path: replay.path } : {}) });
+    return { details, lastFailure };
   }
 }

@@ -13,6 +13,9 @@ import { PROFILES } from '../profiles.ts';
 import type { DriverFactory } from '../runner.ts';
 import { runSuite } from '../runner.ts';
 import { FLOOR_EXTENSION, RunBudget } from './budget.ts';
+import { laneSeed } from './campaign.ts';
+import { MUTANTS } from '../mutants/index.ts';
+import { createHarness } from '../runner.ts';
 import { LEVEL_NEEDS, reachableTransitions } from './levels.ts';
 
 const reference: DriverFactory = (h) => new InProcessDriver(referenceTarget(), h);
@@ -255,5 +258,38 @@ describe('run control', () => {
     const at = submits;
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(submits).toBe(at);
+  });
+});
+
+describe('parallel systems (run --parallel N)', () => {
+  const systems = (n: number, factory: DriverFactory) => Array.from({ length: n }, () => ({ harness: createHarness(), makeDriver: factory }));
+
+  it('runs the random phase in one lane per system, and counts every run once', async () => {
+    const histories: History[] = [];
+    const report = await runSuite(reference, { profile: PROFILES.quick, seed: 4, runs: 9, moreSystems: systems(2, reference), onHistory: (h) => histories.push(h) });
+    expect(report.reasons).toEqual([]);
+    expect(report.verdict).toBe('compliant');
+    expect(report.campaign.parallel).toBe(3);
+    expect(report.counts.randomRuns).toBe(9);
+    expect(report.counts.runs).toBe(10);
+    expect(histories).toHaveLength(report.counts.histories);
+  });
+
+  it('shrinks the first failing lane\'s counterexample, which replays from its own seed', async () => {
+    const mutant = MUTANTS.find((m) => m.id === 'revoked-key-accepted')!;
+    const buggy: DriverFactory = (h) => new InProcessDriver(mutant.target, h);
+    const report = await runSuite(buggy, { profile: PROFILES.quick, seed: 12, skipPrelude: true, moreSystems: systems(1, buggy) });
+    const f = report.failure!;
+    expect(f.phase).toBe('random');
+    expect([laneSeed(12, 0), laneSeed(12, 1)]).toContain(f.seed);
+    const again = await runSuite(buggy, { profile: PROFILES.quick, replay: { seed: f.seed, path: f.path!, ...(f.replayPath ? { replayPath: f.replayPath } : {}) } });
+    expect(again.verdict).toBe('non-compliant');
+    expect(again.failure?.commands).toEqual(f.commands);
+  });
+
+  it('derives lane seeds deterministically: lane 0 is the run\'s own', () => {
+    expect(laneSeed(77, 0)).toBe(77);
+    expect(laneSeed(77, 1)).toBe(laneSeed(77, 1));
+    expect(new Set([1, 2, 3, 4].map((l) => laneSeed(77, l))).size).toBe(4);
   });
 });

@@ -51,6 +51,8 @@ describe('failclosed run and replay', () => {
     expect(readFileSync(join(used, 'counterexample.json'), 'utf8')).toBe('{"from":"an older run"}');
     expect((await cli('run', '--level', 'gold')).stderr).toContain('--level must be core or full, not "gold"');
     expect((await cli('run', '--budget', '0')).status).toBe(2);
+    expect((await cli('run', '--parallel', '0')).stderr).toContain('--parallel must be a whole number from 1 to 16');
+    expect((await cli('run', '--target', 'http://127.0.0.1:1/', '--parallel', '2', '--report', join(dir, 'p'))).stderr).toContain('--parallel needs systems the harness starts itself');
   });
 
   it('refuses bad options with exit 2 and says why', async () => {

@@ -1,4 +1,5 @@
 /** `failclosed run`: the conformance suite against a system under test. */
+import { availableParallelism } from 'node:os';
 import type { History } from '../../model/history.ts';
 import type { RunReport } from '../../conformance/runner.ts';
 import { runSuite } from '../../conformance/runner.ts';
@@ -34,8 +35,19 @@ export interface RunOptions {
   json?: string;
   report?: string;
   replay?: { seed: number; path: string; replayPath?: string };
+  /** systems to run the random phase on at the same time (default: the cores, for targets the harness starts) */
+  parallel?: number;
   /** how the target is opened (tests put a failing one here) */
   open?: (spec: TargetSpec) => Promise<OpenTarget>;
+}
+
+/**
+ * How many systems a run uses by default: one per core (at most 4) when the harness starts them
+ * itself — in-process systems overlap their waits, processes and containers use the cores — and
+ * one for a running gate, which is one system.
+ */
+export function defaultParallelism(spec: TargetSpec): number {
+  return spec.kind === 'url' ? 1 : Math.max(1, Math.min(4, availableParallelism()));
 }
 
 /** Shared by run and replay: checks, runs, writes the evidence, prints — the verdict last — and returns the exit status. */
@@ -50,15 +62,25 @@ export async function executeRun(io: CommandIO, spec: TargetSpec, options: RunOp
   const problem = reportDirProblem(reportDir);
   if (problem) return io.fail(problem, 'give --report a new or empty folder (every run writes its own), or remove that one');
 
-  io.out(`failclosed: ${options.replay ? 'replaying a counterexample against' : 'testing'} ${describeTarget(spec)} at level ${level}\n`);
-  let target;
+  const parallel = options.replay ? 1 : (options.parallel ?? defaultParallelism(spec));
+  if (parallel > 1 && spec.kind === 'url') return io.usageError('--parallel needs systems the harness starts itself (in-process, --over http, --command, --image): a running --target is one gate');
+  io.out(`failclosed: ${options.replay ? 'replaying a counterexample against' : 'testing'} ${describeTarget(spec)} at level ${level}${parallel > 1 ? `, ${parallel} systems in parallel` : ''}\n`);
+  const targets: OpenTarget[] = [];
+  const closeTargets = async () => {
+    for (const t of targets) {
+      // Closing what the harness started cannot change what it observed: a failure here is reported, never thrown.
+      await t.close().catch((error: unknown) => io.err(`failclosed: warning — the harness could not close the target cleanly: ${(error as Error).message}\n`));
+    }
+  };
   try {
-    target = await (options.open ?? openTarget)(spec);
+    for (let i = 0; i < parallel; i++) targets.push(await (options.open ?? openTarget)(spec));
   } catch (error) {
+    await closeTargets();
     if (error instanceof TargetError) return io.fail(error.message, error.remedy);
     if (error instanceof HarnessError) return io.fail(`inconclusive — cannot reach the system under test: ${error.message}`, error.remedy);
     throw error;
   }
+  const [target, ...others] = targets as [OpenTarget, ...OpenTarget[]];
   let report: RunReport;
   let logs: string | undefined;
   const histories: History[] = [];
@@ -68,6 +90,7 @@ export async function executeRun(io: CommandIO, spec: TargetSpec, options: RunOp
   try {
     report = await runSuite(target.makeDriver, {
       harness: target.harness,
+      ...(others.length > 0 ? { moreSystems: others.map((t) => ({ harness: t.harness, makeDriver: t.makeDriver })) } : {}),
       profile: PROFILES[options.profile],
       level,
       seed,
@@ -85,10 +108,9 @@ export async function executeRun(io: CommandIO, spec: TargetSpec, options: RunOp
     }
     throw error;
   } finally {
-    logs = target.logs?.();
+    logs = targets.map((t, i) => { const l = t.logs?.(); return l && targets.length > 1 ? `--- system ${i + 1} ---\n${l}` : l; }).filter(Boolean).join('\n') || undefined;
     digest = target.digest;
-    // Closing what the harness started cannot change what it observed: a failure here is reported, never thrown.
-    await target.close().catch((error: unknown) => io.err(`failclosed: warning — the harness could not close the target cleanly: ${(error as Error).message}\n`));
+    await closeTargets();
   }
   display.end();
   const evidence = await writeRunEvidence(reportDir, report, {
@@ -153,7 +175,7 @@ export const runCommand: CommandSpec = {
   name: 'run',
   summary: 'run the conformance suite (default: the embedded reference, in-process)',
   usage:
-    'failclosed run [--target URL [--harness-port N] | --command CMD [--cwd DIR] | --image IMAGE [--replicas N] | --over in-process|http [--replicas N]] [--level core|full] [--profile quick|standard|thorough] [--seed N] [--runs N] [--budget SECONDS] [--report DIR] [--json FILE] [--variant ID]',
+    'failclosed run [--target URL [--harness-port N] | --command CMD [--cwd DIR] | --image IMAGE [--replicas N] | --over in-process|http [--replicas N]] [--level core|full] [--profile quick|standard|thorough] [--seed N] [--runs N] [--budget SECONDS] [--parallel N] [--report DIR] [--json FILE] [--variant ID]',
   details: [
     `--level LEVEL    the conformance level to certify (default ${DEFAULT_LEVEL}):`,
     ...LEVELS.map((l) => `                   ${l.padEnd(5)} ${LEVEL_SUMMARY[l]}`),
@@ -167,6 +189,9 @@ export const runCommand: CommandSpec = {
     '                 sequence starts after it; one in flight finishes. A budget that stops --runs',
     '                 short makes the run inconclusive; the profile\'s own budget is stretched (up to',
     '                 4x) for a slow system that has not reached the step floor yet',
+    '--parallel N     run the random phase on N systems at the same time, each with its own harness',
+    '                 and fast-check lane (default: one per core, at most 4; 1 for --target); the',
+    '                 prelude runs on the first; one verdict, one report, one kit',
     '--report DIR     where to write the report folder: result.json, junit.xml, report.html, the',
     '                 verification kit (kit/), and counterexample.json when it fails (default: a new',
     '                 failclosed-report/run-<time>-seed-<seed>/ for every run); it must be new or empty',
@@ -197,6 +222,7 @@ export const runCommand: CommandSpec = {
     profile: { type: 'string', default: 'quick' },
     level: { type: 'string' },
     budget: { type: 'string' },
+    parallel: { type: 'string' },
     seed: { type: 'string' },
     runs: { type: 'string' },
     json: { type: 'string' },
@@ -215,6 +241,9 @@ export const runCommand: CommandSpec = {
     const seed = parseCount(values.seed, '--seed');
     const runs = parseCount(values.runs, '--runs');
     const budget = parseCount(values.budget, '--budget');
+    const parallel = parseCount(values.parallel, '--parallel');
+    if (typeof parallel === 'string') return io.usageError(parallel);
+    if (parallel !== undefined && (parallel < 1 || parallel > 16)) return io.usageError('--parallel must be a whole number from 1 to 16');
     if (typeof seed === 'string') return io.usageError(seed);
     if (typeof runs === 'string') return io.usageError(runs);
     if (typeof budget === 'string') return io.usageError(budget);
@@ -225,6 +254,7 @@ export const runCommand: CommandSpec = {
       profile: String(values.profile),
       ...(typeof values.level === 'string' ? { level: values.level } : {}),
       ...(budget !== undefined ? { budgetSec: budget } : {}),
+      ...(parallel !== undefined ? { parallel } : {}),
       ...(seed !== undefined ? { seed } : {}),
       ...(runs !== undefined ? { runs } : {}),
       ...(typeof values.json === 'string' ? { json: values.json } : {}),
