@@ -25,71 +25,19 @@ import type { CampaignHooks, FailureReport, HistoryRole, LaneSystem, RunStatus }
 import { Campaign } from './run-control/campaign.ts';
 import type { Level } from './run-control/levels.ts';
 import { DEFAULT_LEVEL } from './run-control/levels.ts';
-import type { InvariantStatus, LevelOutcome, Verdict } from './run-control/verdict.ts';
-import { allLevelOutcomes, judgeInvariants, levelRemedy } from './run-control/verdict.ts';
+import { buildRunReport } from './run-control/report.ts';
+import type { RunReport } from './run-control/report.ts';
 import { RunWindows, SystemNotFresh } from './run-control/windows.ts';
 
 export type { FailureReport, HistoryRole, RunStatus } from './run-control/campaign.ts';
 export type { InvariantStatus, Verdict } from './run-control/verdict.ts';
+export type { RunReport } from './run-control/report.ts';
+export { REPORT_VERSION } from './run-control/report.ts';
 export type { Level } from './run-control/levels.ts';
 export { THREAT_OF } from './run-control/prelude.ts';
 
-export const REPORT_VERSION = 'failclosed-run/2';
 export const ACCEPTANCE_WINDOW_SEC = 300;
 
-export interface RunReport {
-  version: typeof REPORT_VERSION;
-  profile: string;
-  profileVersion: typeof PROFILE_VERSION;
-  target: string;
-  /** the conformance level asked for, whether it was met, and every level this run meets */
-  level: { requested: Level; met: boolean; levelsMet: Level[] };
-  verdict: Verdict;
-  exitCode: 0 | 1 | 2;
-  reasons: string[];
-  seed: number;
-  counts: {
-    /** wrong-but-safe denial codes seen (contractFindings keeps the first few) */
-    contractFindings: number;
-    steps: number;
-    /** the prelude (1) plus the random runs of the campaign */
-    runs: number;
-    randomRuns: number;
-    /** attempts made while shrinking a failure (not runs of the campaign) */
-    shrinkRuns: number;
-    /** histories handed on: one per run, plus the shrunk counterexample — what the kit holds */
-    histories: number;
-    effects: number;
-    preludeScenarios: number;
-  };
-  /** how the random phase went, and why it stopped */
-  campaign: {
-    requestedRuns: number;
-    explicitRuns: boolean;
-    stoppedBy: StopReason;
-    /** the random phase's time budget (null: none, for an explicit number of runs) */
-    timeBudgetMs: number | null;
-    /** the budget was exceeded to reach the profile's step floor */
-    extendedForFloor: boolean;
-    /** runs separated by resetting the system, or judged one after another on a system that keeps running */
-    windows: 'reset' | 'continuous';
-    /** systems the random phase ran on at the same time (one lane each) */
-    parallel: number;
-  };
-  timing: { preludeMs: number; randomMs: number; shrinkMs: number };
-  /** over the model transitions the requested level reaches */
-  coverage: { covered: number; total: number; percent: number; missing: string[] };
-  invariants: Record<InvariantId, InvariantStatus>;
-  /** why an invariant is not held (broken, not tested, not reached) */
-  invariantNotes: Partial<Record<InvariantId, string>>;
-  /** checked steps per threat, in runs whose history held */
-  exercised: Partial<Record<Threat, number>>;
-  notTested: { scenario: string; needs: string }[];
-  /** denials that were safe but carried a code the contract does not allow there (the first 20) */
-  contractFindings: { threat: Threat; message: string }[];
-  failure?: FailureReport;
-  durationMs: number;
-}
 
 export interface SuiteOptions {
   profile: Profile;
@@ -106,6 +54,11 @@ export interface SuiteOptions {
   skipPrelude?: boolean;
   /** a harness made beforehand (e.g. to start HTTP services around a gate before the run) */
   harness?: Harness;
+  /**
+   * one shard of a campaign (`run --shard i/n`): the prelude on shard 1 only, the random phase in
+   * lane i of n (its share of the runs, its lane seed); the verdict is 'partial' unless it failed
+   */
+  shard?: { index: number; count: number };
   /**
    * more systems of the same kind, each with its own harness: the random phase runs one lane per
    * system at the same time (`run --parallel N`); the prelude runs on the first
@@ -156,9 +109,16 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
   }
   const [first] = systems as [LaneSystem, ...LaneSystem[]];
   const { driver, windows } = first;
-  const budget = new RunBudget(profile, options.replay ? { runs: 1 } : { ...(options.runs !== undefined ? { runs: options.runs } : {}), ...(options.timeBudgetMs !== undefined ? { timeBudgetMs: options.timeBudgetMs } : {}) });
+  const shard = options.replay ? undefined : options.shard;
+  const budget = new RunBudget(
+    profile,
+    options.replay
+      ? { runs: 1 }
+      : { ...(options.runs !== undefined ? { runs: options.runs } : {}), ...(options.timeBudgetMs !== undefined ? { timeBudgetMs: options.timeBudgetMs } : {}), ...(shard ? { shard } : {}) },
+  );
   const campaign = new Campaign({
     systems: systems as [LaneSystem, ...LaneSystem[]],
+    ...(shard ? { laneOffset: (shard.index - 1) * systems.length } : {}),
     budget,
     profile,
     seed,
@@ -170,7 +130,7 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
   let unobservable: string | undefined;
   try {
     for (const system of systems) await system.windows.ensureFresh();
-    if (!options.replay && !options.skipPrelude) await campaign.prelude();
+    if (!options.replay && !options.skipPrelude && (!shard || shard.index === 1)) await campaign.prelude();
     await campaign.randomPhase();
   } catch (error) {
     if (!(error instanceof SystemNotFresh)) throw error;
@@ -185,55 +145,14 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
     budget.explicitRuns && !failure && !options.replay && tally.randomRuns < budget.requestedRuns
       ? `${budget.requestedRuns} random runs were requested but only ${tally.randomRuns} ran before the time budget of ${((budget.timeBudgetMs ?? 0) / 1000).toFixed(0)} s ended`
       : undefined;
-  const outcomes = allLevelOutcomes({
+  return buildRunReport({
     tally,
+    failure,
+    level,
     profile,
     capabilities: driver.capabilities,
-    failure,
-    ...(unfinished ? { unfinished } : {}),
-    ...(unobservable ? { unobservable } : {}),
-  });
-  const wanted: LevelOutcome = outcomes[level];
-  const reasons: string[] = [];
-  let verdict: Verdict;
-  if (failure) {
-    verdict = 'non-compliant';
-    reasons.push(`${failure.invariants.join(', ') || 'the model'} broke (${failure.threat}): ${failure.message}`);
-  } else if (tally.contractFindingCount > 0) {
-    // Safe, but not what the contract says: non-compliant, with no invariant broken.
-    verdict = 'non-compliant';
-    reasons.push(`${tally.contractFindingCount} contract finding(s), no invariant broken — ${tally.contractFindings[0]!.message}`);
-  } else {
-    reasons.push(...wanted.reasons);
-    const remedy = levelRemedy(level, outcomes);
-    if (remedy) reasons.push(remedy);
-    verdict = wanted.met ? 'compliant' : 'inconclusive';
-  }
-  const judged = judgeInvariants(tally, failure, driver.capabilities);
-  return {
-    version: REPORT_VERSION,
-    profile: profile.name,
-    profileVersion: PROFILE_VERSION,
     target: driver.target,
-    level: {
-      requested: level,
-      met: wanted.met && tally.contractFindingCount === 0,
-      levelsMet: tally.contractFindingCount > 0 ? [] : Object.values(outcomes).filter((o) => o.met).map((o) => o.level),
-    },
-    verdict,
-    exitCode: verdict === 'compliant' ? 0 : verdict === 'non-compliant' ? 1 : 2,
-    reasons,
     seed,
-    counts: {
-      contractFindings: tally.contractFindingCount,
-      steps: tally.steps,
-      runs: tally.runs,
-      randomRuns: tally.randomRuns,
-      shrinkRuns: tally.shrinkRuns,
-      histories: tally.histories,
-      effects: tally.effects,
-      preludeScenarios: tally.preludeScenarios,
-    },
     campaign: {
       requestedRuns: budget.requestedRuns,
       explicitRuns: budget.explicitRuns,
@@ -243,16 +162,11 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
       windows: windows.mode,
       parallel: options.replay ? 1 : systems.length,
     },
-    timing: { ...tally.timing },
-    coverage: wanted.coverage,
-    invariants: Object.fromEntries(INVARIANT_IDS.map((id) => [id, judged[id].status])) as RunReport['invariants'],
-    invariantNotes: Object.fromEntries(INVARIANT_IDS.flatMap((id) => (judged[id].note ? [[id, judged[id].note]] : []))),
-    exercised: Object.fromEntries(tally.exercised),
-    notTested: [...tally.notTested].map(([scenario, needs]) => ({ scenario, needs })),
-    contractFindings: [...tally.contractFindings],
-    ...(failure ? { failure } : {}),
+    ...(unfinished ? { unfinished } : {}),
+    ...(unobservable ? { unobservable } : {}),
+    ...(shard ? { shard } : {}),
     durationMs: Date.now() - started,
-  };
+  });
 }
 
 /** For callers that keep the histories of a run: typed like the hook. */

@@ -26,6 +26,9 @@ export function notTestedLines(report: RunReport): string[] {
 }
 
 export function verdictLine(report: RunReport): string {
+  if (report.verdict === 'partial' && report.shard) {
+    return `PARTIAL — shard ${report.shard.index}/${report.shard.count} of ${report.target}, profile ${report.profile}, seed ${report.seed}: nothing failed; merge the shards for the verdict (exit 0)`;
+  }
   const level = report.verdict === 'non-compliant' ? '' : ` at level ${report.level.requested}`;
   return `${report.verdict.toUpperCase()}${level} — ${report.target}, profile ${report.profile}, seed ${report.seed} (exit ${report.exitCode})`;
 }
@@ -67,7 +70,8 @@ export function formatRunReport(report: RunReport, paths: RunOutputPaths = {}): 
   }
   if (report.reasons.length > 0) {
     lines.push('');
-    for (const reason of report.reasons) lines.push(`${report.verdict === 'inconclusive' ? 'inconclusive' : 'why'}: ${reason}`);
+    const label = report.verdict === 'inconclusive' ? 'inconclusive' : report.verdict === 'partial' ? 'partial' : 'why';
+    for (const reason of report.reasons) lines.push(`${label}: ${reason}`);
   }
   lines.push('');
   if (paths.replayCommand) lines.push(`replay: ${paths.replayCommand}`);

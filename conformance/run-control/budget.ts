@@ -18,6 +18,8 @@ export type StopReason = 'all runs done' | 'time budget' | 'failure' | 'not run'
 export interface BudgetOptions {
   /** an explicit number of random runs (overrides the profile's) */
   runs?: number;
+  /** one shard of a campaign: its share of the runs (shard index 1…count) */
+  shard?: { index: number; count: number };
   /** an explicit time budget for the random phase, in milliseconds */
   timeBudgetMs?: number;
 }
@@ -41,7 +43,9 @@ export class RunBudget {
     private readonly now: () => number = Date.now,
   ) {
     this.explicitRuns = options.runs !== undefined;
-    this.requestedRuns = options.runs ?? profile.runs;
+    const all = options.runs ?? profile.runs;
+    const shard = options.shard;
+    this.requestedRuns = shard ? Math.floor(all / shard.count) + (shard.index <= all % shard.count ? 1 : 0) : all;
     this.explicitBudget = options.timeBudgetMs !== undefined;
     this.timeBudgetMs = options.timeBudgetMs ?? (this.explicitRuns ? undefined : profile.timeLimitMs);
   }

@@ -76,6 +76,8 @@ export interface LaneSystem {
 export interface CampaignSetup {
   /** the systems: the prelude runs on the first; the random phase runs one lane per system, at the same time */
   systems: readonly [LaneSystem, ...LaneSystem[]];
+  /** the campaign-wide number of the first system's lane (a shard's lanes are numbered after the shards before it) */
+  laneOffset?: number;
   budget: RunBudget;
   profile: Profile;
   seed: number;
@@ -249,7 +251,7 @@ export class Campaign {
     const results = await Promise.all(
       lanes.map((system, lane) => {
         const runs = Math.floor(budget.requestedRuns / lanes.length) + (lane < budget.requestedRuns % lanes.length ? 1 : 0);
-        return this.lane(system, lane, laneSeed(seed, lane), runs, shared);
+        return this.lane(system, lane, laneSeed(seed, (this.setup.laneOffset ?? 0) + lane), runs, shared);
       }),
     );
     const ended = Date.now();

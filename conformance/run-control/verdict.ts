@@ -15,11 +15,31 @@ import type { Capability } from '../driver.ts';
 import type { Profile } from '../profiles.ts';
 import type { Threat } from '../threats.ts';
 import { THREATS, THREAT_INVARIANTS } from '../threats.ts';
-import type { CampaignTally, FailureReport } from './campaign.ts';
+import type { FailureReport } from './campaign.ts';
 import type { Level } from './levels.ts';
 import { LEVELS, levelGaps, levelNeeds, reachableTransitions } from './levels.ts';
 
-export type Verdict = 'compliant' | 'non-compliant' | 'inconclusive';
+/** partial: one shard of a campaign in which nothing failed — the campaign's verdict comes from merging */
+export type Verdict = 'compliant' | 'non-compliant' | 'inconclusive' | 'partial';
+
+/** What a verdict is computed from: a campaign's tally, or the shards' tallies merged. */
+export interface TallyView {
+  readonly coverage: ReadonlySet<string>;
+  /** scenario label → the capability it needs */
+  readonly notTested: ReadonlyMap<string, string>;
+  readonly exercised: ReadonlyMap<Threat, number>;
+  readonly contractFindings: readonly { threat: Threat; message: string }[];
+  readonly contractFindingCount: number;
+  readonly steps: number;
+  readonly effects: number;
+  readonly runs: number;
+  readonly randomRuns: number;
+  readonly shrinkRuns: number;
+  readonly histories: number;
+  readonly preludeScenarios: number;
+  readonly judgedHistories: number;
+  readonly timing: { preludeMs: number; randomMs: number; shrinkMs: number };
+}
 export type InvariantStatus = 'held' | 'broken' | 'not tested' | 'not reached';
 
 /** The capability without which none of a threat's scenarios can run. */
@@ -38,7 +58,7 @@ export interface InvariantJudgement {
 }
 
 export function judgeInvariants(
-  tally: CampaignTally,
+  tally: TallyView,
   failure: FailureReport | undefined,
   capabilities: ReadonlySet<Capability>,
 ): Record<InvariantId, InvariantJudgement> {
@@ -73,7 +93,7 @@ export interface LevelOutcome {
 }
 
 export interface FloorInputs {
-  tally: CampaignTally;
+  tally: TallyView;
   profile: Profile;
   capabilities: ReadonlySet<Capability>;
   failure: FailureReport | undefined;

@@ -9,13 +9,14 @@ import { errorText } from './command.ts';
 import { checkAuditCommand } from './check-audit-command.ts';
 import { doctorCommand } from './doctor-command.ts';
 import { exploreCommand } from './explore-command.ts';
+import { mergeCommand } from './merge-command.ts';
 import { mutantsCommand } from './mutants-command.ts';
 import { replayCommand } from './replay-command.ts';
 import { runCommand } from './run-command.ts';
 import { serveCommand } from './serve-command.ts';
 import { verifyCommand } from './verify-command.ts';
 
-const COMMANDS: CommandSpec[] = [runCommand, replayCommand, verifyCommand, checkAuditCommand, doctorCommand, mutantsCommand, exploreCommand, serveCommand];
+const COMMANDS: CommandSpec[] = [runCommand, replayCommand, mergeCommand, verifyCommand, checkAuditCommand, doctorCommand, mutantsCommand, exploreCommand, serveCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

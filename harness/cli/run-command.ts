@@ -37,6 +37,8 @@ export interface RunOptions {
   replay?: { seed: number; path: string; replayPath?: string };
   /** systems to run the random phase on at the same time (default: the cores, for targets the harness starts) */
   parallel?: number;
+  /** one shard of a campaign */
+  shard?: { index: number; count: number };
   /** how the target is opened (tests put a failing one here) */
   open?: (spec: TargetSpec) => Promise<OpenTarget>;
 }
@@ -97,6 +99,7 @@ export async function executeRun(io: CommandIO, spec: TargetSpec, options: RunOp
       ...(options.runs !== undefined ? { runs: options.runs } : {}),
       ...(options.budgetSec !== undefined ? { timeBudgetMs: options.budgetSec * 1000 } : {}),
       ...(options.replay ? { replay: options.replay } : {}),
+      ...(options.shard ? { shard: options.shard } : {}),
       onProgress: (line) => display.line(`  ${line}`),
       onStatus: (s) => display.status(s),
       onHistory: (history) => histories.push(history),
@@ -175,7 +178,7 @@ export const runCommand: CommandSpec = {
   name: 'run',
   summary: 'run the conformance suite (default: the embedded reference, in-process)',
   usage:
-    'failclosed run [--target URL [--harness-port N] | --command CMD [--cwd DIR] | --image IMAGE [--replicas N] | --over in-process|http [--replicas N]] [--level core|full] [--profile quick|standard|thorough] [--seed N] [--runs N] [--budget SECONDS] [--parallel N] [--report DIR] [--json FILE] [--variant ID]',
+    'failclosed run [--target URL [--harness-port N] | --command CMD [--cwd DIR] | --image IMAGE [--replicas N] | --over in-process|http [--replicas N]] [--level core|full] [--profile quick|standard|thorough] [--seed N] [--runs N] [--budget SECONDS] [--parallel N] [--shard i/n] [--report DIR] [--json FILE] [--variant ID]',
   details: [
     `--level LEVEL    the conformance level to certify (default ${DEFAULT_LEVEL}):`,
     ...LEVELS.map((l) => `                   ${l.padEnd(5)} ${LEVEL_SUMMARY[l]}`),
@@ -192,6 +195,10 @@ export const runCommand: CommandSpec = {
     '--parallel N     run the random phase on N systems at the same time, each with its own harness',
     '                 and fast-check lane (default: one per core, at most 4; 1 for --target); the',
     '                 prelude runs on the first; one verdict, one report, one kit',
+    '--shard i/n      run slice i of n of the campaign (needs --seed, the same in every shard): the',
+    '                 prelude in shard 1, lane i of the random phase with its share of the runs; exit',
+    '                 0 when nothing failed in the slice (verdict partial), 1 on a failure; then',
+    '                 `failclosed merge` the n report folders for the campaign\'s verdict',
     '--report DIR     where to write the report folder: result.json, junit.xml, report.html, the',
     '                 verification kit (kit/), and counterexample.json when it fails (default: a new',
     '                 failclosed-report/run-<time>-seed-<seed>/ for every run); it must be new or empty',
@@ -223,6 +230,7 @@ export const runCommand: CommandSpec = {
     level: { type: 'string' },
     budget: { type: 'string' },
     parallel: { type: 'string' },
+    shard: { type: 'string' },
     seed: { type: 'string' },
     runs: { type: 'string' },
     json: { type: 'string' },
@@ -241,6 +249,15 @@ export const runCommand: CommandSpec = {
     const seed = parseCount(values.seed, '--seed');
     const runs = parseCount(values.runs, '--runs');
     const budget = parseCount(values.budget, '--budget');
+    let shard: { index: number; count: number } | undefined;
+    if (values.shard !== undefined) {
+      const m = /^(\d+)\/(\d+)$/.exec(String(values.shard));
+      const index = Number(m?.[1]);
+      const count = Number(m?.[2]);
+      if (!m || index < 1 || count < 1 || index > count || count > 256) return io.usageError(`--shard must be i/n with 1 ≤ i ≤ n ≤ 256, not "${String(values.shard)}"`);
+      if (seed === undefined) return io.usageError('--shard needs --seed: every shard of a campaign runs under the same seed');
+      shard = { index, count };
+    }
     const parallel = parseCount(values.parallel, '--parallel');
     if (typeof parallel === 'string') return io.usageError(parallel);
     if (parallel !== undefined && (parallel < 1 || parallel > 16)) return io.usageError('--parallel must be a whole number from 1 to 16');
@@ -255,6 +272,7 @@ export const runCommand: CommandSpec = {
       ...(typeof values.level === 'string' ? { level: values.level } : {}),
       ...(budget !== undefined ? { budgetSec: budget } : {}),
       ...(parallel !== undefined ? { parallel } : {}),
+      ...(shard ? { shard } : {}),
       ...(seed !== undefined ? { seed } : {}),
       ...(runs !== undefined ? { runs } : {}),
       ...(typeof values.json === 'string' ? { json: values.json } : {}),

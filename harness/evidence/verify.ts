@@ -111,11 +111,15 @@ export interface KitVerification {
   checks: KitCheck[];
   runs: RunVerification[];
   totals?: KitTotals;
+  /** with `keepHistories`: every run's History, in run order, as read (and checked) from the kit */
+  histories?: History[];
 }
 
 export interface VerifyOptions {
   /** base64url public key the manifest must be signed with (pinned out of band) */
   harnessPublicKey?: string;
+  /** hand back the histories read (to merge kits) */
+  keepHistories?: boolean;
 }
 
 const GIVE_A_KIT = 'give the kit folder a run wrote: <report folder>/kit (`failclosed run` prints the verify command)';
@@ -259,9 +263,10 @@ async function verifyKitFolder(dir: string, options: VerifyOptions): Promise<Kit
     auditChains: 0,
     brokenChains: 0,
   };
+  const kept: History[] = [];
   const finish = (manifest?: KitVerification['manifest']): KitVerification => {
     const ok = checks.length > 0 && checks.every((c) => c.ok);
-    return { dir, exitCode: ok ? 0 : 1, ok, ...(manifest ? { manifest } : {}), checks, runs, ...(manifest ? { totals } : {}) };
+    return { dir, exitCode: ok ? 0 : 1, ok, ...(manifest ? { manifest } : {}), checks, runs, ...(manifest ? { totals } : {}), ...(options.keepHistories ? { histories: kept } : {}) };
   };
 
   // ------------------------------------------------------------ 1. manifest and signature
@@ -524,6 +529,7 @@ async function verifyKitFolder(dir: string, options: VerifyOptions): Promise<Kit
     // 4. INV-1…INV-6
     const verdicts = checkInvariants(history);
     runs.push({ run, requests: rederived.requests.length, directCalls: rederived.directCalls.length, invariants: verdicts });
+    kept.push(history);
     totals.examinedRuns += 1;
     totals.requests += rederived.requests.length;
     totals.directCalls += rederived.directCalls.length;

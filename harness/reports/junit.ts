@@ -80,6 +80,8 @@ export function junitCases(report: RunReport, matrix: ScenarioMatrix, replayComm
   else cases.push({ ...codes, outcome: 'skipped', message: 'not reached: the run stopped at a failure' });
   const verdict = { classname: 'failclosed.run', name: 'verdict' };
   if (report.verdict === 'compliant') cases.push({ ...verdict, outcome: 'passed' });
+  // One shard proves nothing alone: its verdict is the merge's.
+  else if (report.verdict === 'partial') cases.push({ ...verdict, outcome: 'skipped', message: `partial: ${report.reasons.join('; ')}` });
   else if (report.verdict === 'non-compliant') cases.push({ ...verdict, outcome: 'failed', message: `non-compliant: ${report.reasons.join('; ')}`, details });
   // Inconclusive proves nothing either way: an error, not a failure of the system under test.
   else cases.push({ ...verdict, outcome: 'error', message: `inconclusive: ${report.reasons.join('; ')}` });

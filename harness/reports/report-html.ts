@@ -47,7 +47,7 @@ pre { background: #fff; border: 1px solid var(--line); border-radius: 6px; paddi
 .verdict { margin: 18px 0 8px; padding: 18px 22px; border-radius: 10px; color: #fff; display: flex; align-items: baseline; gap: 18px; flex-wrap: wrap; }
 .verdict .word { font-size: 34px; font-weight: 800; letter-spacing: .04em; text-transform: uppercase; }
 .verdict .exit { font-size: 15px; opacity: .9; }
-.verdict.compliant { background: var(--held); } .verdict.non-compliant { background: var(--broken); } .verdict.inconclusive { background: var(--untested); }
+.verdict.compliant { background: var(--held); } .verdict.non-compliant { background: var(--broken); } .verdict.inconclusive { background: var(--untested); } .verdict.partial { background: var(--path); }
 .reasons { margin: 6px 0 0; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 12px; }
 .card { background: #fff; border: 1px solid var(--line); border-left: 8px solid var(--muted); border-radius: 8px; padding: 10px 14px; }

@@ -19,6 +19,7 @@ export interface ResultDocument {
   /** the RunReport version this was made from */
   runReportVersion: string;
   generatedAt: string;
+  shard?: NonNullable<RunReport['shard']>;
   level: RunReport['level'];
   verdict: RunReport['verdict'];
   exitCode: RunReport['exitCode'];
@@ -65,6 +66,8 @@ export function buildResult(
     schema: RESULT_VERSION,
     runReportVersion: report.version,
     generatedAt: options.generatedAt.toISOString(),
+    ...(report.shard ? { shard: { ...report.shard, covered: [...report.shard.covered], capabilities: [...report.shard.capabilities], exercised: { ...report.shard.exercised } } } : {}),
+    ...(report.shard ? { shard: { ...report.shard, covered: [...report.shard.covered], capabilities: [...report.shard.capabilities], exercised: { ...report.shard.exercised } } } : {}),
     level: { ...report.level, levelsMet: [...report.level.levelsMet] },
     verdict: report.verdict,
     exitCode: report.exitCode,
