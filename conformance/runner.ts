@@ -11,15 +11,11 @@
  */
 import type { History } from '../model/history.ts';
 import { defaultHistoryKeys } from '../model/history-builder.ts';
-import type { InvariantId } from '../model/profile/denial-codes.ts';
-import { INVARIANT_IDS, PROFILE_VERSION } from '../model/profile/denial-codes.ts';
 import { ScriptedControlPlane } from '../harness/control-plane/scripted-control-plane.ts';
 import { HistoryRecorder } from '../harness/history-recorder.ts';
 import type { InProcessDriverOptions } from '../harness/drivers/in-process.ts';
 import type { Driver } from './driver.ts';
 import type { Profile } from './profiles.ts';
-import type { Threat } from './threats.ts';
-import type { StopReason } from './run-control/budget.ts';
 import { RunBudget } from './run-control/budget.ts';
 import type { CampaignHooks, FailureReport, HistoryRole, LaneSystem, RunStatus } from './run-control/campaign.ts';
 import { Campaign } from './run-control/campaign.ts';
