@@ -27,6 +27,7 @@ import type { MalformedForm, ScriptedControlPlane } from '../harness/control-pla
 import type { HistoryRecorder } from '../harness/history-recorder.ts';
 import type { Answer, Capability, Driver, DriverFault } from './driver.ts';
 import type { Tagged, Threat } from './threats.ts';
+import { stillRemembered } from './scenarios/memory-horizon.ts';
 
 export const ACTION = 'payments.transfer';
 
@@ -112,6 +113,8 @@ export interface GateStep {
   faultsStayOn?: boolean;
   /** how a "malformed" Control Plane answer looks (default: garbage) */
   controlPlaneForm?: MalformedForm;
+  /** the request's timestamp, unix seconds (default: the harness's now; a stale or future answer is made from it) */
+  timestampSec?: number;
 }
 
 export interface DirectStep {
@@ -137,8 +140,8 @@ export class RunContext {
   readonly sent: SentRequest[] = [];
   /** "gate:<state>:<question.answer>" for every model transition a prediction took */
   readonly coverage = new Set<string>();
-  /** scenarios skipped because the system lacks a capability: label → capability */
-  readonly notTested = new Map<string, Capability>();
+  /** scenarios skipped because the system lacks a capability: label → capability (or a clock the harness can read) */
+  readonly notTested = new Map<string, Capability | 'clock-agreement'>();
   /** one line per step, for counterexamples */
   readonly trail: string[] = [];
   steps = 0;
@@ -301,11 +304,12 @@ export class RunContext {
       approvalId = step.approvalId ?? approvalId;
     }
 
-    const request = concreteRequest(step.answers, fields, this.nowSec(), this.acceptanceWindowSec);
+    const now = step.timestampSec ?? this.nowSec();
+    const request = concreteRequest(step.answers, fields, now, this.acceptanceWindowSec);
     const body =
       typeof request === 'string'
         ? step.malformed
-          ? malformedBody(step.malformed, concreteRequest({}, fields, this.nowSec(), this.acceptanceWindowSec) as ClientRequest)
+          ? malformedBody(step.malformed, concreteRequest({}, fields, now, this.acceptanceWindowSec) as ClientRequest)
           : utf8Encode(request)
         : canonicalBytes(request);
     const signedIdentity = typeof request === 'string' ? identity : request.identity;
@@ -339,8 +343,10 @@ export class RunContext {
 
   /** Sends an earlier request's exact bytes again, with every dependency healthy (an executed one when there is one). */
   async replay(index: number, tag: Tagged): Promise<void> {
-    const executed = this.sent.filter((s) => s.executed);
-    const pool = executed.length > 0 ? executed : this.sent;
+    // Only requests a compliant system must still remember (the clock may have been moved past that).
+    const remembered = this.sent.filter((s) => stillRemembered(s.request, this.recorder, this.acceptanceWindowSec));
+    const executed = remembered.filter((s) => s.executed);
+    const pool = executed.length > 0 ? executed : remembered;
     const earlier = pool[index % Math.max(1, pool.length)];
     if (!earlier) return;
     const requestAnswers: Answers = {};

@@ -15,6 +15,7 @@ import { ApprovalBoundElsewhere, ExpiredApproval } from '../commands/control-pla
 import { PartitionThenHeal } from '../commands/fault-commands.ts';
 import { MalformedBody } from '../commands/request-commands.ts';
 import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, SameNonceOtherIdentity } from '../commands/replay-commands.ts';
+import { timePreludeCommands } from '../commands/time-commands.ts';
 import type { Capability } from '../driver.ts';
 import type { RunContext } from '../run-context.ts';
 import { faultsFor } from '../run-context.ts';
@@ -122,6 +123,7 @@ export function preludeCommands(acceptanceWindowSec: number): Command[] {
     new DirectCall('expired-at-edge'),
     new CrashRestartThenReplay(0),
     new ReplayEarlier(1),
+    ...timePreludeCommands(acceptanceWindowSec),
   ];
 }
 

@@ -424,6 +424,17 @@ export class HttpDriver implements Driver {
   async settle(): Promise<void> {}
 
   /** One export per replica: each keeps its own chain. */
+  async peekAuditExport(): Promise<JsonValue[][]> {
+    this.guard();
+    const exports: JsonValue[][] = [];
+    try {
+      for (const gate of this.gates) exports.push(await exportOf(gate));
+    } catch (error) {
+      throw this.fail(error as HarnessError);
+    }
+    return exports;
+  }
+
   async auditExport(): Promise<JsonValue[][]> {
     this.guard();
     const exports: JsonValue[][] = [];
