@@ -17,7 +17,7 @@ describe('kill matrix (quick profile, seed 42)', () => {
   beforeAll(async () => {
     matrix = await runKillMatrix({ profile: PROFILES.quick, seed: SEED });
     console.log(formatKillMatrix(matrix));
-  }, 120_000);
+  }, 300_000);
 
   it('passes the unmodified reference', () => {
     expect(matrix.reference).toMatchObject({ verdict: 'compliant', reasons: [] });
