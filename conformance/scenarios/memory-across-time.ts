@@ -53,9 +53,11 @@ function lacking(ctx: RunContext, label: string, needs: Capability[]): boolean {
   return missing !== undefined;
 }
 
-async function moveClock(ctx: RunContext, offsetSec: number): Promise<number> {
+/** Without clock-offset the clock stays where it is: what can still be tested is tested at +0 s. */
+async function moveClock(ctx: RunContext, offsetSec: number, say = true): Promise<number> {
+  if (!ctx.driver.capabilities.has('clock-offset')) return 0;
   await ctx.driver.setClockOffset(offsetSec * 1000);
-  ctx.trail.push(`the system's clock moves to ${offsetSec >= 0 ? '+' : ''}${offsetSec}s`);
+  if (say) ctx.trail.push(`the system's clock moves to ${offsetSec >= 0 ? '+' : ''}${offsetSec}s`);
   return offsetSec * 1000;
 }
 
@@ -87,8 +89,13 @@ async function replayAt(ctx: RunContext, request: ClientRequest, offsetMs: numbe
  * [the system crashes and restarts]; the same bytes again [and once more after the clock is back].
  */
 export async function replayAfterClockJump(ctx: RunContext, jump: NonceJump, tag: Tagged): Promise<void> {
-  const label = `replay after the clock moved +${jump.forwardSec}s${jump.restart ? ' and a restart' : ''}${jump.back ? ', then back' : ''}`;
-  if (lacking(ctx, label, ['clock-offset', ...(jump.restart ? (['crash-restart'] as const) : [])])) return;
+  // A stable label: one "not tested" line per kind of scenario, whatever was drawn.
+  const label = `replay after the clock moved${jump.restart ? ', across a restart' : ''}`;
+  // What the system cannot do is not tested; the claim and its replay on the clock as it is still are.
+  lacking(ctx, label, ['clock-offset', ...(jump.restart ? (['crash-restart'] as const) : [])]);
+  const canMove = ctx.driver.capabilities.has('clock-offset');
+  const restart = jump.restart && ctx.driver.capabilities.has('crash-restart');
+  const forwardSec = canMove ? jump.forwardSec : 0;
   const w = ctx.acceptanceWindowSec;
   try {
     const g0 = systemSec(0);
@@ -104,15 +111,15 @@ export async function replayAfterClockJump(ctx: RunContext, jump: NonceJump, tag
     if (!executed || !sent?.request) return;
     const request = sent.request;
     const until = nonceRememberedUntil(request.timestamp, g0, w);
-    const offsetMs = await moveClock(ctx, jump.forwardSec);
-    if (jump.restart) await ctx.crashAndRestart();
-    await replayAt(ctx, request, offsetMs, `replay of ${request.request_id} at +${jump.forwardSec}s`, tag, until);
-    if (jump.back) {
+    const offsetMs = await moveClock(ctx, forwardSec);
+    if (restart) await ctx.crashAndRestart();
+    await replayAt(ctx, request, offsetMs, `replay of ${request.request_id} at +${forwardSec}s`, tag, until);
+    if (jump.back && canMove) {
       await moveClock(ctx, 0);
       await replayAt(ctx, request, 0, `replay of ${request.request_id} with the clock back at +0s`, tag, until);
     }
   } finally {
-    await ctx.driver.setClockOffset(0);
+    await moveClock(ctx, 0, false);
   }
 }
 
@@ -123,9 +130,14 @@ export async function replayAfterClockJump(ctx: RunContext, jump: NonceJump, tag
  * moves past the envelope's expiry — ENVELOPE_EXPIRED — and back: ENVELOPE_REPLAYED again.]
  */
 export async function approvalAfterClockJump(ctx: RunContext, jump: ApprovalJump, tag: Tagged): Promise<void> {
-  const label = `approval used again after the clock moved +${jump.forwardSec}s${jump.restart ? ' and a restart' : ''}${jump.back ? ', past its expiry and back' : ''}`;
+  const label = `approval used again after the clock moved${jump.restart ? ', across a restart' : ''}${jump.direct ? ', straight at the Execution Layer too' : ''}`;
   const needs: Capability[] = ['clock-offset', ...(jump.restart ? (['crash-restart'] as const) : []), ...(jump.direct ? (['direct-execution'] as const) : [])];
-  if (lacking(ctx, label, needs)) return;
+  lacking(ctx, label, needs);
+  // What the system cannot do is left out (and said above); the rest is tested, at +0 s without clock-offset.
+  const canMove = ctx.driver.capabilities.has('clock-offset');
+  const forwardSec = canMove ? jump.forwardSec : 0;
+  const restart = jump.restart && ctx.driver.capabilities.has('crash-restart');
+  const direct = jump.direct && ctx.driver.capabilities.has('direct-execution');
   const w = ctx.acceptanceWindowSec;
   try {
     const g0 = systemSec(0);
@@ -148,28 +160,28 @@ export async function approvalAfterClockJump(ctx: RunContext, jump: ApprovalJump
         toleranceMs: TOLERANCE_MS,
       });
     };
-    const offsetMs = await moveClock(ctx, jump.forwardSec);
-    if (jump.restart) await ctx.crashAndRestart();
-    await useAgain(offsetMs, `at +${jump.forwardSec}s`);
-    if (jump.direct && !mayHaveForgotten(until, systemSec(offsetMs + TOLERANCE_MS))) {
+    const offsetMs = await moveClock(ctx, forwardSec);
+    if (restart) await ctx.crashAndRestart();
+    await useAgain(offsetMs, `at +${forwardSec}s`);
+    if (direct && !mayHaveForgotten(until, systemSec(offsetMs + TOLERANCE_MS))) {
       const envelope = concreteEnvelope({}, { request_id: requestId, identity: 'alice', action: ACTION, parameters }, approvalId, 0, { window }) as unknown as JsonValue;
       const call: JsonValue = { envelope, request_id: requestId, identity: 'alice', action: ACTION, parameters };
       const obs = await callTimed(ctx, call, requestId, offsetMs);
       await judgeTimed(
         ctx,
-        { label: `at +${jump.forwardSec}s: the spent envelope of ${approvalId}, straight to the Execution Layer`, tag },
+        { label: `at +${forwardSec}s: the spent envelope of ${approvalId}, straight to the Execution Layer`, tag },
         obs,
         (second) => predictDirectCall({ envelopeWindow: envelopeWindowAnswer(window, second) }, ctx.memory, { approvalId, requestId }),
         { chart: 'executionLayer', toleranceMs: TOLERANCE_MS },
       );
     }
-    if (jump.back) {
+    if (jump.back && canMove) {
       const past = window.expires_at - g0 + 10;
       await useAgain(await moveClock(ctx, past), `at +${past}s, past its expiry`);
       await useAgain(await moveClock(ctx, 0), 'with the clock back at +0s');
     }
   } finally {
-    await ctx.driver.setClockOffset(0);
+    await moveClock(ctx, 0, false);
   }
 }
 
@@ -180,7 +192,7 @@ export async function approvalAfterClockJump(ctx: RunContext, jump: ApprovalJump
  */
 export async function executionLayerOnSystemClock(ctx: RunContext, offsetSec: number, tag: Tagged): Promise<void> {
   const label = `the Execution Layer on the system's clock at ${offsetSec >= 0 ? '+' : ''}${offsetSec}s`;
-  if (lacking(ctx, label, ['clock-offset'])) return;
+  if (lacking(ctx, "the Execution Layer on the system's clock", ['clock-offset'])) return;
   const w = ctx.acceptanceWindowSec;
   try {
     const offsetMs = await moveClock(ctx, offsetSec);
@@ -198,7 +210,7 @@ export async function executionLayerOnSystemClock(ctx: RunContext, offsetSec: nu
       { toleranceMs: TOLERANCE_MS },
     );
     if (!ctx.driver.capabilities.has('direct-execution')) {
-      ctx.notTested.set(`${label}: an envelope current only on the harness's clock`, 'direct-execution');
+      ctx.notTested.set("the Execution Layer on the system's clock: an envelope current only on the harness's clock", 'direct-execution');
       return;
     }
     const h = systemSec(0);
@@ -217,6 +229,6 @@ export async function executionLayerOnSystemClock(ctx: RunContext, offsetSec: nu
       { chart: 'executionLayer', toleranceMs: TOLERANCE_MS },
     );
   } finally {
-    await ctx.driver.setClockOffset(0);
+    await moveClock(ctx, 0, false);
   }
 }

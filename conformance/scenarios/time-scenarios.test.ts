@@ -146,12 +146,50 @@ describe('judged fairly, never guessed', () => {
     expect(verdict).toBe('unplaced');
     // Nothing judged, nothing checked: only the model's memory follows (one prediction, at the send time).
     expect(predictions).toHaveLength(1);
-    expect(ctx.trail).toEqual([expect.stringMatching(/^far edge: not judged — /)]);
-    const [label, needs] = [...ctx.notTested][0]!;
-    expect(needs).toBe(CLOCK_AGREEMENT);
-    expect(label).toMatch(/stamped \+3995 ms outside the request's 5 ms round trip/);
+    expect(ctx.trail).toEqual([expect.stringMatching(/^far edge: not judged — .*stamped \+3995 ms outside its 5 ms round trip/)]);
+    expect([...ctx.notTested]).toEqual([["far edge — the gate's audit records put its clock outside the request's round trip", CLOCK_AGREEMENT]]);
     expect(levelNeeds('core', CLOCK_AGREEMENT) && levelNeeds('full', CLOCK_AGREEMENT)).toBe(true);
     expect(real.steps).toBe(0);
+  });
+});
+
+describe('a gate without the control channel (level core)', () => {
+  /** The in-process reference, as a gate that offers neither clock-offset nor crash-restart nor direct calls. */
+  function coreContext() {
+    const { driver, harness } = contextFor();
+    const capabilities = new Set<Capability>([...driver.capabilities].filter((c) => !['clock-offset', 'crash-restart', 'direct-execution'].includes(c)));
+    const core = new Proxy(driver, {
+      get: (target, property) => {
+        if (property === 'capabilities') return capabilities;
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as Driver;
+    return { ctx: new RunContext(core, harness.controlPlane, harness.recorder, W, 'core'), harness };
+  }
+
+  it('still tests the edges, placed by waiting for the second', async () => {
+    const { ctx, harness } = coreContext();
+    await new TimestampAtEdge('stale-edge').run({}, ctx);
+    const sent = harness.recorder.events.filter((e) => e.kind === 'request');
+    expect(sent).toHaveLength(1);
+    // Sent after the middle of a second (a little later at most: the placement is checked before sending).
+    expect(sent[0]!.at % 1000).toBeGreaterThanOrEqual(550);
+    expect(ctx.trail.join('\n')).toMatch(new RegExp(`now -${W}s \\(stale-edge\\): expected executed, 1 effect\\(s\\); observed executed`));
+    expect([...ctx.notTested]).toEqual([]);
+  });
+
+  it('tests memory on the clock as it is, and says what needs the clock moved', async () => {
+    const { ctx } = coreContext();
+    await new ReplayAfterClockJump({ signedAt: 'window-ahead', forwardSec: 2 * W - 5, restart: true, back: true }).run({}, ctx);
+    await new ApprovalAfterClockJump({ forwardSec: W + 5, restart: false, back: true, direct: true }).run({}, ctx);
+    expect(ctx.steps).toBe(4);
+    expect(ctx.trail.join('\n')).toMatch(/replay of \S+ at \+0s: expected denied with REPLAY_DETECTED/);
+    expect(ctx.trail.join('\n')).toMatch(/at \+0s: a new request brings back approval \S+: expected denied with ENVELOPE_REPLAYED/);
+    expect([...ctx.notTested]).toEqual([
+      ['replay after the clock moved, across a restart', 'clock-offset'],
+      ['approval used again after the clock moved, straight at the Execution Layer too', 'clock-offset'],
+    ]);
   });
 });
 

@@ -113,11 +113,11 @@ export async function systemInterval(
   ctx: RunContext,
   obs: TimedObservation,
   audited = true,
-): Promise<{ startMs: number; endMs: number } | { unplaced: string }> {
+): Promise<{ startMs: number; endMs: number } | { unplaced: string; detail: string }> {
   const interval = { startMs: obs.sendMs + obs.offsetMs, endMs: obs.answerMs + obs.offsetMs };
   if (ctx.driver.sharesHarnessClock) return interval;
-  if (!audited) return { unplaced: 'the Execution Layer leaves no record of its clock' };
-  if (!ctx.driver.peekAuditExport) return { unplaced: 'the harness cannot read the audit export' };
+  if (!audited) return { unplaced: 'the Execution Layer leaves no record of its clock', detail: 'a direct call is not audited' };
+  if (!ctx.driver.peekAuditExport) return { unplaced: 'the harness cannot read the audit export', detail: 'the driver offers no audit export to read' };
   const stamps: number[] = [];
   for (const exported of await ctx.driver.peekAuditExport()) {
     for (const record of exported) {
@@ -127,13 +127,14 @@ export async function systemInterval(
       if (own && typeof record.timestamp_ms === 'number') stamps.push(record.timestamp_ms);
     }
   }
-  if (stamps.length === 0) return { unplaced: `no audit record of ${obs.requestId} shows the gate's clock` };
+  if (stamps.length === 0) return { unplaced: "no audit record of the request shows the gate's clock", detail: `no record of ${obs.requestId} in the export` };
   const first = Math.min(...stamps);
   // Whole milliseconds on both sides: one of rounding.
   if (first < interval.startMs - 1 || first > interval.endMs + 1) {
     const off = first < interval.startMs ? first - interval.startMs : first - interval.endMs;
     return {
-      unplaced: `the gate's audit record of ${obs.requestId} is stamped ${off > 0 ? '+' : ''}${off} ms outside the request's ${obs.answerMs - obs.sendMs} ms round trip: its clock is not the harness's`,
+      unplaced: "the gate's audit records put its clock outside the request's round trip",
+      detail: `the first record of ${obs.requestId} is stamped ${off > 0 ? '+' : ''}${off} ms outside its ${obs.answerMs - obs.sendMs} ms round trip: the gate's clock is not the harness's`,
     };
   }
   return interval;
@@ -194,7 +195,7 @@ export async function judgeTimed(
     const run = predictAt(Math.floor((obs.sendMs + obs.offsetMs) / 1000));
     ctx.memory = run.outcome.memory;
     ctx.notTested.set(`${step.label} — ${where.unplaced}`, CLOCK_AGREEMENT);
-    ctx.trail.push(`${step.label}: not judged — ${where.unplaced}`);
+    ctx.trail.push(`${step.label}: not judged — ${where.detail}`);
     return 'unplaced';
   }
   ctx.steps += 1;
