@@ -12,6 +12,7 @@ import type { ClientRequest } from '../../model/profile/messages.ts';
 import { predictRequest } from '../../model/predict.ts';
 import { timestampAnswer } from '../../model/time.ts';
 import { InProcessDriver } from '../../harness/drivers/in-process.ts';
+import { Denial, Gate } from '../../reference-impl/gate/gate.ts';
 import { referenceTarget } from '../../reference-impl/in-process-target.ts';
 import type { ReferenceTarget } from '../../reference-impl/in-process-target.ts';
 import type { Command } from '../commands/command.ts';
@@ -108,6 +109,25 @@ describe('each planted time bug is caught by the scenario aimed at it', () => {
 });
 
 describe('judged fairly, never guessed', () => {
+  it('takes REPLAY_DETECTED for a replay whose timestamp has left the window from a gate that looks at its claims first', async () => {
+    /** Checks its claims before freshness: an aged replay is answered REPLAY_DETECTED, which is just as right. */
+    class ClaimsFirstGate extends Gate {
+      private readonly seen = new Set<string>();
+      protected override authenticate(request: ClientRequest): void {
+        if (this.seen.has(this.nonceKeyOf(request))) throw new Denial('REPLAY_DETECTED', 'seen before');
+        super.authenticate(request);
+      }
+      protected override async claimNonce(request: ClientRequest): Promise<void> {
+        await super.claimNonce(request);
+        this.seen.add(this.nonceKeyOf(request));
+      }
+    }
+    const { ctx } = contextFor(referenceTarget('claims first', { makeGate: (deps) => new ClaimsFirstGate(deps) }));
+    await new ReplayAfterClockJump({ signedAt: 'now', forwardSec: W + 5, restart: false, back: false }).run({}, ctx);
+    expect(ctx.trail.join('\n')).toMatch(new RegExp(`at \\+${W + 5}s: expected denied with .*; observed denied with REPLAY_DETECTED`));
+    expect(ctx.contractFindings).toEqual([]);
+  });
+
   it('accepts either answer when the round trip straddles a second, and nothing unsafe', async () => {
     const s = 2_000_000_000;
     for (const [status, code, effects, ok] of [
