@@ -2,10 +2,10 @@
  * The window edges, live (CONTRACT.md section 3, "Time"): a request timestamped exactly
  * `now − window`, `now − window − 1`, `now + window`, `now + window + 1` on the Gate's clock, and
  * envelopes whose `issued_at` / `expires_at` sit on the second the Gate (and then its Execution
- * Layer) reads. Each is placed after the middle of a second of the system's clock and judged on
- * the seconds it may have read (timed.ts), so that a window off by one, with a few seconds of
- * slack, or a clock rounded instead of floored, gives a wrong answer — and a correct gate never
- * does, even when the request straddles a second.
+ * Layer) reads. Those a rounded clock would answer otherwise are placed after the middle of a
+ * second of the system's clock; each is judged on the seconds it may have read (timed.ts), so
+ * that a window off by one, with a few seconds of slack, or a clock rounded instead of floored,
+ * gives a wrong answer — and a correct gate never does, even when the request straddles a second.
  */
 import { concreteRequest } from '../../model/concrete-scenario.ts';
 import type { ClientRequest } from '../../model/profile/messages.ts';
@@ -54,6 +54,11 @@ const ATTEMPTS = 3;
 interface Probe {
   label: string;
   tag: Tagged;
+  /**
+   * Sent after the middle of a second: where a clock rounded up reads the next second and changes
+   * the answer. The others are sent at once (a rounded clock changes nothing there).
+   */
+  late: boolean;
   /** the request to send when the Gate's clock reads second s */
   build(s: number): { request: ClientRequest; window: { issued_at: number; expires_at: number } };
 }
@@ -61,7 +66,7 @@ interface Probe {
 async function probe(ctx: RunContext, p: Probe): Promise<void> {
   const w = ctx.acceptanceWindowSec;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    const offset = await placeInSecond(ctx);
+    const offset = p.late ? await placeInSecond(ctx) : 0;
     let verdict;
     try {
       const s = unixSeconds(Date.now() + offset);
@@ -90,6 +95,7 @@ export async function timestampEdgeProbe(ctx: RunContext, edge: TimestampEdge, t
   await probe(ctx, {
     label: `timestamp at the Gate's now ${delta >= 0 ? '+' : ''}${delta}s (${edge})`,
     tag,
+    late: edge === 'stale-edge' || edge === 'past-future-edge',
     build: (s) => ({
       request: concreteRequest({}, fields(ctx, 'erin'), s + delta, ctx.acceptanceWindowSec) as ClientRequest,
       window: { issued_at: s - 5, expires_at: s + 60 },
@@ -102,6 +108,7 @@ export async function envelopeEdgeProbe(ctx: RunContext, edge: EnvelopeEdge, tag
   await probe(ctx, {
     label: `envelope ${edge} of the Gate's second`,
     tag,
+    late: edge !== 'expires-now',
     build: (s) => ({
       request: concreteRequest({}, fields(ctx, 'frank'), s, ctx.acceptanceWindowSec) as ClientRequest,
       window: envelopeAtEdge(edge, s),
