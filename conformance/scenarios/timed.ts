@@ -118,8 +118,14 @@ export async function systemInterval(
   if (ctx.driver.sharesHarnessClock) return interval;
   if (!audited) return { unplaced: 'the Execution Layer leaves no record of its clock', detail: 'a direct call is not audited' };
   if (!ctx.driver.peekAuditExport) return { unplaced: 'the harness cannot read the audit export', detail: 'the driver offers no audit export to read' };
+  let exports: Awaited<ReturnType<NonNullable<typeof ctx.driver.peekAuditExport>>>;
+  try {
+    exports = await ctx.driver.peekAuditExport();
+  } catch (error) {
+    return { unplaced: 'the harness could not read the audit export', detail: (error as Error).message };
+  }
   const stamps: number[] = [];
-  for (const exported of await ctx.driver.peekAuditExport()) {
+  for (const exported of exports) {
     for (const record of exported) {
       if (typeof record !== 'object' || record === null || Array.isArray(record)) continue;
       // This HTTP request's records: its trace_id when the answer named one (a replay shares its request_id with the original).
