@@ -62,6 +62,13 @@ export interface Driver {
   settle(): Promise<void>;
   /** the audit exports, raw, one per audit log the system keeps (replicas keep one each) (needs 'audit-export') */
   auditExport(): Promise<JsonValue[][]>;
+  /**
+   * The same exports, read without recording anything in the run's history: for the harness to
+   * see the system's clock in its records' timestamp_ms (time edges, CONTRACT.md section 3).
+   */
+  peekAuditExport?(): Promise<JsonValue[][]>;
+  /** true when the system reads the harness's own clock (plus the offset set): in-process */
+  readonly sharesHarnessClock?: boolean;
   close(): Promise<void>;
 }
 

@@ -27,6 +27,7 @@ import type { MalformedForm, ScriptedControlPlane } from '../harness/control-pla
 import type { HistoryRecorder } from '../harness/history-recorder.ts';
 import type { Answer, Capability, Driver, DriverFault } from './driver.ts';
 import type { Tagged, Threat } from './threats.ts';
+import { stillRemembered } from './scenarios/memory-horizon.ts';
 
 export const ACTION = 'payments.transfer';
 
@@ -117,6 +118,8 @@ export interface GateStep {
    * the same value — or, for `requestShape: 'malformed'`, a malformed body made from the valid one.
    */
   spell?: (request: ClientRequest) => Uint8Array;
+  /** the request's timestamp, unix seconds (default: the harness's now; a stale or future answer is made from it) */
+  timestampSec?: number;
 }
 
 export interface DirectStep {
@@ -142,8 +145,8 @@ export class RunContext {
   readonly sent: SentRequest[] = [];
   /** "gate:<state>:<question.answer>" for every model transition a prediction took */
   readonly coverage = new Set<string>();
-  /** scenarios skipped because the system lacks a capability: label → capability */
-  readonly notTested = new Map<string, Capability>();
+  /** scenarios skipped because the system lacks a capability: label → capability (or a clock the harness can read) */
+  readonly notTested = new Map<string, Capability | 'clock-agreement'>();
   /** one line per step, for counterexamples */
   readonly trail: string[] = [];
   steps = 0;
@@ -307,13 +310,14 @@ export class RunContext {
       approvalId = step.approvalId ?? approvalId;
     }
 
-    const request = concreteRequest(step.answers, fields, this.nowSec(), this.acceptanceWindowSec);
+    const now = step.timestampSec ?? this.nowSec();
+    const request = concreteRequest(step.answers, fields, now, this.acceptanceWindowSec);
     const body =
       typeof request === 'string'
         ? step.malformed
-          ? malformedBody(step.malformed, concreteRequest({}, fields, this.nowSec(), this.acceptanceWindowSec) as ClientRequest)
+          ? malformedBody(step.malformed, concreteRequest({}, fields, now, this.acceptanceWindowSec) as ClientRequest)
           : step.spell
-            ? step.spell(concreteRequest({}, fields, this.nowSec(), this.acceptanceWindowSec) as ClientRequest)
+            ? step.spell(concreteRequest({}, fields, now, this.acceptanceWindowSec) as ClientRequest)
             : utf8Encode(request)
         : step.spell
           ? step.spell(request)
@@ -349,8 +353,10 @@ export class RunContext {
 
   /** Sends an earlier request's exact bytes again, with every dependency healthy (an executed one when there is one). */
   async replay(index: number, tag: Tagged, respell?: (request: ClientRequest) => Uint8Array): Promise<void> {
-    const executed = this.sent.filter((s) => s.executed);
-    const pool = executed.length > 0 ? executed : this.sent;
+    // Only requests a compliant system must still remember (the clock may have been moved past that).
+    const remembered = this.sent.filter((s) => stillRemembered(s.request, this.recorder, this.acceptanceWindowSec));
+    const executed = remembered.filter((s) => s.executed);
+    const pool = executed.length > 0 ? executed : remembered;
     const earlier = pool[index % Math.max(1, pool.length)];
     if (!earlier) return;
     const requestAnswers: Answers = {};

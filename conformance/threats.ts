@@ -7,9 +7,9 @@ import type { InvariantId } from '../model/profile/denial-codes.ts';
 export const THREATS = {
   'happy-path': 'a valid request executes exactly once',
   'forged-request': 'a request signed by the wrong key, an unknown key or a revoked key',
-  'stale-request': 'a request outside the acceptance window, or a Gate clock skewed',
+  'stale-request': 'a request outside the acceptance window or exactly at its edges, or a Gate clock skewed, rounded or moved',
   'malformed-input': 'bodies that are not strict JSON, miss fields, repeat keys or carry a bad nonce',
-  replay: 'a request, a nonce or an approval used twice — in sequence, concurrently, or across a restart',
+  replay: 'a request, a nonce or an approval used twice — in sequence, concurrently, across a restart, or after the clock moved on (and back)',
   'control-plane-failure': 'the Control Plane denies, is down, is slow, answers garbage',
   'forged-approval': 'an allow without an envelope, or with an envelope the Gate must not trust',
   'argument-swap': 'an approval bound to other parameters, another request, identity or action — or parameters rewritten in flight',

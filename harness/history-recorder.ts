@@ -2,7 +2,7 @@
  * Records one run as a History (model/history.ts): every request sent and its answer, every
  * Control Plane exchange, every effect, direct call and fault span, on the harness's clock.
  */
-import type { DirectCall, FaultKind, FaultSpan, GateResponse, History, HistoryConfig, HistoryEvent, HistoryKeys, PolicyAnswer } from '../model/history.ts';
+import type { DirectCall, FaultKind, FaultSpan, GateResponse, GatewayEventObserved, History, HistoryConfig, HistoryEvent, HistoryKeys, PolicyAnswer } from '../model/history.ts';
 import type { JsonValue } from '../model/profile/canonical-json.ts';
 import { ZERO_DIGEST } from '../model/profile/digest.ts';
 import { toBase64Url } from '../model/profile/encoding.ts';
@@ -23,6 +23,8 @@ export function directCallFields(call: JsonValue): Omit<DirectCall, 'kind' | 'op
 
 export class HistoryRecorder {
   events: HistoryEvent[] = [];
+  /** the gateway events last read from the system (GET /v1/events): the end of the built history */
+  private served: GatewayEventObserved[] = [];
   private nextOp = 1;
   private last = 0;
 
@@ -40,6 +42,7 @@ export class HistoryRecorder {
 
   reset(): void {
     this.events = [];
+    this.served = [];
     this.nextOp = 1;
   }
 
@@ -86,9 +89,10 @@ export class HistoryRecorder {
    * any read before in this run, so reading twice records them once.
    */
   gatewayEvents(events: readonly JsonValue[]): void {
-    this.events = this.events.filter((e) => e.kind !== 'gateway-event');
+    // Kept apart and added at the end when the history is built: recorded events keep their
+    // indexes (a heal's untilIndex counts them), however often the events are read.
     const at = this.now();
-    for (const event of events) this.events.push({ kind: 'gateway-event', at, event: structuredClone(event) as never });
+    this.served = events.map((event) => ({ kind: 'gateway-event', at, event: structuredClone(event) as never }));
   }
 
   faultStarted(fault: FaultKind, detail?: string): FaultSpan {
@@ -124,7 +128,7 @@ export class HistoryRecorder {
     return structuredClone({
       config: this.config,
       keys: this.keys,
-      events: this.events,
+      events: [...this.events, ...this.served],
       audit,
       auditExported,
       ...(starts.length > 0 ? { auditChainStarts: starts } : {}),

@@ -83,6 +83,8 @@ export interface EnvelopeOptions {
   edge?: boolean;
   /** how otherParameters differs from the real parameters */
   swap?: 'nested' | 'array-order' | 'whole';
+  /** exact validity times, on the system's clock (instead of the window answer at the Control Plane's now) */
+  window?: Pick<UnsignedEnvelope, 'issued_at' | 'expires_at'>;
 }
 
 /** The envelope a Control Plane answer carries: bound as the binding answer says, signed as the answer says. */
@@ -101,7 +103,7 @@ export function concreteEnvelope(a: Answers, request: Bound, approvalId: string,
       identity: request.identity,
       action: request.action,
       parameters_digest: digestJson(request.parameters),
-      ...envelopeWindow(a.envelopeWindow, nowSec, options.edge),
+      ...(options.window ?? envelopeWindow(a.envelopeWindow, nowSec, options.edge)),
       key_id: key.keyId,
       ...binding,
     },

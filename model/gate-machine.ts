@@ -14,7 +14,7 @@
  * is reached only through all of them; `memory` is the system's durable memory of claimed nonces
  * and consumed approvals.
  */
-import { assign, setup } from 'xstate';
+import { and, assign, setup } from 'xstate';
 import type { DenialCode } from './profile/denial-codes.ts';
 import type { AnswerEvent } from './questions.ts';
 import { ask } from './questions.ts';
@@ -144,6 +144,8 @@ export const gateMachine = setup({
   },
   guards: {
     anyCheckFailed: ({ context }) => context.failures.length > 0,
+    onlyFreshnessFailed: ({ context }) =>
+      context.failures.length > 0 && context.failures.every((code) => code === 'TIMESTAMP_STALE' || code === 'TIMESTAMP_FUTURE'),
     nonceAlreadyClaimed: ({ context }) => hasClaimedNonce(context.memory, context.request),
     approvalAlreadyConsumed: ({ context }) => hasConsumedApproval(context.memory, context.request.approvalId),
   },
@@ -218,7 +220,13 @@ export const gateMachine = setup({
           },
         },
       },
-      onDone: [{ guard: 'anyCheckFailed', target: 'denied' }, { target: 'replay' }],
+      onDone: [
+        // An authentic request replayed after its timestamp left the window fails two checks, freshness
+        // and replay: either code is correct (CONTRACT.md section 10), whatever the Gate checks first.
+        { guard: and(['onlyFreshnessFailed', 'nonceAlreadyClaimed']), target: 'denied', actions: { type: 'fail', params: { code: 'REPLAY_DETECTED' } } },
+        { guard: 'anyCheckFailed', target: 'denied' },
+        { target: 'replay' },
+      ],
     },
 
     // Only an authentic, fresh request may claim its nonce (else anyone could burn nonces, and the

@@ -65,3 +65,39 @@ export interface Consumption {
   nonces: string[];
   approvals: string[];
 }
+
+// ---------------------------------------------------------------- memory across time (CONTRACT.md §3, §5)
+
+/**
+ * How long a compliant system must remember a claimed (identity, action, nonce): at least twice
+ * the acceptance window past the later of the request's timestamp and the claim, both in unix
+ * seconds of the system's clock. It may forget the claim once its clock has read this time.
+ *
+ * The factor 2 is what makes memory alone decide every replay that is still fresh: a replay is
+ * fresh only while `now ≤ timestamp + window < until`, so a fresh replay always finds the claim —
+ * even after the clock moved backwards by up to a window, and across restarts (`restart`).
+ */
+export const MEMORY_WINDOWS = 2;
+
+export function nonceRememberedUntil(timestampSec: number, claimedAtSec: number, acceptanceWindowSec: number): number {
+  return Math.max(timestampSec, claimedAtSec) + MEMORY_WINDOWS * acceptanceWindowSec;
+}
+
+/**
+ * How long the Execution Layer must remember a consumed approval_id: at least twice the
+ * acceptance window past the later of its envelope's expires_at and the consumption. Inside that,
+ * a second use is ENVELOPE_REPLAYED whatever the clock did (moved forward past expires_at and back).
+ */
+export function approvalRememberedUntil(expiresAtSec: number, consumedAtSec: number, acceptanceWindowSec: number): number {
+  return Math.max(expiresAtSec, consumedAtSec) + MEMORY_WINDOWS * acceptanceWindowSec;
+}
+
+/**
+ * Whether a compliant system may already have forgotten a claim remembered until `untilSec`: its
+ * clock has read `untilSec` or later since (`clockHighSec`: the highest second it may have read,
+ * clock offsets included). A forgotten claim comes back into force for no one: a replay that is
+ * still fresh then would find nothing, so the suite never replays such a request.
+ */
+export function mayHaveForgotten(untilSec: number, clockHighSec: number): boolean {
+  return clockHighSec >= untilSec;
+}

@@ -6,6 +6,7 @@ import { dataCommandArbitraries } from './data-commands.ts';
 import { ApprovalBoundElsewhere, ControlPlaneAnswers, ExpiredApproval, ForgedApproval, MalformedControlPlaneAnswer } from './control-plane-commands.ts';
 import { AuditStoreFault, CrashDuringAuditOutage, LostConfirmation, NonceStoreFault, PartitionThenHeal, TamperInFlight } from './fault-commands.ts';
 import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, ReplayedApproval, SameNonceOtherIdentity } from './replay-commands.ts';
+import { timeCommandArbitraries } from './time-commands.ts';
 import { FutureTimestamp, MalformedBody, MalformedNonce, RevokedKey, StaleTimestamp, TamperedSignature, UnknownKey, ValidRequest } from './request-commands.ts';
 
 export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Command>[] {
@@ -42,5 +43,6 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
     fc.constantFrom('wrong-case', 'redirect', 'status-4xx').map((f) => new MalformedControlPlaneAnswer(f as never)),
     // generated data and byte spellings (commands/data-commands.ts)
     ...dataCommandArbitraries(),
+    ...timeCommandArbitraries(w),
   ];
 }

@@ -22,6 +22,11 @@ import { nonceStoreMemoryOnly } from './nonce-store-memory-only.ts';
 import { queuedDuringPartition } from './queued-during-partition.ts';
 import { revokedKeyAccepted } from './revoked-key-accepted.ts';
 import { timestampWindowIgnored } from './timestamp-window-ignored.ts';
+import { nonceMemorySixtySeconds } from './nonce-memory-sixty-seconds.ts';
+import { clockRounded } from './clock-rounded.ts';
+import { windowSlack } from './window-slack.ts';
+import { windowEdgesExclusive } from './window-edges-exclusive.ts';
+import { nonceJournalTailLost } from './nonce-journal-tail-lost.ts';
 
 export type { Mutant } from './mutant.ts';
 
@@ -49,4 +54,9 @@ export const MUTANTS: Mutant[] = [
   canonicalKeysLocaleOrder,
   digestNumbersFixedNotation,
   parametersRoundedTo6Decimals,
+  nonceMemorySixtySeconds,
+  clockRounded,
+  windowSlack,
+  windowEdgesExclusive,
+  nonceJournalTailLost,
 ];

@@ -33,9 +33,10 @@ export function isLevel(name: string): name is Level {
   return (LEVELS as readonly string[]).includes(name);
 }
 
-/** Whether a scenario needing `capability` belongs to the level. */
+/** Whether a scenario needing `capability` belongs to the level. Every level needs a gate clock the
+ *  harness can read ('clock-agreement', CONTRACT.md section 3): freshness is core. */
 export function levelNeeds(level: Level, capability: string): boolean {
-  return (LEVEL_NEEDS[level] as readonly string[]).includes(capability);
+  return capability === 'clock-agreement' || (LEVEL_NEEDS[level] as readonly string[]).includes(capability);
 }
 
 /** The capabilities the level needs that the system does not offer. */

@@ -16,6 +16,7 @@ import { ApprovalBoundElsewhere, ExpiredApproval } from '../commands/control-pla
 import { PartitionThenHeal } from '../commands/fault-commands.ts';
 import { MalformedBody } from '../commands/request-commands.ts';
 import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, SameNonceOtherIdentity } from '../commands/replay-commands.ts';
+import { timePreludeCommands } from '../commands/time-commands.ts';
 import type { Capability } from '../driver.ts';
 import type { RunContext } from '../run-context.ts';
 import { faultsFor } from '../run-context.ts';
@@ -125,6 +126,7 @@ export function preludeCommands(acceptanceWindowSec: number): Command[] {
     new ReplayEarlier(1),
     // generated data and byte spellings (commands/data-commands.ts)
     ...dataPreludeCommands(),
+    ...timePreludeCommands(acceptanceWindowSec),
   ];
 }
 

@@ -180,6 +180,13 @@ export class InProcessDriver implements Driver {
     await this.system.settle?.();
   }
 
+  readonly sharesHarnessClock = true;
+
+  async peekAuditExport(): Promise<JsonValue[][]> {
+    if (this.system.auditExport) return [await this.system.auditExport()];
+    return [(await this.durable.auditInner.records()) as unknown as JsonValue[]];
+  }
+
   async auditExport(): Promise<JsonValue[][]> {
     if (this.system.gatewayEvents) this.options.recorder.gatewayEvents(this.system.gatewayEvents());
     if (this.system.auditExport) return [await this.system.auditExport()];

@@ -59,6 +59,46 @@ describe('INV-3 authentic, fresh, single-use requests', () => {
     expectHolds(checkInv3(b.build()));
   });
 
+  it('accepts a request at the stale edge that the Gate accepted before its second ended (sent in one second, asked in the next)', () => {
+    const b = compliant();
+    b.now = (b.nowSec + 1) * 1000 - 3; // 3 ms before a second ends
+    const request = b.request({ timestamp: b.nowSec - b.config.acceptanceWindowSec });
+    const sent = b.send(request);
+    b.tick(5); // the Control Plane is asked in the next second, where the timestamp is one second stale
+    b.policy(request, { kind: 'deny' });
+    b.respond(sent, 'denied', { code: 'POLICY_DENIED' });
+    expectHolds(checkInv3(b.build()));
+  });
+
+  it('accepts a request past the future edge that the Gate accepted once the next second began', () => {
+    const b = compliant();
+    b.now = (b.nowSec + 1) * 1000 - 3; // 3 ms before a second ends
+    const request = b.request({ timestamp: b.nowSec + b.config.acceptanceWindowSec + 1 });
+    const sent = b.send(request);
+    b.tick(5); // in the next second it is exactly at the future edge: fresh
+    b.policy(request, { kind: 'deny' });
+    b.respond(sent, 'denied', { code: 'POLICY_DENIED' });
+    expectHolds(checkInv3(b.build()));
+  });
+
+  it('judges freshness on the system clock: a timestamp fresh only under the offset the harness set holds', () => {
+    const b = compliant();
+    const offset = b.fault('clock-offset', '600000 ms');
+    b.tick();
+    b.executeRequest(b.request({ timestamp: b.nowSec + 590 }));
+    b.heal(offset);
+    expectHolds(checkInv3(b.build()));
+  });
+
+  it('catches a request accepted although it was stale on the system clock the harness had moved', () => {
+    const { history, sent, policyIndex } = askedAbout((b) => {
+      b.fault('clock-offset', '-400000 ms');
+      b.tick();
+      return b.request({ timestamp: b.nowSec });
+    });
+    expectCaught(checkInv3(history), 'INV-3', { events: [sent.eventIndex, policyIndex], message: /TIMESTAMP_FUTURE/ });
+  });
+
   const unauthentic: [string, (b: HistoryBuilder) => ClientRequest, RegExp][] = [
     ['a signature broken by changing the parameters', (b) => ({ ...b.request(), parameters: { to: 'mallory' } }), /SIGNATURE_INVALID/],
     ['a revoked key', (b) => b.request({}, TEST_KEYS.aliceRevoked), /KEY_REVOKED/],

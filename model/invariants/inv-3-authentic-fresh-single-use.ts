@@ -10,9 +10,21 @@ import type { History, InvariantVerdict, Violation } from '../history.ts';
 import { authenticateRequest } from '../profile/request-checks.ts';
 import type { HistoryIndex, RequestOp } from './history-index.ts';
 import { buildHistoryIndex, toUnixSeconds, witnesses } from './history-index.ts';
+import { systemSecondsOver } from './system-clock.ts';
+import { timestampAnswer } from '../time.ts';
 
 export const INV_3_STATEMENT =
   'Every executed request is authentic, fresh and used once: a valid signature by an active key, a timestamp in the window, a nonce not accepted before in the replay window, and a single use of its envelope.';
+
+/** When the Gate had accepted the request at the latest: it asked the Control Plane, or something executed for it. */
+/** When (harness time) and where (event index) the request was first seen accepted. */
+function acceptedAt(op: RequestOp, index: HistoryIndex): { at: number; eventIndex: number } {
+  const exchange = op.exchanges[0];
+  if (exchange) return { at: exchange.event.at, eventIndex: exchange.eventIndex };
+  const effect = index.effects.find((e) => e.op === op);
+  if (effect) return { at: effect.event.at, eventIndex: effect.eventIndex };
+  return op.response ? { at: op.response.event.at, eventIndex: op.response.eventIndex } : { at: op.event.at, eventIndex: op.eventIndex };
+}
 
 function acceptedOps(index: HistoryIndex): RequestOp[] {
   const accepted = new Set<RequestOp>();
@@ -36,6 +48,15 @@ export function checkInv3(history: History, index: HistoryIndex = buildHistoryIn
     if (!op.parsed.ok) continue; // unreachable: attribution goes through a parsed request_id
     const request = op.parsed.request;
     const codes = authenticateRequest(request, history.keys.identityKeys, toUnixSeconds(op.event.at), acceptanceWindowSec);
+    // Freshness holds if it held at some reading of the system's clock between sending the
+    // request and its acceptance (offsets included): the Gate checked it somewhere in there.
+    const acceptance = acceptedAt(op, index);
+    const seconds = systemSecondsOver(index, op.event.at, acceptance.at, { after: op.eventIndex, before: acceptance.eventIndex });
+    if (seconds === undefined || seconds.some((s) => timestampAnswer(request.timestamp, s, acceptanceWindowSec) === 'inWindow')) {
+      codes.splice(0, codes.length, ...codes.filter((code) => code !== 'TIMESTAMP_STALE' && code !== 'TIMESTAMP_FUTURE'));
+    } else if (!codes.includes('TIMESTAMP_STALE') && !codes.includes('TIMESTAMP_FUTURE')) {
+      codes.push(timestampAnswer(request.timestamp, seconds[0]!, acceptanceWindowSec) === 'stale' ? 'TIMESTAMP_STALE' : 'TIMESTAMP_FUTURE');
+    }
     if (codes.length > 0) {
       violation(
         `Request ${request.request_id} (op ${op.op}) was taken to the Control Plane or executed although it fails authentication or freshness (${codes.join(', ')}).`,

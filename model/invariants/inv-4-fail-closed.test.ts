@@ -75,13 +75,36 @@ describe('INV-4 fail closed', () => {
     expectCaught(checkInv4(b.build()), 'INV-4', { events: [index], message: /no such request/ });
   });
 
-  it('catches an effect at the expiry of its envelope (a queue drained later)', () => {
+  it('catches an effect once its envelope has expired (a queue drained later)', () => {
     const b = compliant();
     const { request, sent, envelope, policyIndex } = approved(b);
     b.respond(sent, 'indeterminate');
-    b.now = envelope.expires_at * 1000;
+    // A second after expires_at: the Execution Layer cannot have checked the window before it expired.
+    b.now = envelope.expires_at * 1000 + 1000;
     const effectIndex = b.effectOf(request, envelope);
     expectCaught(checkInv4(b.build()), 'INV-4', { events: [policyIndex, effectIndex], message: /expired/ });
+  });
+
+  it('accepts an effect reported just after expiry that was checked in the second before it', () => {
+    const b = compliant();
+    const { request, sent, envelope } = approved(b);
+    b.respond(sent, 'indeterminate');
+    b.now = envelope.expires_at * 1000 + 5;
+    b.effectOf(request, envelope);
+    expectHolds(checkInv4(b.build()));
+  });
+
+  it('judges the window on the system clock: an effect valid only under the offset the harness set holds', () => {
+    const b = compliant();
+    const request = b.request();
+    b.send(request);
+    // The system's clock runs 120 s ahead; the Control Plane issued the envelope on that clock.
+    const offset = b.fault('clock-offset', '120000 ms');
+    const { envelope } = b.allow(request, b.envelopeFor(request, { issued_at: b.nowSec + 115, expires_at: b.nowSec + 180 }));
+    b.tick();
+    b.effectOf(request, envelope);
+    b.heal(offset);
+    expectHolds(checkInv4(b.build()));
   });
 
   it('accepts an effect one millisecond before its envelope expires', () => {

@@ -7,12 +7,20 @@ import type { FaultKind } from '../history.ts';
 import type { ApprovalEnvelope } from '../profile/messages.ts';
 import type { EffectInfo, FaultInfo, HistoryIndex, RequestOp } from './history-index.ts';
 import { buildHistoryIndex, toUnixSeconds, witnesses } from './history-index.ts';
+import { systemSecondsOver } from './system-clock.ts';
 
 export const INV_4_STATEMENT =
   'Under any failure or ambiguity the outcome is denial: nothing executes for a denied request, outside its envelope window, during a fault that forbids it or without a trusted allow, and no unproven success is reported.';
 
 /** Faults under which a request that lived entirely inside them can never be safely executed. */
 const BLOCKING_FAULTS: readonly FaultKind[] = ['nonce-store-down', 'nonce-store-unconfirmed', 'audit-down'];
+
+/**
+ * How long before the sink recorded an effect the Execution Layer may have checked its envelope's
+ * window: the action and the report in between are quick, but a check at the end of one second is
+ * reported in the next.
+ */
+const EFFECT_REPORT_LAG_MS = 1000;
 
 /** The only denial that may still have an effect behind it: dispatched, outcome unknown. */
 const DENIAL_WITH_POSSIBLE_EFFECT = 'EXECUTION_UNCONFIRMED';
@@ -59,15 +67,19 @@ export function checkInv4(history: History, index: HistoryIndex = buildHistoryIn
     // (c) an envelope is honoured only inside its window: a queue drained after a heal is not.
     const used = envelopeOf(effect, index);
     if (used) {
-      const atSec = toUnixSeconds(event.at);
-      if (atSec >= used.envelope.expires_at) {
+      // The Execution Layer checked the window shortly before it reported the effect, on the
+      // system's clock: any second it may have read then (offsets included) will do.
+      const usedAt = index.history.events[used.eventIndex]?.at ?? event.at;
+      const seconds = systemSecondsOver(index, Math.max(usedAt, event.at - EFFECT_REPORT_LAG_MS), event.at, { after: used.eventIndex, before: effect.eventIndex }) ?? [toUnixSeconds(event.at)];
+      const atSec = seconds.length === 1 ? String(seconds[0]) : `${seconds[0]}…${seconds.at(-1)}`;
+      if (seconds[0]! >= used.envelope.expires_at) {
         violation(
           `Effect ${event.effect_id} happened at ${atSec}, at or after its envelope ${used.envelope.approval_id} expired (${used.envelope.expires_at}).`,
           effect.eventIndex,
           used.eventIndex,
           op?.eventIndex,
         );
-      } else if (atSec < used.envelope.issued_at) {
+      } else if (seconds.at(-1)! < used.envelope.issued_at) {
         violation(
           `Effect ${event.effect_id} happened at ${atSec}, before its envelope ${used.envelope.approval_id} became valid (${used.envelope.issued_at}).`,
           effect.eventIndex,
