@@ -91,7 +91,7 @@ describe('failclosed CLI', () => {
       '(failclosed run --help tells every option)',
     ]);
     const unknown = await cli('frobnicate');
-    expect(lines(unknown.stderr)).toEqual(['failclosed: unknown command "frobnicate"', expect.stringMatching(/^Commands: run, replay, verify, .*; failclosed --help tells what each does\.$/)]);
+    expect(lines(unknown.stderr)).toEqual(['failclosed: unknown command "frobnicate"', expect.stringMatching(/^Commands: run, replay, merge, verify, .*; failclosed --help tells what each does\.$/)]);
   });
 
   it('any other error is one line of cause and one of remedy, without the usage', async () => {
