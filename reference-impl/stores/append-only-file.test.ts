@@ -148,6 +148,8 @@ describe('AppendOnlyFile: group commit', () => {
     const first = log.appendLine('first').then(() => order.push('first'));
     await held.started; // the first flush is in its datasync
     const later = Array.from({ length: 20 }, (_, i) => log.appendLine(`later-${i}`).then(() => order.push(`later-${i}`)));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(order).toEqual([]); // nothing is acknowledged before its datasync returned
     held.release();
     await Promise.all([first, ...later]);
     expect(datasync).toHaveBeenCalledTimes(2);
