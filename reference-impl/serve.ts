@@ -102,7 +102,7 @@ class ReferenceRuntime {
       if (!config.executionLayer.url) {
         const approvals = await FileJournalClaimStore.open(paths.approvals, { clock, fsync: config.fsync, groupCommit: config.groupCommit });
         closers.push(() => approvals.close());
-        const sink: EffectSink = config.effects.url ? new UrlEffectSink(config.effects.url) : await FileEffectSink.open(paths.effects!);
+        const sink: EffectSink = config.effects.url ? new UrlEffectSink(config.effects.url) : await FileEffectSink.open(paths.effects!, { groupCommit: config.groupCommit });
         closers.push(() => sink.close());
         const elOptions = { trustedKeys: [...this.trustedKeys()], approvals, sink, clock };
         this.executionLayer = this.variation.makeExecutionLayer ? this.variation.makeExecutionLayer(elOptions) : new ExecutionLayer(elOptions);
