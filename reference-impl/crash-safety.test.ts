@@ -102,7 +102,7 @@ describe('crash safety under concurrency (group commit)', () => {
   it('the claim journal and the audit log under 64 concurrent writers: SIGKILL mid-stream loses nothing acknowledged', { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'failclosed-crash-load-'));
     dirs.push(dir);
-    const fixture = fileURLToPath(new URL('./crash-under-load-fixture.ts', import.meta.url));
+    const fixture = fileURLToPath(new URL('./crash-fixture.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir, '64'], {
       cwd: fileURLToPath(new URL('../', import.meta.url)),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,7 @@
  *   claimed <key>
  *   record <record_id> <record_hash>
  *   datasync <n>          (the n-th fdatasync began: fewer than acknowledgements means shared flushes)
- * Usage: node --import tsx crash-under-load-fixture.ts <data dir> <concurrency>
+ * Usage: node --import tsx crash-fixture.ts <data dir> <concurrency>
  */
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
@@ -18,7 +18,7 @@ import { FileAuditLog } from './audit/file-audit-log.ts';
 import { FileJournalClaimStore } from './stores/file-journal-claim-store.ts';
 
 const [dataDir, concurrencyText] = process.argv.slice(2);
-if (dataDir === undefined || concurrencyText === undefined) throw new Error('usage: crash-under-load-fixture.ts <data dir> <concurrency>');
+if (dataDir === undefined || concurrencyText === undefined) throw new Error('usage: crash-fixture.ts <data dir> <concurrency>');
 const concurrency = Number(concurrencyText);
 
 // Count the fdatasyncs of every file this process writes.
