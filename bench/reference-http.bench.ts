@@ -2,9 +2,14 @@
  * Allowed-path decisions of the reference system over HTTP on loopback: requests per second and
  * p50/p99 latency for a fixed count of signed, allowed requests (each one Gate → Control Plane →
  * Gate → Execution Layer → audit), with the durable stores fsync'ed (as deployed) and, on a
- * second line, without fsync. Next to them, a bare node:http server that answers a constant,
+ * last line, without fsync. Next to them, a bare node:http server that answers a constant,
  * measured in the same run with the same client, concurrency and request bodies: the ratio says
  * how far below what this machine's HTTP stack can do the reference runs.
+ *
+ * Group commit (concurrent appends to a claim journal, the audit log or the effect file share one
+ * fsync) is measured on and off (`groupCommit` in the serve config), fsync on, in alternating order
+ * over ROUNDS rounds so that a machine whose load drifts does not favour one: the summary line gives
+ * the ratio of their mean req/s, and each round's.
  *
  * - The client runs in its own process (this file, forked with --bench-client), so that it does
  *   not share the servers' event loop; it reuses connections (keep-alive agent).
@@ -37,6 +42,8 @@ const REQUESTS = 2000;
 /** Untimed requests first, so that both servers are measured with warm JIT and open connections. */
 const WARMUP = 200;
 const CONCURRENCY = 16;
+/** Rounds of group commit off/on (alternating which goes first). */
+const ROUNDS = 2;
 /** Per measured phase. */
 const DEADLINE_MS = 60_000;
 const CLIENT_FLAG = '--bench-client';
@@ -240,16 +247,17 @@ async function measureBare(client: ClientProcess, bodies: Uint8Array[]): Promise
 }
 
 /** The reference on a fresh data directory; its bodies are signed by its own demo key. */
-async function measureReference(client: ClientProcess, fsync: boolean, bodiesFor: (key: KeyPair) => Uint8Array[]): Promise<Measured> {
+async function measureReference(client: ClientProcess, options: { fsync: boolean; groupCommit: boolean; label: string }, bodiesFor: (key: KeyPair) => Uint8Array[]): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), 'failclosed-bench-'));
   try {
-    const config = parseServeConfig(JSON.stringify({ ports: { gate: 0, controlPlane: 0, executionLayer: 0 }, dataDir: join(dir, 'data'), fsync }));
+    const { fsync, groupCommit } = options;
+    const config = parseServeConfig(JSON.stringify({ ports: { gate: 0, controlPlane: 0, executionLayer: 0 }, dataDir: join(dir, 'data'), fsync, groupCommit }));
     const ref = await startReference(config);
     let measured: Measured;
     try {
       const stored = JSON.parse(readFileSync(ref.paths.demoClientKey!, 'utf8')) as { key_id: KeyId; seed_hex: string };
       const bodies = bodiesFor(keyPairFromSeed(stored.key_id, fromHex(stored.seed_hex)!));
-      measured = await measure(client, `reference, fsync ${fsync ? 'on' : 'off'}`, `${ref.urls.gate}/v1/requests`, bodies, 'executed');
+      measured = await measure(client, options.label, `${ref.urls.gate}/v1/requests`, bodies, 'executed');
     } finally {
       // Closing waits for the effect sink, so the count below is final.
       await ref.close();
@@ -265,16 +273,25 @@ async function measureReference(client: ClientProcess, fsync: boolean, bodiesFor
 }
 
 const fmt = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+const LABEL_WIDTH = 50;
 
 export async function run(): Promise<BenchResult> {
   const client = ClientProcess.start();
   const rows: Measured[] = [];
+  const groupCommit: { on: Measured[]; off: Measured[] } = { on: [], off: [] };
+  const bodies = (key: KeyPair) => presign(key, WARMUP + REQUESTS);
   try {
     // The bare server ignores what it reads; it gets bodies of the same shape and size, signed by
     // a key of its own (each reference makes its key in its fresh data directory).
     rows.push(await measureBare(client, presign(keyPairFromSeed('ed25519/bench', new Uint8Array(32).fill(7)), WARMUP + REQUESTS)));
-    rows.push(await measureReference(client, true, (key) => presign(key, WARMUP + REQUESTS)));
-    rows.push(await measureReference(client, false, (key) => presign(key, WARMUP + REQUESTS)));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const on of round % 2 === 1 ? [false, true] : [true, false]) {
+        const row = await measureReference(client, { fsync: true, groupCommit: on, label: `reference, fsync on, group commit ${on ? 'on ' : 'off'} (round ${round})` }, bodies);
+        rows.push(row);
+        groupCommit[on ? 'on' : 'off'].push(row);
+      }
+    }
+    rows.push(await measureReference(client, { fsync: false, groupCommit: true, label: 'reference, fsync off' }, bodies));
   } finally {
     await client.close();
   }
@@ -282,12 +299,17 @@ export async function run(): Promise<BenchResult> {
   const [bare] = rows;
   const lines = [
     `${NAME}: ${REQUESTS} signed allowed requests (after ${WARMUP} warm-up) per server, concurrency ${CONCURRENCY}, loopback HTTP/1.1 keep-alive, client in its own process; node ${process.version}, ${availableParallelism()} CPUs`,
-    `  ${'server'.padEnd(24)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}   ratio to bare: req/s   p50    p99`,
+    `  ${'server'.padEnd(LABEL_WIDTH)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}   ratio to bare: req/s   p50    p99`,
   ];
   for (const row of rows) {
     const ratio = row === bare || !bare ? '' : `   ${' '.repeat(15)}${fmt(row.reqPerSec / bare.reqPerSec, 3).padStart(6)} ${`×${fmt(row.p50 / bare.p50, 1)}`.padStart(6)} ${`×${fmt(row.p99 / bare.p99, 1)}`.padStart(6)}`;
-    lines.push(`  ${row.label.padEnd(24)}${fmt(row.reqPerSec, 0).padStart(9)}${fmt(row.p50, 2).padStart(9)}${fmt(row.p99, 2).padStart(9)}${ratio}`);
+    lines.push(`  ${row.label.padEnd(LABEL_WIDTH)}${fmt(row.reqPerSec, 0).padStart(9)}${fmt(row.p50, 2).padStart(9)}${fmt(row.p99, 2).padStart(9)}${ratio}`);
   }
+  const mean = (measured: readonly Measured[]) => measured.reduce((sum, row) => sum + row.reqPerSec, 0) / measured.length;
+  const perRound = groupCommit.on.map((on, i) => fmt(on.reqPerSec / groupCommit.off[i]!.reqPerSec, 2)).join(', ');
+  lines.push(
+    `  group commit, fsync on: ${fmt(mean(groupCommit.on), 0)} req/s on vs ${fmt(mean(groupCommit.off), 0)} off (means of ${ROUNDS} rounds): ratio on ÷ off ${fmt(mean(groupCommit.on) / mean(groupCommit.off), 2)} (per round: ${perRound}); on ÷ bare ${bare ? fmt(mean(groupCommit.on) / bare.reqPerSec, 3) : '—'}`,
+  );
   const problems = rows.flatMap((row) => row.problems);
   if (problems.length === 0) {
     lines.push(`  every request was answered as expected; each reference wrote exactly ${WARMUP + REQUESTS} effects (${WARMUP} warm-up + ${REQUESTS} timed)`);

@@ -11,6 +11,7 @@ describe('serve configuration', () => {
     const config = parseServeConfig('{}', '/srv');
     expect(config.host).toBe('127.0.0.1');
     expect(config.fsync).toBe(true);
+    expect(config.groupCommit).toBe(true);
     expect(config.dataDir).toBe('/srv/failclosed-data');
     expect(config.replayWindowSec).toBeGreaterThanOrEqual(config.acceptanceWindowSec);
     expect(DEFAULT_SERVE_CONFIG.controlPlane.url).toBeNull();
@@ -31,6 +32,7 @@ describe('serve configuration', () => {
     ['a bad trusted key', '{"controlPlane":{"url":"http://127.0.0.1:9","trustedKeys":[{"key_id":"cp","public_key":"x"}]}}', /trustedKeys\[0\]/],
     ['an effects file and url', '{"effects":{"file":"e","url":"http://127.0.0.1:9"}}', /a file or a url/],
     ['a non-http URL', '{"executionLayer":{"url":"ftp://x"}}', /http\(s\) URL/],
+    ['a groupCommit that is not a boolean', '{"groupCommit":"off"}', /groupCommit must be true or false/],
   ])('refuses %s with a message naming the field', (_name, text, message) => {
     expect(() => parseServeConfig(text)).toThrow(ConfigError);
     expect(() => parseServeConfig(text)).toThrow(message);

@@ -40,6 +40,11 @@ export interface ServeConfig {
   identityKeys: IdentityKey[] | null;
   /** fsync before acknowledging (turn off only for throwaway benchmarks) */
   fsync: boolean;
+  /**
+   * concurrent appends to a journal or the audit log share one fsync (group commit); off: one
+   * fsync per append, only to measure what group commit gains
+   */
+  groupCommit: boolean;
   /** the optional conformance control channel (reset, faults, clock, restart): NEVER in production */
   conformanceChannel: boolean;
 }
@@ -62,6 +67,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   nonceStore: { url: null, servePort: null },
   identityKeys: null,
   fsync: true,
+  groupCommit: true,
   conformanceChannel: false,
 };
 
@@ -178,6 +184,10 @@ export function parseServeConfig(source: string, baseDir = process.cwd()): Serve
   if (doc.fsync !== undefined) {
     if (typeof doc.fsync !== 'boolean') throw new ConfigError('fsync must be true or false');
     c.fsync = doc.fsync;
+  }
+  if (doc.groupCommit !== undefined) {
+    if (typeof doc.groupCommit !== 'boolean') throw new ConfigError('groupCommit must be true or false');
+    c.groupCommit = doc.groupCommit;
   }
   c.dataDir = resolve(baseDir, c.dataDir);
   return c;

@@ -100,9 +100,9 @@ class ReferenceRuntime {
     const closers: (() => Promise<void>)[] = [];
     try {
       if (!config.executionLayer.url) {
-        const approvals = await FileJournalClaimStore.open(paths.approvals, { clock, fsync: config.fsync });
+        const approvals = await FileJournalClaimStore.open(paths.approvals, { clock, fsync: config.fsync, groupCommit: config.groupCommit });
         closers.push(() => approvals.close());
-        const sink: EffectSink = config.effects.url ? new UrlEffectSink(config.effects.url) : await FileEffectSink.open(paths.effects!);
+        const sink: EffectSink = config.effects.url ? new UrlEffectSink(config.effects.url) : await FileEffectSink.open(paths.effects!, { groupCommit: config.groupCommit });
         closers.push(() => sink.close());
         const elOptions = { trustedKeys: [...this.trustedKeys()], approvals, sink, clock };
         this.executionLayer = this.variation.makeExecutionLayer ? this.variation.makeExecutionLayer(elOptions) : new ExecutionLayer(elOptions);
@@ -111,16 +111,16 @@ class ReferenceRuntime {
       if (config.nonceStore.url) {
         nonces = new HttpClaimStore(config.nonceStore.url);
       } else {
-        const journal = await FileJournalClaimStore.open(paths.nonces, { clock, fsync: config.fsync });
+        const journal = await FileJournalClaimStore.open(paths.nonces, { clock, fsync: config.fsync, groupCommit: config.groupCommit });
         closers.push(() => journal.close());
         nonces = journal;
       }
       this.sharedNonces = nonces;
       this.nonces = new FaultyClaimStore(nonces, { mode: this.nonceMode });
-      const audit = await FileAuditLog.open(paths.audit, { clock, fsync: config.fsync });
+      const audit = await FileAuditLog.open(paths.audit, { clock, fsync: config.fsync, groupCommit: config.groupCommit });
       closers.push(() => audit.close());
       this.audit = new FaultyAuditLog(audit, { mode: this.auditMode });
-      const spool = await FileAuditSpool.open(paths.spool, { fsync: config.fsync });
+      const spool = await FileAuditSpool.open(paths.spool, { fsync: config.fsync, groupCommit: config.groupCommit });
       closers.push(() => spool.close());
       const gateDeps: GateDependencies = {
         clock,

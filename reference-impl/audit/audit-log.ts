@@ -2,8 +2,8 @@
  * The Audit System's log: hash-chained AuditRecords (see model/profile/PROFILE.md).
  *
  * record_hash = digest of the canonical record without record_hash; prev_hash = the previous
- * record's record_hash; the genesis record's prev_hash is ZERO_DIGEST. Appends are serialized, so
- * chain order is append order, and `append` resolves only once the record is durable.
+ * record's record_hash; the genesis record's prev_hash is ZERO_DIGEST. Chain order is append
+ * order, and `append` resolves only once the record is durable.
  */
 import { randomBytes } from 'node:crypto';
 import { canonicalize } from '../../model/profile/canonical-json.ts';
@@ -80,7 +80,9 @@ export function sealRecord(
 
 /**
  * Serializes appends onto one chain: each entry is sealed against the current head, handed to
- * `store`, and the head advances only once `store` resolved (the record is durable).
+ * `store`, and the head advances only once `store` resolved (the record is durable). The memory
+ * log's writer; the file log group-commits instead, sealing each record when its flush takes it
+ * (file-audit-log.ts).
  */
 export class AuditChainWriter {
   private readonly queue = new SerialQueue();

@@ -34,15 +34,21 @@ export class MemoryAuditSpool implements AuditSpool {
   async close(): Promise<void> {}
 }
 
-/** A spool file (one JSON entry per line, fsync'ed), rewritten atomically as entries drain. */
+/**
+ * A spool file (one JSON entry per line, fsync'ed), rewritten atomically as entries drain.
+ * Concurrent pushes share one fsync (group commit, AppendOnlyFile); `entries` holds exactly the
+ * acknowledged lines, in file order. A shift drops the file's first acknowledged line — the head
+ * the caller peeked — and keeps every line acknowledged meanwhile, even one whose push has not
+ * returned yet.
+ */
 export class FileAuditSpool implements AuditSpool {
   private constructor(
     private readonly file: AppendOnlyFile,
     private readonly entries: AuditEntry[],
   ) {}
 
-  static async open(path: string, options: { fsync?: boolean } = {}): Promise<FileAuditSpool> {
-    const { file, lines } = await AppendOnlyFile.open(path, { fsync: options.fsync ?? true });
+  static async open(path: string, options: { fsync?: boolean; groupCommit?: boolean } = {}): Promise<FileAuditSpool> {
+    const { file, lines } = await AppendOnlyFile.open(path, { fsync: options.fsync ?? true, groupCommit: options.groupCommit ?? true });
     return new FileAuditSpool(file, lines.map((line) => JSON.parse(line) as AuditEntry));
   }
 
@@ -54,7 +60,8 @@ export class FileAuditSpool implements AuditSpool {
     return this.entries[0];
   }
   async shift(): Promise<void> {
-    await this.file.replaceWith(this.entries.slice(1).map((e) => JSON.stringify(e)));
+    if (this.entries.length === 0) return;
+    await this.file.replaceWith((acknowledged) => acknowledged.slice(1));
     this.entries.shift();
   }
   get size(): number {

@@ -155,3 +155,86 @@ describe('FileAuditLog', () => {
     expect(await rejection(log.records())).toMatchObject({ kind: 'unavailable' });
   });
 });
+
+/** Holds the next datasync until released, then lets it run (or fail with `error`). */
+function holdNextDatasync(prototype: fs.FileHandle, error?: Error): { started: Promise<void>; release: () => void } {
+  const realDatasync = prototype.datasync;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let started!: () => void;
+  const startedPromise = new Promise<void>((resolve) => (started = resolve));
+  vi.spyOn(prototype, 'datasync').mockImplementationOnce(async function (this: fs.FileHandle) {
+    started();
+    await released;
+    if (error) throw error;
+    return realDatasync.call(this);
+  });
+  return { started: startedPromise, release };
+}
+
+describe('FileAuditLog: group commit', () => {
+  it('concurrent appends share one datasync and are chained in call order', async () => {
+    const dir = await tempDir();
+    const prototype = await fileHandlePrototype(dir);
+    const file = await logPath(dir);
+    const log = await FileAuditLog.open(file, { clock: new ManualClock() });
+    const datasync = vi.spyOn(prototype, 'datasync');
+    const appended = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(denialEntry(i))));
+    expect(datasync).toHaveBeenCalledTimes(1);
+    expect(appended.map((record) => record.request_id)).toEqual(Array.from({ length: 50 }, (_, i) => `req-${i}`));
+    const records = await log.records();
+    await log.close();
+    expect(records).toEqual(appended);
+    expect(verifyChain(records)).toEqual({ ok: true });
+    expect(records.map((record) => record.record_id.split('-')[1])).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
+  });
+
+  it('a flush that fails in the middle of a pipeline fails all its records; the next chains to the last durable one', async () => {
+    const dir = await tempDir();
+    const prototype = await fileHandlePrototype(dir);
+    const file = await logPath(dir);
+    const log = await FileAuditLog.open(file, { clock: new ManualClock() });
+    const first = holdNextDatasync(prototype);
+    const failing = holdNextDatasync(prototype, ioError('EIO'));
+    // Flush 1: record 0, held in its datasync while records 1–5 queue up behind it.
+    const durable = log.append(denialEntry(0));
+    await first.started;
+    const doomed = Array.from({ length: 5 }, (_, i) => log.append(denialEntry(1 + i)));
+    first.release();
+    // Flush 2: records 1–5, chained to 0 and to each other, held while records 6–8 queue up; then it fails.
+    await failing.started;
+    const written = await fs.readFile(file, 'utf8');
+    expect(written.trimEnd().split('\n')).toHaveLength(6); // 1–5 are in the file, not yet durable
+    const after = Array.from({ length: 3 }, (_, i) => log.append(denialEntry(6 + i)));
+    failing.release();
+    const zero = await durable;
+    for (const outcome of await Promise.allSettled(doomed)) {
+      expect(outcome).toMatchObject({ status: 'rejected', reason: { kind: 'unavailable' } });
+    }
+    // Flush 3: the head went back to record 0; 6–8 follow it, with no gap.
+    const [six, seven, eight] = await Promise.all(after);
+    expect(six!.prev_hash).toBe(zero.record_hash);
+    expect(seven!.prev_hash).toBe(six!.record_hash);
+    expect(eight!.prev_hash).toBe(seven!.record_hash);
+    const next = await log.append(denialEntry(9));
+    expect(next.prev_hash).toBe(eight!.record_hash);
+    await log.close();
+    const reopened = await FileAuditLog.open(file);
+    const records = await reopened.records();
+    await reopened.close();
+    expect(verifyChain(records)).toEqual({ ok: true });
+    expect(records.map((record) => record.request_id)).toEqual(['req-0', 'req-6', 'req-7', 'req-8', 'req-9']);
+  });
+
+  it('an entry that makes no valid record fails alone; the records around it chain past it', async () => {
+    const log = await FileAuditLog.open(await logPath());
+    const { code: _code, ...withoutCode } = denialEntry(1);
+    const outcomes = await Promise.allSettled([log.append(denialEntry(0)), log.append(withoutCode), log.append(denialEntry(2))]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ kind: 'invalid-entry' });
+    const records = await log.records();
+    await log.close();
+    expect(records.map((record) => record.request_id)).toEqual(['req-0', 'req-2']);
+    expect(verifyChain(records)).toEqual({ ok: true });
+  });
+});

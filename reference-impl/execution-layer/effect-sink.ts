@@ -1,12 +1,12 @@
 /**
  * Where executed actions are reported: the ground truth a test harness reads. A file sink appends
- * one JSON line per effect (fsync before the action counts as done); a URL sink POSTs it; a memory
- * sink keeps it in an array for in-process runs.
+ * one JSON line per effect (fsync before the action counts as done, concurrent effects sharing
+ * one fsync); a URL sink POSTs it; a memory sink keeps it in an array for in-process runs.
  */
 import { randomUUID } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
 import { canonicalize } from '../../model/profile/canonical-json.ts';
+import { AppendOnlyFile } from '../stores/append-only-file.ts';
 
 export interface EffectRecord {
   effect_id: string;
@@ -34,27 +34,27 @@ export class MemoryEffectSink implements EffectSink {
   async close(): Promise<void> {}
 }
 
+/**
+ * One canonical JSON line per effect in an append-only file (AppendOnlyFile: one owner by lock
+ * file, a torn last line cut at open). Always fdatasync'ed before `report` resolves: it is the
+ * ground truth. Concurrent reports share one write and one fdatasync (group commit) unless
+ * `groupCommit` is false.
+ */
 export class FileEffectSink implements EffectSink {
-  private queue: Promise<void> = Promise.resolve();
-  private constructor(private readonly file: Awaited<ReturnType<typeof open>>) {}
+  private constructor(private readonly file: AppendOnlyFile) {}
 
-  static async open(path: string): Promise<FileEffectSink> {
-    return new FileEffectSink(await open(path, 'a'));
+  static async open(path: string, options: { groupCommit?: boolean } = {}): Promise<FileEffectSink> {
+    const { file } = await AppendOnlyFile.open(path, { fsync: true, groupCommit: options.groupCommit ?? true });
+    return new FileEffectSink(file);
   }
 
   report(effect: EffectRecord): Promise<void> {
-    const line = `${canonicalize(effect)}\n`;
-    const write = this.queue.then(async () => {
-      await this.file.write(line);
-      await this.file.datasync();
-    });
-    this.queue = write.catch(() => undefined);
-    return write;
+    return this.file.appendLine(canonicalize(effect));
   }
 
-  async close(): Promise<void> {
-    await this.queue;
-    await this.file.close();
+  /** Writes the effects already reported, then releases the file. */
+  close(): Promise<void> {
+    return this.file.close();
   }
 }
 

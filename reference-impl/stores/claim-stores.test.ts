@@ -81,6 +81,67 @@ describe('claim stores agree with the model', () => {
   });
 });
 
+/**
+ * Waves of concurrent claims (several keys, repeats, TTLs down to 0) between clock moves and
+ * reopens. With the clock still during a wave, claims of one key take effect in call order and
+ * claims of different keys do not interact, so every answer is the sequential model's.
+ */
+type WaveCommand = { kind: 'wave'; claims: { key: string; ttlMs: number }[] } | { kind: 'advance'; ms: number } | { kind: 'reopen' };
+
+const waveArbitrary: fc.Arbitrary<WaveCommand> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('wave' as const),
+      claims: fc.array(fc.record({ key: fc.constantFrom(...KEYS), ttlMs: fc.integer({ min: 0, max: 40 }) }), { minLength: 1, maxLength: 16 }),
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 30 }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'reopen' as const }) },
+);
+
+describe('waves of concurrent claims agree with the sequential model', () => {
+  it('FileJournalClaimStore (group commit, reopens, compaction during the waves)', async () => {
+    const dir = await tempDir();
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(waveArbitrary, { maxLength: 25 }), async (commands) => {
+        const journal = path.join(dir, `wave-${run++}.journal`);
+        const clock = new ManualClock();
+        const model = new Map<string, number>();
+        const open = () => FileJournalClaimStore.open(journal, { clock, fsync: false, compactAfterLines: 3 });
+        let store = await open();
+        try {
+          for (const command of [...commands, { kind: 'reopen' as const }]) {
+            if (command.kind === 'advance') clock.now += command.ms;
+            else if (command.kind === 'reopen') {
+              await store.close();
+              store = await open();
+            } else {
+              const expected = command.claims.map(({ key, ttlMs }) => {
+                const expiresAt = model.get(key);
+                if (expiresAt !== undefined && clock.now < expiresAt) return 'duplicate';
+                model.set(key, clock.now + ttlMs);
+                return 'claimed';
+              });
+              const answers = await Promise.all(command.claims.map(({ key, ttlMs }) => store.claim(key, clock.now + ttlMs)));
+              expect(answers).toEqual(expected);
+            }
+          }
+          // Everything the model holds live survived every reopen and compaction.
+          for (const key of KEYS) {
+            const expiresAt = model.get(key);
+            expect(await store.claim(key, clock.now + 1), key).toBe(expiresAt !== undefined && clock.now < expiresAt ? 'duplicate' : 'claimed');
+          }
+        } finally {
+          await store.close();
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
 describe('concurrent claims of one key: exactly one wins', () => {
   async function racers(store: ClaimStore): Promise<string[]> {
     const expiresAt = Date.now() + 3_600_000;

@@ -208,3 +208,138 @@ describe('FileJournalClaimStore', () => {
     await store.close();
   });
 });
+
+/** Holds the next datasync until released, then lets it run (or fail with `error`). */
+function holdNextDatasync(prototype: fs.FileHandle, error?: Error): { started: Promise<void>; release: () => void } {
+  const realDatasync = prototype.datasync;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let started!: () => void;
+  const startedPromise = new Promise<void>((resolve) => (started = resolve));
+  vi.spyOn(prototype, 'datasync').mockImplementationOnce(async function (this: fs.FileHandle) {
+    started();
+    await released;
+    if (error) throw error;
+    return realDatasync.call(this);
+  });
+  return { started: startedPromise, release };
+}
+
+/** Lets every pending promise callback and a few I/O rounds run. */
+const aWhile = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+describe('FileJournalClaimStore: group commit', () => {
+  it('concurrent claims of different keys share one datasync', async () => {
+    const dir = await tempDir();
+    const prototype = await fileHandlePrototype(dir);
+    const clock = new ManualClock();
+    const journal = await journalIn(dir);
+    const store = await FileJournalClaimStore.open(journal, { clock });
+    const datasync = vi.spyOn(prototype, 'datasync');
+    const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
+    expect(await Promise.all(keys.map((key) => store.claim(key, clock.now + HOUR)))).toEqual(keys.map(() => 'claimed'));
+    expect(datasync).toHaveBeenCalledTimes(1);
+    await store.close();
+    const lines = (await fs.readFile(journal, 'utf8')).trim().split('\n');
+    expect(lines.map((line) => (JSON.parse(line) as { key: string }).key)).toEqual(keys);
+  });
+
+  it('of N concurrent claims of each of several keys exactly one wins per key, and they share flushes', async () => {
+    const dir = await tempDir();
+    const prototype = await fileHandlePrototype(dir);
+    const clock = new ManualClock();
+    const journal = await journalIn(dir);
+    const store = await FileJournalClaimStore.open(journal, { clock });
+    const datasync = vi.spyOn(prototype, 'datasync');
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const calls = Array.from({ length: 10 }, () => keys).flat(); // a b c … h a b c … h …
+    const results = await Promise.all(calls.map((key) => store.claim(key, clock.now + HOUR)));
+    for (const key of keys) {
+      const outcomes = results.filter((_, i) => calls[i] === key);
+      expect(outcomes.filter((outcome) => outcome === 'claimed'), key).toHaveLength(1);
+      expect(outcomes.filter((outcome) => outcome === 'duplicate'), key).toHaveLength(9);
+    }
+    expect(datasync).toHaveBeenCalledTimes(1);
+    await store.close();
+    const lines = (await fs.readFile(journal, 'utf8')).trim().split('\n');
+    expect(lines.map((line) => (JSON.parse(line) as { key: string }).key)).toEqual(keys);
+  });
+
+  it('a duplicate of a key whose claim is still being written waits for it, then answers "duplicate"', async () => {
+    const dir = await tempDir();
+    const prototype = await fileHandlePrototype(dir);
+    const clock = new ManualClock();
+    const store = await FileJournalClaimStore.open(await journalIn(dir), { clock });
+    const held = holdNextDatasync(prototype);
+    const first = store.claim('k', clock.now + HOUR);
+    await held.started;
+    let secondAnswered = false;
+    const second = store.claim('k', clock.now + HOUR).finally(() => (secondAnswered = true));
+    const other = store.claim('other', clock.now + HOUR); // a different key is not held up by 'k'…
+    await aWhile();
+    expect(secondAnswered).toBe(false); // …but a duplicate is: the first claim is not durable yet
+    held.release();
+    expect(await Promise.all([first, second, other])).toEqual(['claimed', 'duplicate', 'claimed']);
+    await store.close();
+  });
+
+  it('duplicates of a claim that turns out unconfirmed answer "duplicate": the key stays burnt', async () => {
+    const dir = await tempDir();
+    const prototype = await fileHandlePrototype(dir);
+    const clock = new ManualClock();
+    const store = await FileJournalClaimStore.open(await journalIn(dir), { clock });
+    const held = holdNextDatasync(prototype, ioError('EIO'));
+    const first = store.claim('k', clock.now + HOUR);
+    const neighbour = store.claim('n', clock.now + HOUR); // same flush: fails with it
+    await held.started;
+    const duplicates = Array.from({ length: 5 }, () => store.claim('k', clock.now + HOUR));
+    held.release();
+    expect((await rejection(first) as ClaimStoreError).kind).toBe('unconfirmed');
+    expect((await rejection(neighbour) as ClaimStoreError).kind).toBe('unconfirmed');
+    expect(await Promise.all(duplicates)).toEqual(Array.from({ length: 5 }, () => 'duplicate'));
+    await store.close();
+  });
+
+  it('when the claim it waited for failed with nothing written, a duplicate claims the key itself', async () => {
+    const dir = await tempDir();
+    const prototype = await fileHandlePrototype(dir);
+    const clock = new ManualClock();
+    const journal = await journalIn(dir);
+    const store = await FileJournalClaimStore.open(journal, { clock });
+    // A failed flush leaves the journal to be cut back; then the cut-back fails once, so the next
+    // flush writes nothing and its claims are 'unavailable'.
+    vi.spyOn(prototype, 'datasync').mockRejectedValueOnce(ioError('EIO'));
+    expect((await rejection(store.claim('x', clock.now + HOUR)) as ClaimStoreError).kind).toBe('unconfirmed');
+    vi.spyOn(prototype, 'truncate').mockRejectedValueOnce(ioError('EIO'));
+    const outcomes = await Promise.allSettled([store.claim('k', clock.now + HOUR), store.claim('k', clock.now + HOUR), store.claim('k', clock.now + HOUR)]);
+    expect(outcomes[0]).toMatchObject({ status: 'rejected', reason: { kind: 'unavailable' } });
+    expect(outcomes.slice(1)).toEqual([
+      { status: 'fulfilled', value: 'claimed' },
+      { status: 'fulfilled', value: 'duplicate' },
+    ]);
+    await store.close();
+    const lines = (await fs.readFile(journal, 'utf8')).trim().split('\n');
+    expect(lines.map((line) => (JSON.parse(line) as { key: string }).key)).toEqual(['k']);
+  });
+
+  it('a compaction while claims are being written keeps every acknowledged claim', async () => {
+    const clock = new ManualClock();
+    const journal = await journalIn();
+    const store = await FileJournalClaimStore.open(journal, { clock, compactAfterLines: 20 });
+    await Promise.all(Array.from({ length: 19 }, (_, i) => store.claim(`short-${i}`, clock.now + 5)));
+    clock.now += 10; // all expired: the next claims make the journal due for compaction
+    const keys = Array.from({ length: 200 }, (_, i) => `long-${i}`);
+    // Bounded: 200 claims in waves of 20, each wave concurrent, overlapping the compaction.
+    const results: string[] = [];
+    for (let wave = 0; wave < 10; wave++) {
+      results.push(...(await Promise.all(keys.slice(20 * wave, 20 * wave + 20).map((key) => store.claim(key, clock.now + HOUR)))));
+    }
+    expect(results).toEqual(keys.map(() => 'claimed'));
+    await store.close();
+    const lines = (await fs.readFile(journal, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { key: string }).key);
+    expect(lines.filter((key) => key.startsWith('short-'))).toEqual([]); // compacted
+    const reopened = await FileJournalClaimStore.open(journal, { clock });
+    for (const key of keys) expect(await reopened.claim(key, clock.now + HOUR), key).toBe('duplicate');
+    await reopened.close();
+  });
+});
