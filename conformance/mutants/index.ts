@@ -18,6 +18,14 @@ import { nonceStoreMemoryOnly } from './nonce-store-memory-only.ts';
 import { queuedDuringPartition } from './queued-during-partition.ts';
 import { revokedKeyAccepted } from './revoked-key-accepted.ts';
 import { timestampWindowIgnored } from './timestamp-window-ignored.ts';
+import { approvalsForgottenOnRestart } from './approvals-forgotten-on-restart.ts';
+import { auditDropsWhenBusy } from './audit-drops-when-busy.ts';
+import { executionLayerTrustsGateHeader } from './execution-layer-trusts-gate-header.ts';
+import { gateTrustsInternalHeader } from './gate-trusts-internal-header.ts';
+import { keyAcceptedForAnotherIdentity } from './key-accepted-for-another-identity.ts';
+import { replayAnsweredFromCache } from './replay-answered-from-cache.ts';
+import { replicaClaimCache } from './replica-claim-cache.ts';
+import { traceIdReusedForIdenticalBytes } from './trace-id-reused-for-identical-bytes.ts';
 
 export type { Mutant } from './mutant.ts';
 
@@ -40,4 +48,13 @@ export const MUTANTS: Mutant[] = [
   auditChainUnlinked,
   revokedKeyAccepted,
   timestampWindowIgnored,
+  // issue 10, classes 5–7
+  keyAcceptedForAnotherIdentity,
+  approvalsForgottenOnRestart,
+  executionLayerTrustsGateHeader,
+  gateTrustsInternalHeader,
+  auditDropsWhenBusy,
+  traceIdReusedForIdenticalBytes,
+  replayAnsweredFromCache,
+  replicaClaimCache,
 ];

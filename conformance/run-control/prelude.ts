@@ -16,6 +16,12 @@ import { PartitionThenHeal } from '../commands/fault-commands.ts';
 import { MalformedBody } from '../commands/request-commands.ts';
 import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, SameNonceOtherIdentity } from '../commands/replay-commands.ts';
 import type { Capability } from '../driver.ts';
+import { AbortedUpload, ApprovalReplayAfterRestart, KeyOfAnotherIdentity, SameBytesTwice } from '../commands/obligation-commands.ts';
+import { Burst, GateShapedProbe, TrustHeaders } from '../commands/probe-commands.ts';
+import { CrashMidClaim, ReplayThroughOtherReplica, SpreadDuplicates } from '../commands/replica-commands.ts';
+import type { BurstMember } from '../scenarios/bursts.ts';
+import { BURST_LIMIT } from '../scenarios/bursts.ts';
+import { PROBE_KINDS } from '../scenarios/probes.ts';
 import type { RunContext } from '../run-context.ts';
 import { faultsFor } from '../run-context.ts';
 import type { Threat } from '../threats.ts';
@@ -122,8 +128,25 @@ export function preludeCommands(acceptanceWindowSec: number): Command[] {
     new DirectCall('expired-at-edge'),
     new CrashRestartThenReplay(0),
     new ReplayEarlier(1),
+    // Obligations no model scenario reaches alone (issue 10, classes 5–7).
+    new KeyOfAnotherIdentity('alice-with-bob-key'),
+    new ApprovalReplayAfterRestart('gate'),
+    new ApprovalReplayAfterRestart('direct'),
+    new AbortedUpload({ fraction: 0.5, size: 'small' }),
+    new SameBytesTwice('bad-signature'),
+    new TrustHeaders('bad-signature'),
+    new TrustHeaders('stale'),
+    new GateShapedProbe(PROBE_KINDS),
+    new Burst(PRELUDE_BURST),
+    new SpreadDuplicates(4, 0),
+    new SpreadDuplicates(4, 3),
+    new ReplayThroughOtherReplica(30),
+    new CrashMidClaim(2),
   ];
 }
+
+/** A burst at the contract's limit: mostly valid requests, some the Gate must deny, copies of one. */
+const PRELUDE_BURST: readonly BurstMember[] = Array.from({ length: BURST_LIMIT }, (_, i) => (['valid', 'valid', 'bad-signature', 'valid', 'copy', 'valid', 'stale', 'valid', 'unknown-key', 'valid', 'malformed', 'copy'] as const)[i % 12]!);
 
 /** Drives the prelude through one run context; returns how many scenarios it drove. */
 export async function runPrelude(ctx: RunContext): Promise<number> {
