@@ -85,6 +85,8 @@ export interface Driver {
   abortUpload?(body: Uint8Array, sentBytes: number, options?: SubmitOptions): Promise<void>;
   /** the Gate's last call to its Execution Layer that the harness saw; undefined when it saw none */
   lastExecutionCall?(): CapturedExecutionCall | undefined;
+  /** GET /healthz of every replica: the HTTP status each answered (0: no answer). Absent: no health endpoint to reach */
+  health?(): Promise<number[]>;
   /** how many replicas of the gate requests are spread over (absent: one) */
   readonly replicas?: number;
   setFault(fault: DriverFault, active: boolean): Promise<void>;

@@ -8,7 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkInvariants } from '../model/invariants/index.ts';
 import type { Command } from '../conformance/commands/command.ts';
-import { AbortedUpload, SameBytesTwice } from '../conformance/commands/obligation-commands.ts';
+import { createServer } from 'node:http';
+import { AbortedUpload, HealthDuringOutage, SameBytesTwice } from '../conformance/commands/obligation-commands.ts';
 import { Burst, GateShapedProbe, TrustHeaders } from '../conformance/commands/probe-commands.ts';
 import { ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier } from '../conformance/commands/replay-commands.ts';
 import { CrashMidClaim, ReplayThroughOtherReplica, SpreadDuplicates } from '../conformance/commands/replica-commands.ts';
@@ -19,6 +20,8 @@ import type { BurstMember } from '../conformance/scenarios/bursts.ts';
 import { BURST_LIMIT } from '../conformance/scenarios/bursts.ts';
 import { PROBE_KINDS } from '../conformance/scenarios/probes.ts';
 import { referenceOverHttp } from './reference-over-http.ts';
+import { HttpDriver } from './drivers/http.ts';
+import { listen } from '../reference-impl/http/http-util.ts';
 
 interface Outcome {
   failure?: ConformanceFailure;
@@ -73,6 +76,7 @@ describe('issue 10 scenarios over HTTP', () => {
         new TrustHeaders('stale'),
         new GateShapedProbe(PROBE_KINDS),
         new SameBytesTwice('bad-signature'),
+        new HealthDuringOutage(),
         new Burst(mixed(BURST_LIMIT)),
         new SpreadDuplicates(4, 0),
         new SpreadDuplicates(4, 3),
@@ -105,5 +109,24 @@ describe('issue 10 scenarios over HTTP', () => {
     const [el] = await overHttp('execution-layer-trusts-gate-header', 1, [[new GateShapedProbe(['expired'])]]);
     expect(el?.failure?.invariants).toEqual(['INV-6']);
     expect(el?.failure?.message).toMatch(/with the Gate's headers x-gate-verified, with an expired envelope: expected denied with ENVELOPE_EXPIRED.*observed executed, 1 effect/);
+  });
+
+  it('catch a Gate whose health follows its dependencies', async () => {
+    // A gate that reports itself unhealthy whenever it cannot reach its Control Plane: here, always.
+    const server = createServer((req, res) => {
+      res.writeHead(req.url === '/healthz' ? 503 : 404, { 'content-type': 'application/json' });
+      res.end('{"status":"degraded","control_plane":"unreachable"}');
+    });
+    const url = await listen(server, '127.0.0.1', 0);
+    try {
+      const harness = createHarness();
+      const driver = new HttpDriver({ gateUrl: url, recorder: harness.recorder, hello: undefined });
+      const ctx = new RunContext(driver, harness.controlPlane, harness.recorder, ACCEPTANCE_WINDOW_SEC, 'health');
+      const error = await new HealthDuringOutage().run({}, ctx).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ConformanceFailure);
+      expect((error as ConformanceFailure).message).toBe('GET /healthz with the Control Plane unreachable: expected 200 from every replica; observed 503');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -6,7 +6,7 @@ import { ApprovalBoundElsewhere, ControlPlaneAnswers, ExpiredApproval, ForgedApp
 import { AuditStoreFault, CrashDuringAuditOutage, LostConfirmation, NonceStoreFault, PartitionThenHeal, TamperInFlight } from './fault-commands.ts';
 import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, ReplayedApproval, SameNonceOtherIdentity } from './replay-commands.ts';
 import { FutureTimestamp, MalformedBody, MalformedNonce, RevokedKey, StaleTimestamp, TamperedSignature, UnknownKey, ValidRequest } from './request-commands.ts';
-import { AbortedUpload, ApprovalReplayAfterRestart, KeyOfAnotherIdentity, SameBytesTwice } from './obligation-commands.ts';
+import { AbortedUpload, ApprovalReplayAfterRestart, HealthDuringOutage, KeyOfAnotherIdentity, SameBytesTwice } from './obligation-commands.ts';
 import { Burst, GateShapedProbe, TrustHeaders } from './probe-commands.ts';
 import { CrashMidClaim, ReplayThroughOtherReplica, SpreadDuplicates } from './replica-commands.ts';
 import { BURST_LIMIT, BURST_MEMBERS } from '../scenarios/bursts.ts';
@@ -50,6 +50,7 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
     fc.constantFrom('gate', 'direct').map((v) => new ApprovalReplayAfterRestart(v as never)),
     fc.record({ fraction: fc.integer({ min: 1, max: 99 }).map((p) => p / 100), size: fc.constantFrom('small', 'large') }).map((f) => new AbortedUpload(f as never)),
     fc.constantFrom('bad-signature', 'stale', 'malformed-nonce').map((f) => new SameBytesTwice(f as never)),
+    fc.constant(new HealthDuringOutage()),
     // Trust paths and bursts (class 5): headers at the Gate, the Gate's own call shape at the Execution Layer.
     fc.tuple(fc.constantFrom('bad-signature', 'stale', 'future', 'unknown-key', 'revoked-key'), fc.subarray(TRUST_HEADER_NAMES, { minLength: 1 })).map(([f, h]) => new TrustHeaders(f as never, h)),
     fc.subarray([...PROBE_KINDS], { minLength: 1 }).map((k) => new GateShapedProbe(k)),

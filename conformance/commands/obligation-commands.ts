@@ -4,7 +4,7 @@
  */
 import type { RunContext } from '../run-context.ts';
 import type { AbortForm, ForeignKeyForm, TwiceForm } from '../scenarios/obligations.ts';
-import { abortedUpload, approvalReplayAfterRestart, keyOfAnotherIdentity, sameBytesTwice } from '../scenarios/obligations.ts';
+import { abortedUpload, approvalReplayAfterRestart, healthDuringOutage, keyOfAnotherIdentity, sameBytesTwice } from '../scenarios/obligations.ts';
 import type { NoModel } from './command.ts';
 import { Command } from './command.ts';
 
@@ -64,5 +64,17 @@ export class SameBytesTwice extends Command {
   }
   toString() {
     return `SameBytesTwice(${this.form})`;
+  }
+}
+
+/** Health while the Control Plane is unreachable and the Execution Layer partitioned: 200 (it breaks no invariant, it fails the suite). */
+export class HealthDuringOutage extends Command {
+  readonly threat = 'partition-during-approval';
+  protected override readonly ownInvariants = [] as const;
+  async run(_m: NoModel, ctx: RunContext): Promise<void> {
+    await healthDuringOutage(ctx, this);
+  }
+  toString() {
+    return 'HealthDuringOutage()';
   }
 }

@@ -16,7 +16,7 @@ import { PartitionThenHeal } from '../commands/fault-commands.ts';
 import { MalformedBody } from '../commands/request-commands.ts';
 import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, SameNonceOtherIdentity } from '../commands/replay-commands.ts';
 import type { Capability } from '../driver.ts';
-import { AbortedUpload, ApprovalReplayAfterRestart, KeyOfAnotherIdentity, SameBytesTwice } from '../commands/obligation-commands.ts';
+import { AbortedUpload, ApprovalReplayAfterRestart, HealthDuringOutage, KeyOfAnotherIdentity, SameBytesTwice } from '../commands/obligation-commands.ts';
 import { Burst, GateShapedProbe, TrustHeaders } from '../commands/probe-commands.ts';
 import { CrashMidClaim, ReplayThroughOtherReplica, SpreadDuplicates } from '../commands/replica-commands.ts';
 import type { BurstMember } from '../scenarios/bursts.ts';
@@ -134,6 +134,7 @@ export function preludeCommands(acceptanceWindowSec: number): Command[] {
     new ApprovalReplayAfterRestart('direct'),
     new AbortedUpload({ fraction: 0.5, size: 'small' }),
     new SameBytesTwice('bad-signature'),
+    new HealthDuringOutage(),
     new TrustHeaders('bad-signature'),
     new TrustHeaders('stale'),
     new GateShapedProbe(PROBE_KINDS),

@@ -8,7 +8,8 @@
  *   that already executed before the crash, or the harness presents it straight to the Execution
  *   Layer after it (nonces were checked across restarts, approvals were not): ENVELOPE_REPLAYED;
  * - an aborted upload, audited by the bytes that arrived though no one is left to answer (§3);
- * - the same bytes sent twice, each a request with a trace of its own (§3, trace_id).
+ * - the same bytes sent twice, each a request with a trace of its own (§3, trace_id);
+ * - health while the Control Plane and the Execution Layer are out of reach (§8).
  */
 import type { Answers, RequestFields } from '../../model/concrete-scenario.ts';
 import { concreteRequest, envelopeWindow } from '../../model/concrete-scenario.ts';
@@ -19,7 +20,7 @@ import { digestJson } from '../../model/profile/digest.ts';
 import type { ClientRequest } from '../../model/profile/messages.ts';
 import { signEnvelope, signRequest } from '../../model/profile/messages.ts';
 import type { RunContext } from '../run-context.ts';
-import { ACTION } from '../run-context.ts';
+import { ACTION, ConformanceFailure } from '../run-context.ts';
 import type { Tagged } from '../threats.ts';
 import { cover, directPrepared, effectMark, effectsSince, predictPrepared, sendPrepared } from './steps.ts';
 
@@ -166,4 +167,28 @@ export async function sameBytesTwice(ctx: RunContext, form: TwiceForm, tag: Tagg
   for (const copy of ['first', 'second'] as const) {
     await sendPrepared(ctx, { label: `the same bytes sent twice (${form}), ${copy} copy`, tag, answers, body, ...(parsed ? { request: parsed } : {}) });
   }
+}
+
+/**
+ * GET /healthz of every replica while the Control Plane is scripted unreachable and the Execution
+ * Layer is partitioned away (when the harness can cut that link): 200 all the same — the Gate is
+ * healthy when it denies (CONTRACT.md section 8).
+ */
+export async function healthDuringOutage(ctx: RunContext, tag: Tagged): Promise<void> {
+  const driver = ctx.driver;
+  if (!driver.health) {
+    ctx.trail.push('health during an outage: not tried — the driver reaches no health endpoint');
+    return;
+  }
+  const partition = driver.capabilities.has('execution-partition');
+  ctx.controlPlane.answer({ answers: { controlPlane: 'unreachable' }, approvalId: ctx.unique('approval') });
+  let statuses: number[];
+  try {
+    statuses = partition ? await ctx.withFaults(['execution-partition'], () => driver.health!()) : await driver.health();
+  } finally {
+    ctx.controlPlane.answer(undefined);
+  }
+  const line = `GET /healthz with the Control Plane unreachable${partition ? ' and the Execution Layer partitioned' : ''}: expected 200 from every replica; observed ${statuses.join(', ')}`;
+  ctx.trail.push(line);
+  if (statuses.some((s) => s !== 200)) throw new ConformanceFailure(tag.invariants, tag.threat, line);
 }

@@ -359,6 +359,21 @@ export class HttpDriver implements Driver {
     return answer;
   }
 
+  async health(): Promise<number[]> {
+    this.guard();
+    const statuses: number[] = [];
+    for (const gate of this.gates) {
+      try {
+        const response = await fetch(new URL('/healthz', gate), { signal: AbortSignal.timeout(5_000) });
+        await response.body?.cancel();
+        statuses.push(response.status);
+      } catch {
+        statuses.push(0);
+      }
+    }
+    return statuses;
+  }
+
   /** The Gate's last call that passed the harness's proxy, as the Gate sent it; undefined when none did (or it was not JSON). */
   lastExecutionCall(): CapturedExecutionCall | undefined {
     const seen = this.options.executionProxy?.lastRequest;
