@@ -23,6 +23,9 @@ import { ACTION, ConformanceFailure } from '../run-context.ts';
 import type { Tagged } from '../threats.ts';
 import { cover, effectMark, effectsSince, pause, sendPrepared } from './steps.ts';
 
+/** How long after a crash mid-request the harness watches for a late effect of that request. */
+export const CRASH_SETTLE_MS = 100;
+
 function replicasOf(ctx: RunContext): number {
   return Math.max(1, ctx.driver.replicas ?? 1);
 }
@@ -138,6 +141,8 @@ export async function crashMidClaim(ctx: RunContext, delayMs: number, tag: Tagge
   } finally {
     ctx.controlPlane.answer(undefined);
   }
+  // Nothing of the crashed generation may act after the restart: a late effect of the first shows here.
+  await pause(CRASH_SETTLE_MS);
   const effects = effectsSince(ctx, mark, request.request_id);
   ctx.steps += 2;
   ctx.effectsSeen += effects;

@@ -125,7 +125,34 @@ export class Gate {
     if (this.spool.size > 0) void this.settle();
   }
 
-  async handle(body: Uint8Array, _context: RequestContext = {}): Promise<GateAnswer> {
+  /** Requests being handled: a halted Gate lets them end (denied at their next stage) before its stores close. */
+  private readonly running = new Set<Promise<GateAnswer>>();
+
+  handle(body: Uint8Array, context: RequestContext = {}): Promise<GateAnswer> {
+    const run = this.process(body, context);
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run)).catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Waits (bounded) until every request this Gate was handling has ended. After `halt` each ends at
+   * its next stage, so nothing of a crashed generation acts after the restart: no claim, no
+   * question to the Control Plane, no dispatch (CONTRACT.md section 9, restart).
+   */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.allSettled([...this.running]), limit]);
+    clearTimeout(timer);
+  }
+
+  /** A halted Gate takes no further step for a request it was handling. */
+  private stillRunning(code: DenialCode): void {
+    if (this.halted) throw new Denial(code, 'the Gate was halted (crash or restart)');
+  }
+
+  private async process(body: Uint8Array, _context: RequestContext): Promise<GateAnswer> {
     const who: Attribution = {
       identity: 'unknown',
       request_hash: sha256Digest(body),
@@ -141,13 +168,18 @@ export class Gate {
       failClosed = 'SIGNATURE_INVALID';
       this.authenticate(request);
       failClosed = 'NONCE_STORE_UNAVAILABLE';
+      this.stillRunning(failClosed);
       await this.claimNonce(request);
       failClosed = 'CONTROL_PLANE_UNAVAILABLE';
+      this.stillRunning(failClosed);
       const envelope = await this.askControlPlane(request);
       approvalId = envelope.approval_id;
       failClosed = 'AUDIT_UNAVAILABLE';
+      this.stillRunning(failClosed);
       await this.writeIntent(who, envelope);
+      // From the intent on, a denial closes the dispatch: nothing sent is EXECUTION_UNAVAILABLE, outcome failed.
       dispatched = true;
+      this.stillRunning('EXECUTION_UNAVAILABLE');
       failClosed = 'EXECUTION_UNCONFIRMED';
       const effectId = await this.dispatch(request, envelope);
       await this.writeFinal({ ...who, decision: 'allow', stage: 'final', approval_id: envelope.approval_id, outcome: 'executed' });
