@@ -129,4 +129,28 @@ describe('issue 10 scenarios over HTTP', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+
+  it('read an audit export larger than 1 MiB: a gate without reset keeps its whole log, and bursts fill it fast', async () => {
+    const records = Array.from({ length: 6000 }, (_, i) => ({ record_id: `rec-${i}`, note: 'x'.repeat(200) }));
+    const body = JSON.stringify(records);
+    expect(body.length).toBeGreaterThan(1024 * 1024);
+    const server = createServer((req, res) => {
+      if (req.url === '/v1/audit') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(body);
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    const url = await listen(server, '127.0.0.1', 0);
+    try {
+      const harness = createHarness();
+      const driver = new HttpDriver({ gateUrl: url, recorder: harness.recorder, hello: undefined });
+      const [exported] = await driver.auditExport();
+      expect(exported).toHaveLength(6000);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

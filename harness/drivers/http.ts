@@ -528,6 +528,13 @@ export class HttpDriver implements Driver {
   }
 }
 
+/**
+ * A gate that cannot be reset keeps its whole log, so its export grows run after run (a standard
+ * profile writes thousands of records): the export is read with room to spare, not with a request's
+ * 1 MiB limit.
+ */
+const EXPORT_LIMITS = { maxBytes: 512 * 1024 * 1024, maxDepth: 64 };
+
 const EXPORT_REMEDY = 'the gate must serve GET /v1/audit as a JSON array of audit records once its faults are healed (CONTRACT.md section 7)';
 
 /** The audit export of one gate; any failure (network, status, body) is a HarnessError. */
@@ -550,7 +557,7 @@ async function exportOf(gate: string): Promise<JsonValue[]> {
   if (!response.ok) throw new HarnessError(`GET /v1/audit of ${gate} answered HTTP ${response.status}${text ? `: ${oneLine(text)}` : ''}`, EXPORT_REMEDY);
   let value: JsonValue;
   try {
-    value = parseStrictJson(text);
+    value = parseStrictJson(text, EXPORT_LIMITS);
   } catch (error) {
     throw new HarnessError(`GET /v1/audit of ${gate} did not answer strict JSON: ${(error as Error).message}`, EXPORT_REMEDY);
   }
@@ -564,7 +571,7 @@ async function eventsOf(gate: string): Promise<JsonValue[]> {
     const response = await fetch(new URL('/v1/events', gate), { signal: AbortSignal.timeout(CONTROL_TIMEOUT_MS) });
     const text = await response.text();
     if (!response.ok) return [];
-    const value = parseStrictJson(text);
+    const value = parseStrictJson(text, EXPORT_LIMITS);
     return Array.isArray(value) ? value : [];
   } catch {
     return [];
