@@ -42,6 +42,30 @@ export interface Answer {
   request_id?: string;
 }
 
+/** How a request reaches the Gate, besides its bytes. */
+export interface SubmitOptions {
+  /** extra HTTP headers (names in lower case): none may change the Gate's decision */
+  headers?: Readonly<Record<string, string>>;
+  /** which replica receives it (index into the gates, the primary first); default: each in turn */
+  replica?: number;
+}
+
+/** How a direct call reaches the Execution Layer, besides its body. */
+export interface DirectCallOptions {
+  /** extra HTTP headers (names in lower case), e.g. the very ones the Gate's own calls carry */
+  headers?: Readonly<Record<string, string>>;
+  /** the path the Gate's own calls use (default /v1/execute) */
+  path?: string;
+}
+
+/** A call the Gate made to its Execution Layer, as it passed the harness (its proxy, or the in-process link). */
+export interface CapturedExecutionCall {
+  path: string;
+  /** end-to-end headers, names in lower case (no host, content-length or hop-by-hop ones) */
+  headers: Record<string, string>;
+  body: JsonValue;
+}
+
 export interface Driver {
   /** what is under test, for reports (e.g. "reference (in-process)", an image digest) */
   readonly target: string;
@@ -50,14 +74,26 @@ export interface Driver {
    *  'reset' does nothing here, and only the first run can be judged) */
   reset(): Promise<void>;
   /** sends request bytes to the Gate */
-  submit(body: Uint8Array): Promise<Answer>;
+  submit(body: Uint8Array, options?: SubmitOptions): Promise<Answer>;
   /** calls the Execution Layer directly (needs 'direct-execution') */
-  callExecutionLayer(call: JsonValue): Promise<Answer>;
+  callExecutionLayer(call: JsonValue, options?: DirectCallOptions): Promise<Answer>;
+  /**
+   * Starts an upload of `body` (its full length announced), sends its first `sentBytes` bytes and
+   * hangs up; resolves once the client is gone. The request is recorded with the bytes sent and
+   * an indeterminate answer. Absent: the driver cannot abort an upload.
+   */
+  abortUpload?(body: Uint8Array, sentBytes: number, options?: SubmitOptions): Promise<void>;
+  /** the Gate's last call to its Execution Layer that the harness saw; undefined when it saw none */
+  lastExecutionCall?(): CapturedExecutionCall | undefined;
+  /** GET /healthz of every replica: the HTTP status each answered (0: no answer). Absent: no health endpoint to reach */
+  health?(): Promise<number[]>;
+  /** how many replicas of the gate requests are spread over (absent: one) */
+  readonly replicas?: number;
   setFault(fault: DriverFault, active: boolean): Promise<void>;
   /** the system's clock runs `offsetMs` ahead of the harness's (needs 'clock-offset') */
   setClockOffset(offsetMs: number): Promise<void>;
-  /** hard kill and restart on the same durable state (needs 'crash-restart') */
-  crashAndRestart(): Promise<void>;
+  /** hard kill and restart on the same durable state (needs 'crash-restart'); `replica`: that one alone */
+  crashAndRestart(options?: { replica?: number }): Promise<void>;
   /** waits until the system has finished what it started (records waiting to be written, …) */
   settle(): Promise<void>;
   /** the audit exports, raw, one per audit log the system keeps (replicas keep one each) (needs 'audit-export') */

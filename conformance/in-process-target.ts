@@ -44,8 +44,11 @@ export interface InProcessEnvironment {
 }
 
 export interface InProcessSystem {
-  submit(body: Uint8Array): Promise<Answer>;
-  executeDirect(call: JsonValue): Promise<Answer>;
+  /** `headers`: what an HTTP client would have sent with the bytes (names in lower case) */
+  submit(body: Uint8Array, headers?: Readonly<Record<string, string>>): Promise<Answer>;
+  executeDirect(call: JsonValue, headers?: Readonly<Record<string, string>>): Promise<Answer>;
+  /** a client sent these bytes of a longer body, then hung up: no one is left to answer */
+  abortUpload?(received: Uint8Array): Promise<void>;
   /** finishes what the system started (e.g. audit records waiting for the log) */
   settle?(): Promise<void>;
   /** the system's audit export; without it the driver exports the environment's audit log */

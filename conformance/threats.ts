@@ -20,6 +20,7 @@ export const THREATS = {
   'lost-confirmation': 'the Execution Layer executed but its answer was lost',
   'crash-restart': 'the system is killed and restarted; its memory of nonces and approvals must survive',
   bypass: 'calls straight to the Execution Layer with no, forged, expired, replayed or mismatched envelopes',
+  burst: "up to the contract's limit of requests in flight at once: each decided, answered and audited as if alone",
 } as const;
 
 export type Threat = keyof typeof THREATS;
@@ -42,6 +43,7 @@ export const THREAT_INVARIANTS: Record<Threat, readonly InvariantId[]> = {
   'lost-confirmation': ['INV-4'],
   'crash-restart': ['INV-3'],
   bypass: ['INV-6'],
+  burst: ['INV-3', 'INV-5'],
 };
 
 export interface Tagged {

@@ -100,9 +100,10 @@ export async function imageTarget(harness: Harness, image: string, replicas = 1)
         ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}),
         target: `image ${image} (container ${containers[0]!.getId().slice(0, 12)}${replicas > 1 ? ` + ${replicas - 1} replica(s)` : ''})`,
         // A real crash: no grace period, then every container starts again on its own data.
-        crash: async () => {
-          for (const c of containers) await c.restart({ timeout: 0 });
-          for (const url of gateUrls) await waitHealthy(url);
+        crash: async (replica?: number) => {
+          const which = replica === undefined ? containers.map((_, i) => i) : [replica];
+          for (const i of which) await containers[i]!.restart({ timeout: 0 });
+          for (const i of which) await waitHealthy(gateUrls[i]!);
         },
       });
     };

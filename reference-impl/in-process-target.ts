@@ -9,6 +9,7 @@ import type { InProcessOptions } from './in-process.ts';
 import { createInProcessReference } from './in-process.ts';
 import { TEST_KEYS } from '../model/history-builder.ts';
 import { MemoryAuditSpool } from './audit/audit-spool.ts';
+import { sha256Digest } from '../model/profile/digest.ts';
 
 export type ReferenceVariation = Pick<InProcessOptions, 'makeGate' | 'makeExecutionLayer'> & {
   /** replaces a store the environment provides (e.g. one that forgets on restart) */
@@ -54,8 +55,12 @@ export function referenceTarget(name = 'reference', variation: ReferenceVariatio
         ...(variation.makeExecutionLayer ? { makeExecutionLayer: variation.makeExecutionLayer } : {}),
       });
       return {
-        submit: async (body) => reference.gate.handle(body),
-        executeDirect: async (call: JsonValue) => reference.executionLayer.execute(structuredClone(call)),
+        submit: async (body, headers) => reference.gate.handle(body, headers ? { headers } : {}),
+        executeDirect: async (call: JsonValue, headers) => reference.executionLayer.execute(structuredClone(call), headers ? { headers } : {}),
+        // What the HTTP server does with a body whose client hung up mid-upload: refused, audited by what arrived.
+        abortUpload: async (received) => {
+          await reference.gate.refuseUnread(sha256Digest(received));
+        },
         settle: async () => {
           await reference.gate.settle();
         },

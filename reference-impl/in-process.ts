@@ -83,7 +83,7 @@ export function createInProcessReference(options: InProcessOptions): InProcessRe
   // Copies cross every link, as bytes would: no side may mutate what the other holds.
   const links = {
     controlPlane: { ask: async (question) => controlPlane.decide(structuredClone(question)) } as ControlPlaneLink,
-    executionLayer: { execute: async (call) => (await executionLayer.execute(structuredClone(call))) as never } as ExecutionLink,
+    executionLayer: { execute: async (call, _signal, headers) => (await executionLayer.execute(structuredClone(call), headers ? { headers } : {})) as never } as ExecutionLink,
   };
   const events: GatewayEvent[] = [];
   const identityKeys = options.identityKeys;

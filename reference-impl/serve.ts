@@ -164,6 +164,8 @@ class ReferenceRuntime {
   /** As after a crash: nothing kept in memory survives, everything durable does. */
   async restart(): Promise<void> {
     this.gate.halt();
+    // What the crashed generation was doing ends before its stores close: nothing of it acts later.
+    await this.gate.drain();
     await this.close();
     await this.open();
   }
@@ -171,6 +173,7 @@ class ReferenceRuntime {
   /** Empty stores, empty audit log, no faults, no clock offset. */
   async reset(): Promise<void> {
     this.gate.halt();
+    await this.gate.drain();
     await this.close();
     for (const file of [this.paths.nonces, this.paths.approvals, this.paths.audit, this.paths.spool, this.paths.effects]) {
       if (file) rmSync(file, { force: true });

@@ -8,6 +8,12 @@ import { AuditStoreFault, CrashDuringAuditOutage, LostConfirmation, NonceStoreFa
 import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, ReplayedApproval, SameNonceOtherIdentity } from './replay-commands.ts';
 import { timeCommandArbitraries } from './time-commands.ts';
 import { FutureTimestamp, MalformedBody, MalformedNonce, RevokedKey, StaleTimestamp, TamperedSignature, UnknownKey, ValidRequest } from './request-commands.ts';
+import { AbortedUpload, ApprovalReplayAfterRestart, HealthDuringOutage, KeyOfAnotherIdentity, SameBytesTwice } from './obligation-commands.ts';
+import { Burst, GateShapedProbe, TrustHeaders } from './probe-commands.ts';
+import { CrashMidClaim, ReplayThroughOtherReplica, SpreadDuplicates } from './replica-commands.ts';
+import { BURST_LIMIT, BURST_MEMBERS } from '../scenarios/bursts.ts';
+import { PROBE_KINDS, TRUST_HEADER_NAMES } from '../scenarios/probes.ts';
+import { REPLICA_ADVANCES_SEC } from '../scenarios/replicas.ts';
 
 export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Command>[] {
   const w = acceptanceWindowSec;
@@ -33,7 +39,7 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
     fc.constant(new TamperInFlight()),
     fc.constant(new LostConfirmation()),
     fc.nat({ max: 20 }).map((i) => new ReplayEarlier(i)),
-    fc.tuple(fc.integer({ min: 2, max: 12 }), fc.scheduler()).map(([n, s]) => new ConcurrentDuplicates(n, s)),
+    fc.tuple(fc.integer({ min: 2, max: BURST_LIMIT }), fc.scheduler()).map(([n, s]) => new ConcurrentDuplicates(n, s)),
     fc.constant(new SameNonceOtherIdentity()),
     fc.constant(new ReplayedApproval()),
     fc.nat({ max: 20 }).map((i) => new CrashRestartThenReplay(i)),
@@ -44,5 +50,22 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
     // generated data and byte spellings (commands/data-commands.ts)
     ...dataCommandArbitraries(),
     ...timeCommandArbitraries(w),
+    // Obligations no command exercised before (issue 10, class 6).
+    fc.constantFrom('alice-with-bob-key', 'bob-with-alice-key').map((f) => new KeyOfAnotherIdentity(f as never)),
+    fc.constantFrom('gate', 'direct').map((v) => new ApprovalReplayAfterRestart(v as never)),
+    fc.record({ fraction: fc.integer({ min: 1, max: 99 }).map((p) => p / 100), size: fc.constantFrom('small', 'large') }).map((f) => new AbortedUpload(f as never)),
+    fc.constantFrom('bad-signature', 'stale', 'malformed-nonce').map((f) => new SameBytesTwice(f as never)),
+    fc.constant(new HealthDuringOutage()),
+    // Trust paths and bursts (class 5): headers at the Gate, the Gate's own call shape at the Execution Layer.
+    fc.tuple(fc.constantFrom('bad-signature', 'stale', 'future', 'unknown-key', 'revoked-key'), fc.subarray(TRUST_HEADER_NAMES, { minLength: 1 })).map(([f, h]) => new TrustHeaders(f as never, h)),
+    fc.subarray([...PROBE_KINDS], { minLength: 1 }).map((k) => new GateShapedProbe(k)),
+    fc
+      .integer({ min: 2, max: BURST_LIMIT })
+      .chain((n) => fc.array(fc.oneof({ arbitrary: fc.constant('valid' as const), weight: 4 }, fc.constantFrom(...BURST_MEMBERS)), { minLength: n, maxLength: n }))
+      .map((members) => new Burst(members)),
+    // Replicas under interleaving (class 7).
+    fc.tuple(fc.integer({ min: 2, max: 8 }), fc.constantFrom(0, 1, 3, 8)).map(([n, ms]) => new SpreadDuplicates(n, ms)),
+    fc.constantFrom(...REPLICA_ADVANCES_SEC).map((s) => new ReplayThroughOtherReplica(s)),
+    fc.constantFrom(0, 1, 3, 8).map((ms) => new CrashMidClaim(ms)),
   ];
 }

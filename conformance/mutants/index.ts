@@ -27,6 +27,14 @@ import { clockRounded } from './clock-rounded.ts';
 import { windowSlack } from './window-slack.ts';
 import { windowEdgesExclusive } from './window-edges-exclusive.ts';
 import { nonceJournalTailLost } from './nonce-journal-tail-lost.ts';
+import { approvalsForgottenOnRestart } from './approvals-forgotten-on-restart.ts';
+import { auditDropsWhenBusy } from './audit-drops-when-busy.ts';
+import { executionLayerTrustsGateHeader } from './execution-layer-trusts-gate-header.ts';
+import { gateTrustsInternalHeader } from './gate-trusts-internal-header.ts';
+import { keyAcceptedForAnotherIdentity } from './key-accepted-for-another-identity.ts';
+import { replayAnsweredFromCache } from './replay-answered-from-cache.ts';
+import { replicaClaimCache } from './replica-claim-cache.ts';
+import { traceIdReusedForIdenticalBytes } from './trace-id-reused-for-identical-bytes.ts';
 
 export type { Mutant } from './mutant.ts';
 
@@ -59,4 +67,13 @@ export const MUTANTS: Mutant[] = [
   windowSlack,
   windowEdgesExclusive,
   nonceJournalTailLost,
+  // issue 10, classes 5–7
+  keyAcceptedForAnotherIdentity,
+  approvalsForgottenOnRestart,
+  executionLayerTrustsGateHeader,
+  gateTrustsInternalHeader,
+  auditDropsWhenBusy,
+  traceIdReusedForIdenticalBytes,
+  replayAnsweredFromCache,
+  replicaClaimCache,
 ];

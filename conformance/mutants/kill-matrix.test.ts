@@ -31,6 +31,12 @@ describe('kill matrix (quick profile, seed 42)', () => {
 
   it.each(MUTANTS.map((m) => [m.id, m] as const))('catches %s', (id, mutant) => {
     const row = matrix.rows.find((r) => r.id === id);
+    if (mutant.onlyOver === 'http') {
+      // Correct in-process by design: harness/replica-interleaving.test.ts catches it over HTTP.
+      console.log(`${id}: exists only over HTTP (${mutant.replicas ?? 1} replicas); its row here is marked so`);
+      expect(row?.applicable).toBe(false);
+      return;
+    }
     expect(row?.verdict, row?.message).toBe('non-compliant');
     if (mutant.expected.length === 0) {
       // Declared as a false denial: the suite must say so rather than blame an invariant.
@@ -43,6 +49,7 @@ describe('kill matrix (quick profile, seed 42)', () => {
 
   it('agrees with its own summary', () => {
     expect(matrix.ok).toBe(true);
-    expect(formatKillMatrix(matrix)).toMatch(new RegExp(`^OK: reference compliant; ${MUTANTS.length}/${MUTANTS.length} mutants caught`, 'm'));
+    const inProcess = MUTANTS.filter((m) => m.onlyOver !== 'http').length;
+    expect(formatKillMatrix(matrix)).toMatch(new RegExp(`^OK: reference compliant; ${inProcess}/${inProcess} mutants caught`, 'm'));
   });
 });

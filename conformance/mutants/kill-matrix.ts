@@ -28,6 +28,8 @@ export interface KillRow {
   counterexampleLength?: number;
   /** false when the variant cannot be built in this wiring (a store replacement over HTTP) */
   applicable?: boolean;
+  /** with applicable false: the wiring it exists in (default in-process) */
+  onlyOver?: 'in-process' | 'http';
   /** suite runs (prelude = 1) up to and including the failing one */
   runsToDetection?: number;
   phase?: FailureReport['phase'];
@@ -61,8 +63,8 @@ export interface KillMatrixOptions {
 
 const DEFAULT_SEED = 42;
 
-async function run(over: 'in-process' | 'http', variant: string | undefined, profile: Profile, seed: number, skipPrelude: boolean): Promise<RunReport> {
-  const target = await openTarget({ kind: over, ...(variant ? { variant } : {}) });
+async function run(over: 'in-process' | 'http', variant: string | undefined, profile: Profile, seed: number, skipPrelude: boolean, replicas = 1): Promise<RunReport> {
+  const target = await openTarget(over === 'http' ? { kind: over, ...(variant ? { variant } : {}), ...(replicas > 1 ? { replicas } : {}) } : { kind: over, ...(variant ? { variant } : {}) });
   try {
     return await runSuite(target.makeDriver, { harness: target.harness, profile, seed, skipPrelude });
   } finally {
@@ -85,7 +87,12 @@ export async function runKillMatrix(options: KillMatrixOptions): Promise<KillMat
       progress(`${mutant.id}: replaces a store, exists only in-process — not run over HTTP`);
       continue;
     }
-    const report = await run(over, mutant.id, options.profile, seed, skipPrelude);
+    if (over === 'in-process' && mutant.onlyOver === 'http') {
+      rows.push({ id: mutant.id, breaks: mutant.breaks, expected: [...mutant.expected], verdict: 'inconclusive', caughtBy: [], durationMs: 0, applicable: false, onlyOver: 'http' });
+      progress(`${mutant.id}: correct in-process, exists only over HTTP${mutant.replicas ? ` with ${mutant.replicas} replicas` : ''} — not run in-process`);
+      continue;
+    }
+    const report = await run(over, mutant.id, options.profile, seed, skipPrelude, mutant.replicas);
     const f = report.failure;
     rows.push({
       id: mutant.id,
@@ -133,7 +140,7 @@ export function formatKillMatrix(matrix: KillMatrix): string {
     const marks = INVARIANT_IDS.map((id) => (row.caughtBy.includes(id) ? '✗' : row.expected.includes(id) ? '·' : ' ').padEnd(5)).join(' ');
     const detect = row.timeToDetectionMs === undefined ? '-' : String(row.timeToDetectionMs);
     const steps = row.counterexampleLength === undefined ? '-' : String(row.counterexampleLength);
-    const verdict = row.applicable === false ? 'in-process only' : row.verdict === 'non-compliant' ? 'caught' : `NOT CAUGHT (${row.verdict})`;
+    const verdict = row.applicable === false ? (row.onlyOver === 'http' ? 'over HTTP only' : 'in-process only') : row.verdict === 'non-compliant' ? 'caught' : `NOT CAUGHT (${row.verdict})`;
     lines.push(`${row.id.padEnd(width)}  ${marks}  ${(row.phase ?? '-').padEnd(7)} ${detect.padStart(9)} ${steps.padStart(5)}  ${verdict}`);
   }
   const caught = matrix.rows.filter((r) => r.verdict === 'non-compliant');

@@ -16,4 +16,8 @@ export interface Mutant {
    */
   expected: InvariantId[];
   target: ReferenceTarget;
+  /** 'http': the variant is correct in-process and exists only over HTTP (e.g. a bug between replicas) */
+  onlyOver?: 'http';
+  /** over HTTP, how many replicas the kill matrix starts it with (default 1) */
+  replicas?: number;
 }

@@ -18,6 +18,12 @@ import { MalformedBody } from '../commands/request-commands.ts';
 import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, SameNonceOtherIdentity } from '../commands/replay-commands.ts';
 import { timePreludeCommands } from '../commands/time-commands.ts';
 import type { Capability } from '../driver.ts';
+import { AbortedUpload, ApprovalReplayAfterRestart, HealthDuringOutage, KeyOfAnotherIdentity, SameBytesTwice } from '../commands/obligation-commands.ts';
+import { Burst, GateShapedProbe, TrustHeaders } from '../commands/probe-commands.ts';
+import { CrashMidClaim, ReplayThroughOtherReplica, SpreadDuplicates } from '../commands/replica-commands.ts';
+import type { BurstMember } from '../scenarios/bursts.ts';
+import { BURST_LIMIT } from '../scenarios/bursts.ts';
+import { PROBE_KINDS } from '../scenarios/probes.ts';
 import type { RunContext } from '../run-context.ts';
 import { faultsFor } from '../run-context.ts';
 import type { Threat } from '../threats.ts';
@@ -127,8 +133,28 @@ export function preludeCommands(acceptanceWindowSec: number): Command[] {
     // generated data and byte spellings (commands/data-commands.ts)
     ...dataPreludeCommands(),
     ...timePreludeCommands(acceptanceWindowSec),
+    // Obligations no model scenario reaches alone (issue 10, classes 5–7). Those that crash come
+    // first: gateway events need not survive a crash, so only what follows the last one is judged
+    // on them — and much follows it.
+    new ApprovalReplayAfterRestart('gate'),
+    new ApprovalReplayAfterRestart('direct'),
+    new CrashMidClaim(2),
+    new KeyOfAnotherIdentity('alice-with-bob-key'),
+    new AbortedUpload({ fraction: 0.5, size: 'small' }),
+    new SameBytesTwice('bad-signature'),
+    new HealthDuringOutage(),
+    new TrustHeaders('bad-signature'),
+    new TrustHeaders('stale'),
+    new GateShapedProbe(PROBE_KINDS),
+    new Burst(PRELUDE_BURST),
+    new SpreadDuplicates(4, 0),
+    new SpreadDuplicates(4, 3),
+    new ReplayThroughOtherReplica(30),
   ];
 }
+
+/** A burst at the contract's limit: mostly valid requests, some the Gate must deny, copies of one. */
+const PRELUDE_BURST: readonly BurstMember[] = Array.from({ length: BURST_LIMIT }, (_, i) => (['valid', 'valid', 'bad-signature', 'valid', 'copy', 'valid', 'stale', 'valid', 'unknown-key', 'valid', 'malformed', 'copy'] as const)[i % 12]!);
 
 /** Drives the prelude through one run context; returns how many scenarios it drove. */
 export async function runPrelude(ctx: RunContext): Promise<number> {

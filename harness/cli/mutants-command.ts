@@ -13,7 +13,8 @@ export const mutantsCommand: CommandSpec = {
   usage: 'failclosed mutants [--over in-process|http] [--profile quick|standard|thorough] [--seed N] [--only ID,ID] [--random-only] [--json FILE]',
   details: [
     '--over WIRING    in-process (default), or http: each variant as its own `failclosed serve`',
-    '                 process behind the harness (variants that replace a store are in-process only)',
+    '                 process behind the harness (variants that replace a store are in-process only;',
+    '                 one that breaks only between replicas runs over HTTP only, with its replicas)',
     '--profile NAME   the profile each run uses (default quick)',
     '--seed N         fast-check seed for every run (default 42, so the matrix is reproducible)',
     '--only IDS       a comma-separated subset of variants',

@@ -7,9 +7,11 @@
  * section 5, "Who provides the execution-* faults").
  */
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
 import { canonicalBytes, parseStrictJson } from '../../model/profile/canonical-json.ts';
-import type { Answer, Capability, Driver, DriverFault } from '../../conformance/driver.ts';
+import { sha256Digest } from '../../model/profile/digest.ts';
+import type { Answer, Capability, CapturedExecutionCall, DirectCallOptions, Driver, DriverFault, SubmitOptions } from '../../conformance/driver.ts';
 import { CapabilityMissing } from '../../conformance/driver.ts';
 import { concreteRequest } from '../../model/concrete-scenario.ts';
 import { changeDeepLeaf } from '../../model/deep-leaf.ts';
@@ -122,8 +124,8 @@ export interface HttpDriverOptions {
    * the first run — that the gate's Execution Layer calls really pass the proxy
    */
   controlPlane?: ScriptedControlPlane;
-  /** a harder crash than the control channel's restart (e.g. restarting a container) */
-  crash?: () => Promise<void>;
+  /** a harder crash than the control channel's restart (e.g. restarting a container); `replica`: that one alone */
+  crash?: (replica?: number) => Promise<void>;
   /**
    * where to send bypass probes when the handshake announces no Execution Layer: for a gate the
    * harness started itself, the address it told the gate to listen on
@@ -235,6 +237,15 @@ export class HttpDriver implements Driver {
     return gate;
   }
 
+  get replicas(): number {
+    return this.gates.length;
+  }
+
+  /** The replica asked for (by index, wrapping), or the next in turn. */
+  private gateFor(replica: number | undefined): string {
+    return replica === undefined ? this.nextGate() : this.gates[((replica % this.gates.length) + this.gates.length) % this.gates.length]!;
+  }
+
   /**
    * Once the harness lost its hold on the system (a control call failed), every later call fails
    * the same way at once: the run is inconclusive, and retrying against a gate in an unknown state
@@ -251,10 +262,10 @@ export class HttpDriver implements Driver {
     return error;
   }
 
-  /** A control-channel call to every gate; any failure (network, status, body) is a HarnessError. */
-  private async control(path: string, body: JsonValue): Promise<void> {
+  /** A control-channel call to every gate (or those named); any failure (network, status, body) is a HarnessError. */
+  private async control(path: string, body: JsonValue, gates: readonly string[] = this.gates): Promise<void> {
     this.guard();
-    for (const gate of this.gates) {
+    for (const gate of gates) {
       const what = `POST ${path} to ${gate}`;
       let response: Response;
       let text: string;
@@ -284,7 +295,7 @@ export class HttpDriver implements Driver {
     }
   }
 
-  async submit(body: Uint8Array): Promise<Answer> {
+  async submit(body: Uint8Array, options: SubmitOptions = {}): Promise<Answer> {
     this.guard();
     const op = this.options.recorder.requestSent(body);
     const proxy = this.options.executionProxy;
@@ -294,7 +305,7 @@ export class HttpDriver implements Driver {
     this.inFlight += 1;
     let answer: Answer;
     try {
-      answer = await this.post(new URL('/v1/requests', this.nextGate()), body);
+      answer = await this.post(new URL('/v1/requests', this.gateFor(options.replica)), body, options.headers);
     } finally {
       this.inFlight -= 1;
     }
@@ -307,10 +318,10 @@ export class HttpDriver implements Driver {
     return answer;
   }
 
-  private async post(url: URL | string, body: Uint8Array): Promise<Answer> {
+  private async post(url: URL | string, body: Uint8Array, headers: Readonly<Record<string, string>> = {}): Promise<Answer> {
     let response: Response;
     try {
-      response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000) });
+      response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...sendable(headers) }, body, signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000) });
     } catch (error) {
       const e = error as { name?: string; cause?: { code?: string } };
       if (e.name === 'TimeoutError') return { status: 'indeterminate' };
@@ -343,14 +354,80 @@ export class HttpDriver implements Driver {
     };
   }
 
-  async callExecutionLayer(call: JsonValue): Promise<Answer> {
+  async callExecutionLayer(call: JsonValue, options: DirectCallOptions = {}): Promise<Answer> {
     this.guard();
     const elUrl = this.options.directExecutionUrl ?? this.options.hello?.execution_layer_url;
     if (!elUrl) throw new HarnessError('the gate announced no Execution Layer URL');
     const recorded = this.options.recorder.directCall(directCallFields(call));
-    const answer = await this.post(new URL('/v1/execute', elUrl), canonicalBytes(call));
+    const base = new URL(elUrl);
+    const url = options.path ? new URL(`${base.pathname.replace(/\/+$/, '')}${options.path}`, base) : new URL('/v1/execute', elUrl);
+    const answer = await this.post(url, canonicalBytes(call), options.headers);
     recorded.settle(answer);
     return answer;
+  }
+
+  async health(): Promise<number[]> {
+    this.guard();
+    const statuses: number[] = [];
+    for (const gate of this.gates) {
+      try {
+        const response = await fetch(new URL('/healthz', gate), { signal: AbortSignal.timeout(5_000) });
+        await response.body?.cancel();
+        statuses.push(response.status);
+      } catch {
+        statuses.push(0);
+      }
+    }
+    return statuses;
+  }
+
+  /** The Gate's last call that passed the harness's proxy, as the Gate sent it; undefined when none did (or it was not JSON). */
+  lastExecutionCall(): CapturedExecutionCall | undefined {
+    const seen = this.options.executionProxy?.lastRequest;
+    if (!seen) return undefined;
+    try {
+      return { path: seen.path, headers: { ...seen.headers }, body: parseStrictJson(seen.body) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * An upload its client abandons: the full length announced, `sentBytes` of it sent, then the
+   * connection closed. Resolves once the gate had the time to notice — its audit export holds a
+   * record of the bytes that arrived — or after ABORT_NOTICE_MS (INV-5 then judges the export).
+   */
+  async abortUpload(body: Uint8Array, sentBytes: number, options: SubmitOptions = {}): Promise<void> {
+    this.guard();
+    const sent = body.slice(0, Math.max(0, Math.min(sentBytes, body.length - 1)));
+    const gate = this.gateFor(options.replica);
+    const op = this.options.recorder.requestSent(sent);
+    await new Promise<void>((resolve) => {
+      const url = new URL('/v1/requests', gate);
+      const req = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...sendable(options.headers ?? {}) } });
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(giveUp);
+        req.destroy();
+        resolve();
+      };
+      const giveUp = setTimeout(finish, ABORT_NOTICE_MS);
+      req.on('error', finish);
+      req.on('response', (res) => (res.resume(), finish()));
+      req.flushHeaders();
+      // Let the bytes leave before hanging up: the gate must see part of a body, then the end.
+      req.write(sent, () => setTimeout(finish, ABORT_LINGER_MS));
+    });
+    this.options.recorder.response(op, { status: 'indeterminate' });
+    const hash = sha256Digest(sent);
+    const deadline = Date.now() + ABORT_NOTICE_MS;
+    while (Date.now() < deadline) {
+      const records = await exportOf(gate).catch(() => []);
+      if (records.some((r) => typeof r === 'object' && r !== null && !Array.isArray(r) && r.request_hash === hash)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
 
@@ -413,16 +490,17 @@ export class HttpDriver implements Driver {
     if (this.clockOffsetMs !== 0) await this.control('/failclosed/v1/clock', { offset_ms: this.clockOffsetMs });
   }
 
-  async crashAndRestart(): Promise<void> {
+  async crashAndRestart(options: { replica?: number } = {}): Promise<void> {
     this.guard();
-    const span = this.options.recorder.faultStarted('crash');
+    const one = options.replica !== undefined && this.gates.length > 1 ? ((options.replica % this.gates.length) + this.gates.length) % this.gates.length : undefined;
+    const span = this.options.recorder.faultStarted('crash', one === undefined ? undefined : `replica ${one}`);
     if (this.options.crash) {
       try {
-        await this.options.crash();
+        await this.options.crash(one);
       } catch (error) {
         throw this.fail(error instanceof HarnessError ? error : new HarnessError(`the crash and restart of the gate failed: ${(error as Error).message}`, 'check that the gate can be restarted on its data directory (its log says why not)', { cause: error }));
       }
-    } else await this.control('/failclosed/v1/restart', {});
+    } else await this.control('/failclosed/v1/restart', {}, one === undefined ? undefined : [this.gates[one]!]);
     await this.reassert();
     this.options.recorder.faultHealed(span);
   }
@@ -465,6 +543,13 @@ export class HttpDriver implements Driver {
   }
 }
 
+/**
+ * A gate that cannot be reset keeps its whole log, so its export grows run after run (a standard
+ * profile writes thousands of records): the export is read with room to spare, not with a request's
+ * 1 MiB limit.
+ */
+const EXPORT_LIMITS = { maxBytes: 512 * 1024 * 1024, maxDepth: 64 };
+
 const EXPORT_REMEDY = 'the gate must serve GET /v1/audit as a JSON array of audit records once its faults are healed (CONTRACT.md section 7)';
 
 /** The audit export of one gate; any failure (network, status, body) is a HarnessError. */
@@ -487,7 +572,7 @@ async function exportOf(gate: string): Promise<JsonValue[]> {
   if (!response.ok) throw new HarnessError(`GET /v1/audit of ${gate} answered HTTP ${response.status}${text ? `: ${oneLine(text)}` : ''}`, EXPORT_REMEDY);
   let value: JsonValue;
   try {
-    value = parseStrictJson(text);
+    value = parseStrictJson(text, EXPORT_LIMITS);
   } catch (error) {
     throw new HarnessError(`GET /v1/audit of ${gate} did not answer strict JSON: ${(error as Error).message}`, EXPORT_REMEDY);
   }
@@ -501,11 +586,21 @@ async function eventsOf(gate: string): Promise<JsonValue[]> {
     const response = await fetch(new URL('/v1/events', gate), { signal: AbortSignal.timeout(CONTROL_TIMEOUT_MS) });
     const text = await response.text();
     if (!response.ok) return [];
-    const value = parseStrictJson(text);
+    const value = parseStrictJson(text, EXPORT_LIMITS);
     return Array.isArray(value) ? value : [];
   } catch {
     return [];
   }
+}
+
+/** How long an abandoned upload stays open after its bytes left, and how long the gate has to audit it. */
+const ABORT_LINGER_MS = 30;
+const ABORT_NOTICE_MS = 3_000;
+
+/** Headers fetch lets a client set: those the transport owns per hop are left out. */
+const NOT_SENDABLE = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect', 'proxy-connection']);
+function sendable(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !NOT_SENDABLE.has(name.toLowerCase())));
 }
 
 /** The start of a body, on one line, for a message. */

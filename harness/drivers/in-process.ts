@@ -14,7 +14,7 @@ import type { ExecutionLink } from '../../reference-impl/gate/links.ts';
 import { LinkError } from '../../reference-impl/gate/links.ts';
 import { FaultyClaimStore } from '../../reference-impl/stores/faulty-claim-store.ts';
 import { MemoryClaimStore } from '../../reference-impl/stores/memory-claim-store.ts';
-import type { Answer, Capability, Driver, DriverFault } from '../../conformance/driver.ts';
+import type { Answer, Capability, CapturedExecutionCall, DirectCallOptions, Driver, DriverFault, SubmitOptions } from '../../conformance/driver.ts';
 import { DRIVER_FAULTS } from '../../conformance/driver.ts';
 import type { InProcessEnvironment, InProcessSystem, InProcessTarget, TargetSettings } from '../../conformance/in-process-target.ts';
 import type { ScriptedControlPlane } from '../control-plane/scripted-control-plane.ts';
@@ -110,26 +110,43 @@ export class InProcessDriver implements Driver {
   /** The Gate→Execution Layer link, as the active faults make it. */
   private intercept(inner: ExecutionLink): ExecutionLink {
     return {
-      execute: async (call, signal) => {
+      execute: async (call, signal, headers) => {
+        // As the proxy would see it on the wire: the call as the Gate sent it, with its headers.
+        this.captured = { path: '/v1/execute', headers: { 'content-type': 'application/json', ...lowerCased(headers) }, body: structuredClone(call) as unknown as JsonValue };
         if (this.linkFaults.has('execution-partition')) throw new LinkError('unreachable', 'partitioned by the harness');
         const delivered = this.linkFaults.has('execution-tamper') ? { ...call, parameters: changeDeepLeaf(call.parameters) } : call;
-        const result = await inner.execute(delivered, signal);
+        const result = await inner.execute(delivered, signal, headers);
         if (this.linkFaults.has('execution-unconfirmed')) throw new LinkError('timeout', 'the harness dropped the answer');
         return result;
       },
     };
   }
 
-  async submit(body: Uint8Array): Promise<Answer> {
+  async submit(body: Uint8Array, options: SubmitOptions = {}): Promise<Answer> {
     const op = this.options.recorder.requestSent(body);
-    const answer = await this.system.submit(body);
+    const answer = await this.system.submit(body, options.headers ? lowerCased(options.headers) : undefined);
     this.options.recorder.response(op, answer);
     return answer;
   }
 
-  async callExecutionLayer(call: JsonValue): Promise<Answer> {
+  /** In-process there is no socket: the system is handed what arrived, as its server would be. */
+  async abortUpload(body: Uint8Array, sentBytes: number): Promise<void> {
+    const received = body.slice(0, Math.max(0, Math.min(sentBytes, body.length)));
+    const op = this.options.recorder.requestSent(received);
+    if (this.system.abortUpload) await this.system.abortUpload(received);
+    else await this.system.submit(received);
+    this.options.recorder.response(op, { status: 'indeterminate' });
+  }
+
+  private captured: CapturedExecutionCall | undefined;
+
+  lastExecutionCall(): CapturedExecutionCall | undefined {
+    return this.captured && structuredClone(this.captured);
+  }
+
+  async callExecutionLayer(call: JsonValue, options: DirectCallOptions = {}): Promise<Answer> {
     const recorded = this.options.recorder.directCall(directCallFields(call));
-    const answer = await this.system.executeDirect(call);
+    const answer = await this.system.executeDirect(call, options.headers ? lowerCased(options.headers) : undefined);
     recorded.settle(answer);
     return answer;
   }
@@ -196,4 +213,8 @@ export class InProcessDriver implements Driver {
   async close(): Promise<void> {
     await Promise.allSettled([this.durable?.nonces.close(), this.durable?.approvals.close(), this.durable?.audit.close()]);
   }
+}
+
+function lowerCased(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
 }

@@ -40,6 +40,43 @@ describe('re-deriving every allow/deny from a history and the keys', () => {
     expect(bad?.message).toMatch(/^expected the Gate to ask the Control Plane .* recorded denied with KEY_UNKNOWN/);
   });
 
+  it('accepts a replay after a request lost in a crash either way: its claim may have landed, or not', () => {
+    const lost = (replay: 'denied' | 'executed' | 'wrong') => {
+      const b = new HistoryBuilder();
+      const request = b.request();
+      const first = b.send(request);
+      b.heal(b.fault('crash', 'replica 1'));
+      b.respond(first, 'indeterminate');
+      const again = b.resend(first);
+      if (replay === 'executed') {
+        const { envelope } = b.allow(request);
+        b.effectOf(request, envelope);
+        b.respond(again, 'executed');
+      } else b.respond(again, 'denied', { code: replay === 'denied' ? 'REPLAY_DETECTED' : 'KEY_UNKNOWN' });
+      return mismatches(b).map((m) => m.message);
+    };
+    expect(lost('denied')).toEqual([]);
+    expect(lost('executed')).toEqual([]);
+    expect(lost('wrong')).toEqual([expect.stringMatching(/^expected .*denied with REPLAY_DETECTED.*; recorded denied with KEY_UNKNOWN/)]);
+  });
+
+  it('accepts a request lost in a crash with or without its effect, and still catches one never answered without a crash', () => {
+    const unanswered = (crash: boolean, executed: boolean) => {
+      const b = new HistoryBuilder();
+      const request = b.request();
+      const sent = b.send(request);
+      // The Control Plane allowed it: without a crash, the chart says it executes.
+      const { envelope } = b.allow(request);
+      if (executed) b.effectOf(request, envelope);
+      if (crash) b.heal(b.fault('crash'));
+      b.respond(sent, 'indeterminate');
+      return mismatches(b).map((m) => m.message);
+    };
+    expect(unanswered(true, false)).toEqual([]);
+    expect(unanswered(true, true)).toEqual([]);
+    expect(unanswered(false, false)).toEqual([expect.stringMatching(/^expected executed \(1 effect\); recorded indeterminate \(no effect\)$/)]);
+  });
+
   it('accepts either winner among concurrent duplicates, but not two', () => {
     const race = (firstWins: boolean, bothExecute = false) => {
       const b = new HistoryBuilder();

@@ -35,7 +35,9 @@ import { nonceKeyOf } from '../../model/system-memory.ts';
 export type ExpectedOutcome =
   | { decision: 'executed' | 'denied'; codes: DenialCode[]; effects: number }
   /** the chart asks a question the evidence cannot answer (e.g. the Control Plane was never asked) */
-  | { decision: 'unanswered'; question: Question };
+  | { decision: 'unanswered'; question: Question }
+  /** a request in flight when the gate crashed, never answered: it may have executed, or not */
+  | { decision: 'lost in a crash' };
 
 export interface RecordedOutcome {
   status: GateResponse['status'] | 'no answer';
@@ -291,17 +293,17 @@ function claimedItsNonce(op: RequestOp, attribution: EffectAttribution): boolean
  * could: sent before this one was answered, inside the replay window, and past its replay stage.
  * Concurrent duplicates see each other, so at most one of them may go on.
  */
-function nonceClaimedBefore(op: RequestOp, index: HistoryIndex, attribution: EffectAttribution): boolean {
+function nonceClaimedBefore(op: RequestOp, index: HistoryIndex, attribution: EffectAttribution): boolean | 'maybe' {
   if (op.nonceKey === undefined) return false;
   const answeredAt = op.response?.eventIndex ?? Number.POSITIVE_INFINITY;
   const windowMs = index.history.config.replayWindowSec * 1000;
-  return (index.opsByNonceKey.get(op.nonceKey) ?? []).some(
-    (other) =>
-      other !== op &&
-      other.eventIndex < answeredAt &&
-      Math.abs(op.event.at - other.event.at) < windowMs &&
-      claimedItsNonce(other, attribution),
+  const earlier = (index.opsByNonceKey.get(op.nonceKey) ?? []).filter(
+    (other) => other !== op && other.eventIndex < answeredAt && Math.abs(op.event.at - other.event.at) < windowMs,
   );
+  if (earlier.some((other) => claimedItsNonce(other, attribution))) return true;
+  // A request never answered (lost in a crash, or no answer in time) may have claimed it, or not.
+  const unanswered = (other: RequestOp) => other.response === undefined || other.response.event.status === 'indeterminate';
+  return earlier.some((other) => unanswered(other) && other.parsed.ok) ? 'maybe' : false;
 }
 
 /** An approval already spent by an effect that is not this request's (or call's) own. */
@@ -374,6 +376,7 @@ function expectedOutcomes(
 // ---------------------------------------------------------------- comparison
 
 function matches(expected: ExpectedOutcome, recorded: RecordedOutcome): boolean {
+  if (expected.decision === 'lost in a crash') return (recorded.status === 'indeterminate' || recorded.status === 'no answer') && recorded.effects <= 1;
   if (expected.decision === 'unanswered') {
     // Nothing can have executed for it; an answer other than "none came" is a wrong answer.
     return (recorded.status === 'indeterminate' || recorded.status === 'no answer') && recorded.effects === 0;
@@ -397,6 +400,7 @@ export function describeExpected(expected: readonly ExpectedOutcome[]): string {
   return expected
     .map((e) => {
       if (e.decision === 'unanswered') return QUESTION_PHRASES[e.question] ?? `an answer to "${e.question}" that the evidence does not give`;
+      if (e.decision === 'lost in a crash') return 'no answer (lost in a crash), with at most one effect';
       const effects = e.effects === 0 ? 'no effect' : e.effects === 1 ? '1 effect' : `${e.effects} effects`;
       return e.decision === 'executed' ? `executed (${effects})` : `denied with ${e.codes.join(' or ')} (${effects})`;
     })
@@ -438,7 +442,7 @@ function rederiveRequest(op: RequestOp, index: HistoryIndex, attribution: Effect
   }
   answers.requestShape = [op.parsed.ok ? 'wellFormed' : op.parsed.code === 'NONCE_MALFORMED' ? 'nonceMalformed' : 'malformed'];
   let approvalId: string | undefined;
-  let nonceClaimed = false;
+  let nonceClaimed: boolean | 'maybe' = false;
   let approvalConsumed = false;
 
   if (op.parsed.ok) {
@@ -474,7 +478,13 @@ function rederiveRequest(op: RequestOp, index: HistoryIndex, attribution: Effect
     approvalConsumed = approvalConsumedBefore(approvalId, op.response?.eventIndex ?? Number.POSITIVE_INFINITY, own, index);
   }
 
-  const expected = expectedOutcomes('gate', answers, nonceClaimed, approvalConsumed);
+  const expected: ExpectedOutcome[] =
+    nonceClaimed === 'maybe'
+      ? [...expectedOutcomes('gate', answers, true, approvalConsumed), ...expectedOutcomes('gate', answers, false, approvalConsumed)]
+      : [...expectedOutcomes('gate', answers, nonceClaimed, approvalConsumed)];
+  // In flight when the gate crashed and never answered (CONTRACT.md section 9.1): however far it got.
+  const crashed = index.faults.some((f) => f.event.fault === 'crash' && overlap(f.event, interval, f.eventIndex) !== 'none');
+  if (crashed && (recorded.status === 'indeterminate' || recorded.status === 'no answer')) expected.push({ decision: 'lost in a crash' });
   const verdict = verdictOf('request', op.op, op.eventIndex, answers, expected, recorded);
   // What executed must be what was approved: the model's effect carries the envelope's approval.
   const executedUnder = own.map((e) => e.event.approval_id);

@@ -51,7 +51,7 @@ export const COLUMNS: readonly { head: string; width?: number }[] = [
 ];
 
 function verdictCell(row: KillRow): string {
-  if (row.applicable === false) return '<span class="verdict-na">in-process only</span>';
+  if (row.applicable === false) return `<span class="verdict-na">${row.onlyOver === 'http' ? 'over HTTP only' : 'in-process only'}</span>`;
   if (row.verdict === 'non-compliant') return '<span class="verdict-caught">caught</span>';
   return `<span class="verdict-missed">NOT CAUGHT (${esc(row.verdict)})</span>`;
 }

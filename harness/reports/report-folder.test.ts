@@ -242,6 +242,7 @@ describe('junit.xml', () => {
         'failclosed.INV-6 history', // so INV-6 as a whole is not tested
         'failclosed.INV-5 malformed-input', // INV-5 cannot be judged without the audit export
         'failclosed.INV-5 audit-failure',
+        'failclosed.INV-5 burst',
         'failclosed.INV-5 history',
         'failclosed.INV-3 nonce-store-failure', // partly: the unconfirmed write was tested, the outage not
         'failclosed.INV-4 nonce-store-failure',

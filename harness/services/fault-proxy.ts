@@ -40,6 +40,19 @@ export interface FaultProxy {
   close(): Promise<void>;
   /** requests sent on to the dependency */
   readonly forwarded: number;
+  /**
+   * The last request that reached the proxy, as its client sent it (before any rewrite): method,
+   * path, end-to-end headers (no host, content-length or hop-by-hop ones) and body — the shape
+   * of the Gate's real calls, which the harness replays to the dependency with bad contents.
+   */
+  readonly lastRequest: SeenRequest | undefined;
+}
+
+export interface SeenRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
 }
 
 export interface FaultProxyOptions {
@@ -64,6 +77,16 @@ function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined && !HOP_BY_HOP.has(name) && !named.has(name)) out[name] = value;
+  }
+  return out;
+}
+
+/** The end-to-end headers of a request, one string each, without what the transport sets per hop. */
+function seenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(endToEnd(headers))) {
+    if (name === 'host' || name === 'content-length' || value === undefined) continue;
+    out[name] = Array.isArray(value) ? value.join(', ') : String(value);
   }
   return out;
 }
@@ -93,6 +116,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   /** bumped when a partition starts or the proxy closes: what arrived before is never forwarded after */
   let epoch = 0;
   let forwarded = 0;
+  let lastRequest: SeenRequest | undefined;
   let listening = false;
   let closed = false;
   let modeChange: Promise<void> = Promise.resolve();
@@ -144,6 +168,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     const body = await readBody(req, PROXY_BODY_LIMIT);
     if (body.truncated) return;
     if (!body.bytes) return sendBytes(res, 413, 'too large for the fault proxy', 'text/plain');
+    lastRequest = { method: req.method ?? 'POST', path: req.url ?? '/', headers: seenHeaders(req.headers), body: body.bytes };
     const stillThere = () => !closed && epoch === arrived && !left.aborted;
     if (!stillThere()) return;
     switch (current.kind) {
@@ -222,6 +247,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     },
     get forwarded() {
       return forwarded;
+    },
+    get lastRequest() {
+      return lastRequest;
     },
     setMode(next: ProxyMode): Promise<void> {
       checkMode(next);

@@ -4,7 +4,7 @@ import type { History } from '../history.ts';
 import type { JsonValue } from '../profile/canonical-json.ts';
 import { canonicalize } from '../profile/canonical-json.ts';
 import { digestJson, sha256Digest } from '../profile/digest.ts';
-import { HistoryBuilder, addCompliantTraffic, rechainAudit } from '../history-builder.ts';
+import { HistoryBuilder, TEST_KEYS, addCompliantTraffic, rechainAudit } from '../history-builder.ts';
 import { checkInv5 } from './inv-5-attributable-audit.ts';
 import { readRequest } from '../profile/request-checks.ts';
 import { fromBase64Url } from '../profile/encoding.ts';
@@ -133,6 +133,62 @@ describe('INV-5 attributable audit of every request', () => {
     b.respond(two, 'denied', { code: 'POLICY_DENIED', trace_id: 'trace-shared' });
     const last = lastAuditIndex(b);
     expectCaught(checkInv5(b.build()), 'INV-5', { audit: [last - 1, last], message: /trace-shared disagree/ });
+  });
+
+  describe('trace_id (CONTRACT.md section 3): fresh for every HTTP request received, joining one request', () => {
+    it('catches identical bytes sent twice that were answered with one trace_id', () => {
+      // Two denials, each audited: every old check holds; only the shared trace gives it away.
+      const b = compliant();
+      const first = b.send(b.request({}, TEST_KEYS.bob));
+      const again = b.resend(first);
+      b.auditDenial(first, 'SIGNATURE_INVALID', 'trace-of-the-bytes');
+      b.auditDenial(again, 'SIGNATURE_INVALID', 'trace-of-the-bytes');
+      const r1 = b.respond(first, 'denied', { code: 'SIGNATURE_INVALID', trace_id: 'trace-of-the-bytes' });
+      const r2 = b.respond(again, 'denied', { code: 'SIGNATURE_INVALID', trace_id: 'trace-of-the-bytes' });
+      const verdict = checkInv5(b.build());
+      expectCaught(verdict, 'INV-5', { events: [r1, r2], message: /same trace_id trace-of-the-bytes: .*identical bytes sent twice included/ });
+      expect(verdict.violations).toHaveLength(1);
+    });
+
+    it('catches a trace answered to one request that closes two outcomes', () => {
+      const b = compliant();
+      const sent = b.send(b.request());
+      b.auditDenial(sent, 'POLICY_DENIED', 'trace-twice');
+      b.auditDenial(sent, 'CONTROL_PLANE_TIMEOUT', 'trace-twice');
+      b.respond(sent, 'denied', { code: 'POLICY_DENIED', trace_id: 'trace-twice' });
+      expectCaught(checkInv5(b.build()), 'INV-5', { events: [sent.eventIndex], message: /holds the final records of 2 different outcomes/ });
+    });
+
+    it('accepts one final record written twice (a spooled record re-appended after a crash)', () => {
+      const b = compliant();
+      const sent = b.send(b.request());
+      b.auditDenial(sent, 'POLICY_DENIED', 'trace-again');
+      b.auditDenial(sent, 'POLICY_DENIED', 'trace-again');
+      b.respond(sent, 'denied', { code: 'POLICY_DENIED', trace_id: 'trace-again' });
+      expectHolds(checkInv5(b.build()));
+    });
+  });
+
+  describe('a request in flight when the gate crashed (CONTRACT.md section 9, restart)', () => {
+    it('may lack its final record when it was never answered', () => {
+      const b = compliant();
+      const sent = b.send(b.request());
+      b.heal(b.fault('crash', 'replica 1'));
+      b.respond(sent, 'indeterminate');
+      expectHolds(checkInv5(b.build()));
+    });
+
+    it('must have it when it was answered, or when no crash overlapped it', () => {
+      const answered = compliant();
+      const sent = answered.send(answered.request());
+      answered.heal(answered.fault('crash'));
+      answered.respond(sent, 'denied', { code: 'AUDIT_UNAVAILABLE', trace_id: answered.traceId() });
+      expectCaught(checkInv5(answered.build()), 'INV-5', { events: [sent.eventIndex], message: /has no final audit record/ });
+      const noCrash = compliant();
+      const lost = noCrash.send(noCrash.request());
+      noCrash.respond(lost, 'indeterminate');
+      expectCaught(checkInv5(noCrash.build()), 'INV-5', { events: [lost.eventIndex], message: /has no final audit record/ });
+    });
   });
 
   it('catches a reported success whose trace records a denial', () => {

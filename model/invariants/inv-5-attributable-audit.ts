@@ -129,9 +129,16 @@ export function checkInv5(history: History, index: HistoryIndex = buildHistoryIn
       violation(`Request op ${op.op} was recorded with a body that is not base64url, so its audit cannot be found.`, [op.eventIndex]);
     }
   }
+  // A request in flight when the gate crashed, never answered, may lack its final record (CONTRACT.md section 9, restart).
+  const crashes = history.events.flatMap((e) => (e.kind === 'fault' && e.fault === 'crash' ? [{ from: e.at, to: e.until ?? Number.POSITIVE_INFINITY }] : []));
+  const lostInCrash = (op: RequestOp): boolean => {
+    if (op.response && op.response.event.status !== 'indeterminate') return false;
+    const end = op.response?.event.at ?? Number.POSITIVE_INFINITY;
+    return crashes.some((c) => op.event.at <= c.to && end >= c.from);
+  };
   for (const [requestHash, ops] of index.opsByRequestHash) {
     const finals = (byRequestHash.get(requestHash) ?? []).filter((e) => e.record.stage === 'final');
-    if (finals.length < ops.length) {
+    if (finals.length < ops.filter((op) => !lostInCrash(op)).length) {
       const which = ops.map((op) => op.op).join(', ');
       violation(
         ops.length === 1
@@ -177,6 +184,32 @@ export function checkInv5(history: History, index: HistoryIndex = buildHistoryIn
         [],
         entries.map((e) => e.auditIndex),
       );
+    }
+  }
+
+  // A trace is one HTTP request received (CONTRACT.md section 3): no two answers share a trace_id —
+  // identical bytes sent twice included — and an answered trace closes one request: its final
+  // records (the same one written again after a crash aside) are that request's one final record.
+  const answeredByTrace = new Map<string, RequestOp[]>();
+  for (const op of index.ops) {
+    const traceId = op.response?.event.trace_id;
+    if (traceId !== undefined && op.response!.event.status !== 'indeterminate') pushTo(answeredByTrace, traceId, op);
+  }
+  for (const [traceId, ops] of answeredByTrace) {
+    const auditIndexes = (byTraceId.get(traceId) ?? []).map((e) => e.auditIndex);
+    if (ops.length > 1) {
+      const sameBytes = new Set(ops.map((op) => op.requestHash)).size === 1;
+      violation(
+        `The Gate answered ${ops.length} requests (ops ${ops.map((op) => op.op).join(', ')}) with the same trace_id ${traceId}: a trace_id is fresh for every HTTP request received${sameBytes ? ', identical bytes sent twice included' : ''}.`,
+        ops.flatMap((op) => [op.eventIndex, op.response!.eventIndex]),
+        auditIndexes,
+      );
+      continue;
+    }
+    const finals = (byTraceId.get(traceId) ?? []).filter((e) => e.record.stage === 'final');
+    const distinct = new Set(finals.map((e) => JSON.stringify([e.record.decision, e.record.code ?? null, e.record.outcome ?? null, e.record.approval_id ?? null])));
+    if (distinct.size > 1) {
+      violation(`Trace ${traceId}, answered to request op ${ops[0]!.op} alone, holds the final records of ${distinct.size} different outcomes: a trace joins one request's records.`, [ops[0]!.eventIndex], auditIndexes);
     }
   }
 

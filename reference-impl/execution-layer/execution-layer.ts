@@ -24,6 +24,15 @@ export interface ExecutionCall {
   parameters: JsonValue;
 }
 
+/**
+ * What the transport knew of a call besides its body. The reference re-validates every call the
+ * same way whoever sent it and however: it reads none of this (CONTRACT.md section 5).
+ */
+export interface CallContext {
+  /** the call's HTTP headers, names in lower case */
+  headers?: Readonly<Record<string, string>>;
+}
+
 export type ExecutionResult =
   | { status: 'executed'; effect_id: string; approval_id: string }
   | { status: 'denied'; code: DenialCode; reason: string };
@@ -65,7 +74,7 @@ export class ExecutionLayer {
     return this.options.approvals.claim(envelope.approval_id, envelope.expires_at * 1000 + APPROVAL_MEMORY_MS);
   }
 
-  async execute(call: unknown): Promise<ExecutionResult> {
+  async execute(call: unknown, _context: CallContext = {}): Promise<ExecutionResult> {
     const shape = readCall(call);
     if (typeof shape === 'string') return { status: 'denied', code: 'REQUEST_MALFORMED', reason: shape };
     const codes = this.envelopeFailures(shape.envelope, shape);

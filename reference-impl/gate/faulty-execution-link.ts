@@ -32,10 +32,10 @@ export class FaultyExecutionLink implements ExecutionLink {
     private readonly active: ReadonlySet<ExecutionLinkFault>,
   ) {}
 
-  async execute(call: ExecutionCall, signal: AbortSignal): Promise<Uint8Array | JsonValue> {
+  async execute(call: ExecutionCall, signal: AbortSignal, headers?: Readonly<Record<string, string>>): Promise<Uint8Array | JsonValue> {
     if (this.active.has('execution-partition')) throw new LinkError('unreachable', 'the Execution Layer is partitioned away (conformance fault)');
     const delivered = this.active.has('execution-tamper') ? { ...call, parameters: tamperParameters(call.parameters) } : call;
-    const result = await this.inner.execute(delivered, signal);
+    const result = await this.inner.execute(delivered, signal, headers);
     if (this.active.has('execution-unconfirmed')) throw new LinkError('timeout', 'the Execution Layer answered, and the answer was lost (conformance fault)');
     return result;
   }

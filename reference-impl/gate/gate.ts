@@ -75,6 +75,16 @@ export interface GateAnswer {
   effect_id?: string;
 }
 
+/**
+ * What the transport knew of a request besides its bytes. The reference decides on the bytes
+ * alone: no header, source address or other out-of-band claim changes a decision (CONTRACT.md
+ * section 3), so it passes this on to nothing. Planted-bug variants read it.
+ */
+export interface RequestContext {
+  /** the request's HTTP headers, names in lower case */
+  headers?: Readonly<Record<string, string>>;
+}
+
 /** Thrown inside the pipeline (or a subclass's step) to stop it with a denial. */
 export class Denial extends Error {
   constructor(
@@ -115,11 +125,38 @@ export class Gate {
     if (this.spool.size > 0) void this.settle();
   }
 
-  async handle(body: Uint8Array): Promise<GateAnswer> {
+  /** Requests being handled: a halted Gate lets them end (denied at their next stage) before its stores close. */
+  private readonly running = new Set<Promise<GateAnswer>>();
+
+  handle(body: Uint8Array, context: RequestContext = {}): Promise<GateAnswer> {
+    const run = this.process(body, context);
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run)).catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Waits (bounded) until every request this Gate was handling has ended. After `halt` each ends at
+   * its next stage, so nothing of a crashed generation acts after the restart: no claim, no
+   * question to the Control Plane, no dispatch (CONTRACT.md section 9, restart).
+   */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.allSettled([...this.running]), limit]);
+    clearTimeout(timer);
+  }
+
+  /** A halted Gate takes no further step for a request it was handling. */
+  private stillRunning(code: DenialCode): void {
+    if (this.halted) throw new Denial(code, 'the Gate was halted (crash or restart)');
+  }
+
+  private async process(body: Uint8Array, _context: RequestContext): Promise<GateAnswer> {
     const who: Attribution = {
       identity: 'unknown',
       request_hash: sha256Digest(body),
-      trace_id: `trace-${randomUUID()}`,
+      trace_id: this.newTraceId(body),
       data_hash: EMPTY_DATA_HASH,
     };
     let approvalId: string | undefined;
@@ -131,13 +168,18 @@ export class Gate {
       failClosed = 'SIGNATURE_INVALID';
       this.authenticate(request);
       failClosed = 'NONCE_STORE_UNAVAILABLE';
+      this.stillRunning(failClosed);
       await this.claimNonce(request);
       failClosed = 'CONTROL_PLANE_UNAVAILABLE';
+      this.stillRunning(failClosed);
       const envelope = await this.askControlPlane(request);
       approvalId = envelope.approval_id;
       failClosed = 'AUDIT_UNAVAILABLE';
+      this.stillRunning(failClosed);
       await this.writeIntent(who, envelope);
+      // From the intent on, a denial closes the dispatch: nothing sent is EXECUTION_UNAVAILABLE, outcome failed.
       dispatched = true;
+      this.stillRunning('EXECUTION_UNAVAILABLE');
       failClosed = 'EXECUTION_UNCONFIRMED';
       const effectId = await this.dispatch(request, envelope);
       await this.writeFinal({ ...who, decision: 'allow', stage: 'final', approval_id: envelope.approval_id, outcome: 'executed' });
@@ -152,6 +194,19 @@ export class Gate {
   /** A body not read whole (over the size limit, or aborted), known only by the hash of its bytes: denied and audited all the same. */
   async refuseUnread(requestHash: Digest): Promise<GateAnswer> {
     return this.deny({ identity: 'unknown', request_hash: requestHash, trace_id: `trace-${randomUUID()}`, data_hash: EMPTY_DATA_HASH }, 'REQUEST_MALFORMED', undefined);
+  }
+
+  /** A fresh trace id for every HTTP request received — identical bytes sent twice get two. */
+  protected newTraceId(_body: Uint8Array): string {
+    return `trace-${randomUUID()}`;
+  }
+
+  /**
+   * Headers the Gate puts on its Execution Layer calls besides the content type: none. Whatever
+   * it sent, the Execution Layer re-validates every call (CONTRACT.md section 5).
+   */
+  protected executionHeaders(): Readonly<Record<string, string>> | undefined {
+    return undefined;
   }
 
   private async deny(who: Attribution, code: DenialCode, dispatchedApproval: string | undefined): Promise<GateAnswer> {
@@ -270,6 +325,7 @@ export class Gate {
       raw = await this.deps.executionLayer.execute(
         { envelope: envelope as unknown as JsonValue, request_id: request.request_id, identity: request.identity, action: request.action, parameters: request.parameters },
         AbortSignal.timeout(this.settings.executionDeadlineMs),
+        this.executionHeaders(),
       );
     } catch (error) {
       // Refused before it arrived: nothing ran. Anything else: it may have run; never claim it did.

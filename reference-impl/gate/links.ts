@@ -27,7 +27,10 @@ export interface ControlPlaneLink {
   ask(question: PolicyQuestion, signal: AbortSignal): Promise<Uint8Array | JsonValue>;
 }
 
-/** Resolves to the raw answer of the Execution Layer; the Gate validates it. */
+/**
+ * Resolves to the raw answer of the Execution Layer; the Gate validates it. `headers`: what the
+ * Gate puts on the call besides the content type (the reference puts nothing).
+ */
 export interface ExecutionLink {
-  execute(call: ExecutionCall, signal: AbortSignal): Promise<Uint8Array | JsonValue>;
+  execute(call: ExecutionCall, signal: AbortSignal, headers?: Readonly<Record<string, string>>): Promise<Uint8Array | JsonValue>;
 }

@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { parseStrictJson } from '../../model/profile/canonical-json.ts';
 import type { ExecutionLayer } from '../execution-layer/execution-layer.ts';
-import { readBody, sendJson } from './http-util.ts';
+import { flatHeaders, readBody, sendJson } from './http-util.ts';
 
 /** A question or call carries a request's parameters: allow what the Gate allows, with room to spare. */
 export const DEFAULT_BODY_LIMIT = 256 * 1024;
@@ -29,7 +29,7 @@ export function createExecutionLayerServer(executionLayer: ExecutionLayer | (() 
         } catch (error) {
           return sendJson(res, 403, { status: 'denied', code: 'REQUEST_MALFORMED', reason: (error as Error).message });
         }
-        const result = await current().execute(call);
+        const result = await current().execute(call, { headers: flatHeaders(req) });
         return sendJson(res, result.status === 'executed' ? 200 : 403, result);
       }
       if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', role: 'execution-layer' });

@@ -9,14 +9,14 @@
  * and audited.
  */
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { GatewayEvent } from '../../model/profile/messages.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { exportJson, exportNdjson } from '../audit/audit-log.ts';
 import type { Gate, GateAnswer } from '../gate/gate.ts';
 import type { ControlChannel } from './control-channel.ts';
 import { handleControlChannel } from './control-channel.ts';
-import { readBody, sendJson, sendText } from './http-util.ts';
+import { flatHeaders, readBody, sendJson, sendText } from './http-util.ts';
 
 /** What the server serves; looked up per request, since a restart replaces the Gate. */
 export interface GateRuntime {
@@ -26,15 +26,30 @@ export interface GateRuntime {
 }
 
 export function createGateServer(runtime: GateRuntime, channel?: ControlChannel): Server {
+  /** client requests being handled: a restart drops them, as a crash would (no answer, no later record) */
+  const inFlight = new Set<ServerResponse>();
+  const crashing: ControlChannel | undefined = channel && {
+    ...channel,
+    restart: async () => {
+      for (const res of inFlight) res.socket?.destroy();
+      inFlight.clear();
+      await channel.restart();
+    },
+  };
   return createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://gate');
       const { gate, audit, events } = runtime;
-      if (channel && (await handleControlChannel(req, res, url.pathname, channel))) return;
+      if (crashing && (await handleControlChannel(req, res, url.pathname, crashing))) return;
       if (req.method === 'POST' && url.pathname === '/v1/requests') {
-        const body = await readBody(req, gate.settings.maxBodyBytes);
-        const answer: GateAnswer = body.bytes ? await gate.handle(body.bytes) : await gate.refuseUnread(body.digest);
-        if (!body.truncated) sendJson(res, answer.status === 'executed' ? 200 : 403, answer);
+        inFlight.add(res);
+        try {
+          const body = await readBody(req, gate.settings.maxBodyBytes);
+          const answer: GateAnswer = body.bytes ? await gate.handle(body.bytes, { headers: flatHeaders(req) }) : await gate.refuseUnread(body.digest);
+          if (!body.truncated && inFlight.has(res)) sendJson(res, answer.status === 'executed' ? 200 : 403, answer);
+        } finally {
+          inFlight.delete(res);
+        }
         return;
       }
       if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', role: 'gate' });

@@ -24,9 +24,9 @@ function classify(error: unknown, what: string): LinkError {
   return new LinkError('timeout', `${what}: ${(error as Error).message}`, { cause: error });
 }
 
-async function post(url: string, value: JsonValue | object, signal: AbortSignal, what: string): Promise<Response> {
+async function post(url: string, value: JsonValue | object, signal: AbortSignal, what: string, headers: Readonly<Record<string, string>> = {}): Promise<Response> {
   try {
-    return await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: canonicalBytes(value), signal, redirect: 'manual' });
+    return await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: canonicalBytes(value), signal, redirect: 'manual' });
   } catch (error) {
     throw classify(error, what);
   }
@@ -56,8 +56,8 @@ export class HttpControlPlaneLink implements ControlPlaneLink {
 export class HttpExecutionLink implements ExecutionLink {
   constructor(private readonly baseUrl: string) {}
 
-  async execute(call: ExecutionCall, signal: AbortSignal): Promise<Uint8Array> {
-    const response = await post(new URL('/v1/execute', this.baseUrl).href, call, signal, 'Execution Layer');
+  async execute(call: ExecutionCall, signal: AbortSignal, headers?: Readonly<Record<string, string>>): Promise<Uint8Array> {
+    const response = await post(new URL('/v1/execute', this.baseUrl).href, call, signal, 'Execution Layer', headers);
     return bodyOf(response, signal, 'Execution Layer');
   }
 }
