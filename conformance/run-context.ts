@@ -27,6 +27,7 @@ import type { MalformedForm, ScriptedControlPlane } from '../harness/control-pla
 import type { HistoryRecorder } from '../harness/history-recorder.ts';
 import type { Answer, Capability, Driver, DriverFault } from './driver.ts';
 import type { Tagged, Threat } from './threats.ts';
+import { deliverLateAnswers } from './scenarios/late-answers.ts';
 
 export const ACTION = 'payments.transfer';
 
@@ -52,6 +53,7 @@ const FAULTS_FOR: Partial<Record<string, DriverFault>> = {
   'executionLink.partitioned': 'execution-partition',
   'executionLink.tampered': 'execution-tamper',
   'executionOutcome.unconfirmed': 'execution-unconfirmed',
+  'executionLink.delayed': 'execution-delayed',
 };
 
 /** "[prior] question.answer …": the model scenario a prediction ran, as reports place it on the chart. */
@@ -112,6 +114,8 @@ export interface GateStep {
   faultsStayOn?: boolean;
   /** how a "malformed" Control Plane answer looks (default: garbage) */
   controlPlaneForm?: MalformedForm;
+  /** a late allow / delayed call is delivered this long after the Gate answered (scenarios/late-answers.ts) */
+  lateByMs?: number;
 }
 
 export interface DirectStep {
@@ -325,6 +329,8 @@ export class RunContext {
       observed = await this.driver.submit(body);
     } else observed = await this.withFaults(faults, () => this.driver.submit(body));
     this.controlPlane.answer(undefined);
+    // What the harness held back (a late allow, a delayed call) arrives now, after the answer.
+    await deliverLateAnswers(this, { label: step.label, tag: step.tag, answers: step.answers, requestId: fields.request_id, ...(step.lateByMs !== undefined ? { lateByMs: step.lateByMs } : {}) }, observed);
     // Work queued during a partition would run now that it healed: count it against this step.
     if (faults.includes('execution-partition')) await new Promise((resolve) => setTimeout(resolve, 25));
     const effects = this.effectCount() - before;

@@ -20,6 +20,7 @@ export const THREATS = {
   'lost-confirmation': 'the Execution Layer executed but its answer was lost',
   'crash-restart': 'the system is killed and restarted; its memory of nonces and approvals must survive',
   bypass: 'calls straight to the Execution Layer with no, forged, expired, replayed or mismatched envelopes',
+  'late-answer': "a valid allow, or the Gate's own Execution Layer call, arrives after the Gate's deadline: nothing may run for a denial",
 } as const;
 
 export type Threat = keyof typeof THREATS;
@@ -42,6 +43,7 @@ export const THREAT_INVARIANTS: Record<Threat, readonly InvariantId[]> = {
   'lost-confirmation': ['INV-4'],
   'crash-restart': ['INV-3'],
   bypass: ['INV-6'],
+  'late-answer': ['INV-4'],
 };
 
 export interface Tagged {

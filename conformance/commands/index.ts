@@ -5,6 +5,8 @@ import { DirectCall } from './bypass-commands.ts';
 import { ApprovalBoundElsewhere, ControlPlaneAnswers, ExpiredApproval, ForgedApproval, MalformedControlPlaneAnswer } from './control-plane-commands.ts';
 import { AuditStoreFault, CrashDuringAuditOutage, LostConfirmation, NonceStoreFault, PartitionThenHeal, TamperInFlight } from './fault-commands.ts';
 import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, ReplayedApproval, SameNonceOtherIdentity } from './replay-commands.ts';
+import { DelayedExecutionCall, LateControlPlaneAllow } from './late-commands.ts';
+import { LATE_DELAYS_MS } from '../scenarios/late-answers.ts';
 import { FutureTimestamp, MalformedBody, MalformedNonce, RevokedKey, StaleTimestamp, TamperedSignature, UnknownKey, ValidRequest } from './request-commands.ts';
 
 export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Command>[] {
@@ -39,5 +41,7 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
     fc.constantFrom('no-envelope', 'forged', 'expired', 'expired-at-edge', 'not-yet-valid', 'replayed', 'mismatched').map((k) => new DirectCall(k as never)),
     fc.constant(new CrashDuringAuditOutage()),
     fc.constantFrom('wrong-case', 'redirect', 'status-4xx').map((f) => new MalformedControlPlaneAnswer(f as never)),
+    fc.constantFrom(...LATE_DELAYS_MS).map((ms) => new LateControlPlaneAllow(ms)),
+    fc.constantFrom(...LATE_DELAYS_MS).map((ms) => new DelayedExecutionCall(ms)),
   ];
 }

@@ -47,6 +47,7 @@ export function scenarioLabel(prior: PriorHistory, steps: readonly { question: Q
 /** The threat one unhealthy answer stands for (a few answers are sharper than their question). */
 export function threatOfAnswer(question: Question, answer: string): Threat {
   if (question === 'executionLink' && answer === 'tampered') return 'argument-swap';
+  if ((question === 'executionLink' && answer === 'delayed') || (question === 'controlPlane' && answer === 'lateAllow')) return 'late-answer';
   if (question === 'controlPlane' && (answer === 'unsignedAllow' || answer === 'forged')) return 'forged-approval';
   return THREAT_OF[question];
 }

@@ -7,6 +7,7 @@ import type { FaultKind } from '../history.ts';
 import type { ApprovalEnvelope } from '../profile/messages.ts';
 import type { EffectInfo, HistoryIndex, RequestOp } from './history-index.ts';
 import { buildHistoryIndex, toUnixSeconds, witnesses } from './history-index.ts';
+import { executionCallsPerApproval } from './dispatch-discipline.ts';
 
 export const INV_4_STATEMENT =
   'Under any failure or ambiguity the outcome is denial: nothing executes for a denied request, outside its envelope window, during a fault that forbids it or without a trusted allow, and no unproven success is reported.';
@@ -26,6 +27,11 @@ function envelopeOf(effect: EffectInfo, index: HistoryIndex): { envelope: Approv
     (c) => c.eventIndex < effect.eventIndex && c.trust.kind === 'trusted' && c.trust.envelope.approval_id === effect.event.approval_id,
   );
   return call && call.trust.kind === 'trusted' ? { envelope: call.trust.envelope, eventIndex: call.eventIndex } : undefined;
+}
+
+/** "1.8 s", "350 ms": how long after an answer something happened. */
+export function formatDelay(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
 }
 
 export function checkInv4(history: History, index: HistoryIndex = buildHistoryIndex(history)): InvariantVerdict {
@@ -69,8 +75,11 @@ export function checkInv4(history: History, index: HistoryIndex = buildHistoryIn
 
     // (a) a denial is final, save for the one that admits the work may have run.
     if (response?.status === 'denied' && response.code !== DENIAL_WITH_POSSIBLE_EFFECT) {
+      const after = event.at - (op.response?.event.at ?? event.at);
       violation(
-        `Effect ${event.effect_id} executed request op ${op.op}, which the Gate denied with ${response.code ?? 'no code'}.`,
+        after > 0
+          ? `Effect ${event.effect_id} executed request op ${op.op} ${formatDelay(after)} after the Gate answered ${response.code ?? 'a denial without a code'}: a denial is final.`
+          : `Effect ${event.effect_id} executed request op ${op.op}, which the Gate denied with ${response.code ?? 'no code'}.`,
         effect.eventIndex,
         op.eventIndex,
         op.response?.eventIndex,
@@ -129,10 +138,14 @@ export function checkInv4(history: History, index: HistoryIndex = buildHistoryIn
     }
   }
 
+  // (f) once, no retry: a second Execution Layer call for one approval or one request.
+  const calls = executionCallsPerApproval(index);
+  violations.push(...calls.violations);
+
   return {
     invariant: 'INV-4',
     holds: violations.length === 0,
     violations,
-    examined: index.effects.length + responses,
+    examined: index.effects.length + responses + calls.examined,
   };
 }
