@@ -18,6 +18,10 @@ import { nonceStoreMemoryOnly } from './nonce-store-memory-only.ts';
 import { queuedDuringPartition } from './queued-during-partition.ts';
 import { revokedKeyAccepted } from './revoked-key-accepted.ts';
 import { timestampWindowIgnored } from './timestamp-window-ignored.ts';
+import { lateAllowExecuted } from './late-allow-executed.ts';
+import { executionTimeoutAsUnavailable } from './execution-timeout-as-unavailable.ts';
+import { executionRetried } from './execution-retried.ts';
+import { nonceClaimedAfterPolicy } from './nonce-claimed-after-policy.ts';
 
 export type { Mutant } from './mutant.ts';
 
@@ -40,4 +44,8 @@ export const MUTANTS: Mutant[] = [
   auditChainUnlinked,
   revokedKeyAccepted,
   timestampWindowIgnored,
+  lateAllowExecuted,
+  executionTimeoutAsUnavailable,
+  executionRetried,
+  nonceClaimedAfterPolicy,
 ];
