@@ -126,7 +126,7 @@ export function createHarness(): Harness {
     recorder,
     identityKeys: keys.identityKeys,
     trustedKeys: keys.controlPlaneKeys,
-    settings: { acceptanceWindowSec: ACCEPTANCE_WINDOW_SEC, replayWindowSec: 2 * ACCEPTANCE_WINDOW_SEC, controlPlaneDeadlineMs: 100, executionDeadlineMs: 400 },
+    settings: { acceptanceWindowSec: ACCEPTANCE_WINDOW_SEC, replayWindowSec: 2 * ACCEPTANCE_WINDOW_SEC, controlPlaneDeadlineMs: 100, executionDeadlineMs: 200 },
   };
 }
 

@@ -43,7 +43,7 @@ describe('--execution-layer', () => {
         FAILCLOSED_EXECUTION_LAYER_URL: `http://127.0.0.1:${ports.executionProxy}`,
         FAILCLOSED_DATA_DIR: dataDir,
         FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '750',
-        FAILCLOSED_EXECUTION_DEADLINE_MS: '2000',
+        FAILCLOSED_EXECUTION_DEADLINE_MS: '1500',
         FAILCLOSED_FSYNC: '0',
       }),
     );

@@ -86,7 +86,7 @@ describe('the fault proxy', () => {
     expect(upstream.received).toEqual([]);
     expect(late.held).toBe(1);
     await proxy.setMode({ kind: 'pass' });
-    expect(await late.release(20)).toBe(1);
+    expect(await late.release(20)).toEqual({ delivered: 1, reachedGate: 0 });
     expect(upstream.received).toHaveLength(1);
     expect(JSON.parse(upstream.received[0]!).envelope.approval_id).toBe('apr-late');
     expect(seen).toEqual([{ approval_id: 'apr-late', request_id: 'req-1', delivery: 'late' }]);
@@ -113,7 +113,7 @@ describe('the late allow of the Control Plane the harness plays', () => {
     while (controlPlane.late.held < 2) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(recorder.events.filter((e) => e.kind === 'policy')).toEqual([]);
     // Released a moment after the hang-up, as the run context does (the server sees the close first).
-    await controlPlane.late.release(50);
+    expect(await controlPlane.late.release(50)).toEqual({ delivered: 2, reachedGate: 1 });
     const answer = parseStrictJson(new Uint8Array(await (await patient).arrayBuffer())) as unknown as { decision: string; envelope: ApprovalEnvelope };
     expect(answer.decision).toBe('allow');
     expect(answer.envelope).toMatchObject({ approval_id: 'apr-late', request_id: 'req-patient', key_id: 'ed25519/control-plane' });

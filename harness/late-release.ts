@@ -13,8 +13,16 @@ export const MAX_LATE_HOLD_MS = 6_000;
 
 export interface LateItem {
   what: 'Control Plane allow' | 'Execution Layer call';
-  /** delivers it now; resolves once it was delivered, or could not be (never rejects) */
-  deliver(): Promise<void>;
+  /**
+   * Whether the Gate may still receive it (an allow: its exchange is still open). An Execution
+   * Layer call goes to the Execution Layer, not to the Gate: absent.
+   */
+  open?: () => boolean;
+  /**
+   * Delivers it now; resolves once it was delivered, or could not be (never rejects), to whether
+   * the Gate got something it could still act on (what then has to be watched for).
+   */
+  deliver(): Promise<boolean>;
 }
 
 interface Held {
@@ -28,6 +36,8 @@ export class LateRelease {
   private readonly delivering = new Set<Promise<void>>();
   /** when the last delivery finished (harness clock), undefined before any */
   lastDeliveredAt: number | undefined;
+  /** when the Gate last got something late it could act on, undefined before any */
+  lastReachedGateAt: number | undefined;
   /** items delivered so far, for reports and tests */
   delivered = 0;
   /**
@@ -60,27 +70,43 @@ export class LateRelease {
   private deliver(held: Held): void {
     if (!this.holding.delete(held)) return;
     clearTimeout(held.timer);
-    const done = held.item
+    const done: Promise<void> = held.item
       .deliver()
-      .catch(() => undefined)
-      .finally(() => {
+      .catch(() => false)
+      .then((reachedGate) => {
         this.delivering.delete(done);
         this.delivered += 1;
         this.lastDeliveredAt = Date.now();
+        if (reachedGate) {
+          this.reachedGate += 1;
+          this.lastReachedGateAt = this.lastDeliveredAt;
+        }
       });
     this.delivering.add(done);
   }
 
+  /** late items the Gate got and could still act on, so far */
+  reachedGate = 0;
+
+  /**
+   * Whether waiting before a release can matter: something held can still reach the Gate (an open
+   * exchange), or goes to the Execution Layer whenever it is delivered.
+   */
+  get deliverable(): boolean {
+    return [...this.holding].some((h) => h.item.open === undefined || h.item.open());
+  }
+
   /**
    * Waits `afterMs`, delivers everything held by then, and resolves once every delivery finished.
-   * Returns how many items it delivered.
+   * Returns how many items it delivered, and how many of them reached the Gate.
    */
-  async release(afterMs: number): Promise<number> {
+  async release(afterMs: number): Promise<{ delivered: number; reachedGate: number }> {
     if (afterMs > 0) await new Promise((resolve) => setTimeout(resolve, afterMs));
     const now = [...this.holding];
+    const reachedBefore = this.reachedGate;
     for (const held of now) this.deliver(held);
     await this.settle();
-    return now.length;
+    return { delivered: now.length, reachedGate: this.reachedGate - reachedBefore };
   }
 
   /** Resolves once no delivery is in flight (bounded: a delivery is one bounded exchange). */

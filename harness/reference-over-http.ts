@@ -25,7 +25,7 @@ export const HARNESS_CONTROL_PLANE_DEADLINE_MS = 750;
  * --print-config` suggests: a delayed link (execution-delayed) holds a call until the Gate gave up
  * on it, so every such step costs this much; a healthy call on a loaded machine still has room.
  */
-export const HARNESS_EXECUTION_DEADLINE_MS = 2000;
+export const HARNESS_EXECUTION_DEADLINE_MS = 1500;
 
 /** The contract's configuration for a gate that the harness surrounds. */
 export function contractEnvironment(harness: Harness, services: HttpHarness, extra: Record<string, string> = {}): Record<string, string> {

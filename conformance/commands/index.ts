@@ -41,7 +41,7 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
     fc.constantFrom('no-envelope', 'forged', 'expired', 'expired-at-edge', 'not-yet-valid', 'replayed', 'mismatched').map((k) => new DirectCall(k as never)),
     fc.constant(new CrashDuringAuditOutage()),
     fc.constantFrom('wrong-case', 'redirect', 'status-4xx').map((f) => new MalformedControlPlaneAnswer(f as never)),
-    fc.constantFrom(...LATE_DELAYS_MS).map((ms) => new LateControlPlaneAllow(ms)),
-    fc.constantFrom(...LATE_DELAYS_MS).map((ms) => new DelayedExecutionCall(ms)),
+    // One entry for both: each waits for the Gate's deadline, so together they come as often as any one command.
+    fc.tuple(fc.boolean(), fc.constantFrom(...LATE_DELAYS_MS)).map(([allow, ms]) => (allow ? new LateControlPlaneAllow(ms) : new DelayedExecutionCall(ms))),
   ];
 }

@@ -126,10 +126,15 @@ export function preludeCommands(acceptanceWindowSec: number): Command[] {
   ];
 }
 
+/** Scenarios whose answer comes late: each waits for the Gate's deadline and a watch of the sink. */
+const isLate = (scenario: ModelScenario) => scenario.answers.controlPlane === 'lateAllow' || scenario.answers.executionLink === 'delayed';
+
 /** Drives the prelude through one run context; returns how many scenarios it drove. */
 export async function runPrelude(ctx: RunContext): Promise<number> {
   let driven = 0;
-  for (const scenario of modelScenarios()) {
+  // The slow ones last: a system that fails elsewhere is caught before they cost their wait.
+  const ordered = [...modelScenarios().filter((s) => !isLate(s)), ...modelScenarios().filter(isLate)];
+  for (const scenario of ordered) {
     ctx.beginSegment(scenario.label);
     const tag = tagOf(scenario.kind === 'gate' ? scenario.prior : 'none', scenario.run.steps);
     if (scenario.kind === 'gate') await ctx.gateScenario({ label: scenario.label, tag, answers: scenario.answers, prior: scenario.prior });

@@ -5,9 +5,11 @@
  *
  * The harness holds both (harness/late-release.ts) until the Gate has answered its client, so they
  * come after the Gate's deadline whatever it is — declared, or unknown for a gate someone else
- * runs — then releases them `lateByMs` later and waits for them to be delivered. How long it then
- * watches the sink is derived from the system itself: from how long it took, in this campaign, to
- * act on an allow (a trusted allow's exchange to the effect it caused), four times over, within
+ * runs — then releases them `lateByMs` later and waits for them to be delivered (at once when all it
+ * holds is allows whose exchange the Gate already closed: they can reach nothing). A delayed call's
+ * effect is recorded by the time its delivery returns. A late allow the Gate did get is what takes
+ * watching: how long is derived from the system itself — how long it took, in this campaign, to act
+ * on an allow (a trusted allow's exchange to the effect it caused), four times over, within
  * [MIN_WATCH_MS, MAX_WATCH_MS]. Nothing held, nothing to wait for: a step without a late answer
  * costs nothing, and a run ends with a short fixed watch (FLOOR_WATCH_MS).
  *
@@ -25,7 +27,7 @@ import type { Tagged } from '../threats.ts';
 /** The delay after the Gate's answer at which the prelude's late answers are released. */
 export const DEFAULT_LATE_MS = 50;
 /** The delays the random phase draws from: at once, a moment later, well after. */
-export const LATE_DELAYS_MS = [0, 250, 1500] as const;
+export const LATE_DELAYS_MS = [0, 100, 500] as const;
 /** How long the harness watches the sink after a late delivery: bounds of the derived time. */
 export const MIN_WATCH_MS = 100;
 export const MAX_WATCH_MS = 2_000;
@@ -94,11 +96,14 @@ export async function deliverLateAnswers(ctx: RunContext, step: LateStep, observ
   const ownDelay = step.answers.executionLink === 'delayed' && late.held === 0;
   if (late.held === 0 && !ownDelay) return;
   const answeredAt = Date.now();
-  const delivered = await late.release(step.lateByMs ?? DEFAULT_LATE_MS);
-  if (ownDelay) await sleep(GATE_LATE_DELIVERY_BOUND_MS + (step.lateByMs ?? DEFAULT_LATE_MS));
-  await sleep(watchMs(ctx));
-  const what = ownDelay ? 'the Execution Layer call the gate delays itself' : `${delivered} late answer(s)`;
-  ctx.trail.push(`${step.label}: delivered ${what} ${step.lateByMs ?? DEFAULT_LATE_MS} ms after the Gate answered, then watched the effect sink`);
+  const lateByMs = step.lateByMs ?? DEFAULT_LATE_MS;
+  // An allow whose exchange the Gate already closed can reach nothing: no point in waiting for it.
+  const { delivered, reachedGate } = await late.release(late.deliverable ? lateByMs : 0);
+  if (ownDelay) await sleep(GATE_LATE_DELIVERY_BOUND_MS + lateByMs);
+  // A delayed call's effect is in once its delivery returned; what the Gate does with a late allow it got, takes watching.
+  if (reachedGate > 0) await sleep(watchMs(ctx));
+  const what = ownDelay ? 'the Execution Layer call the gate delays itself was due' : `delivered ${delivered} late item(s), ${reachedGate} of them into an exchange the Gate still held open`;
+  ctx.trail.push(`${step.label}: ${what} (${lateByMs} ms after the Gate answered)${reachedGate > 0 ? ', then watched the effect sink' : ''}`);
   if (observed.status !== 'denied' || observed.code === MAY_HAVE_RUN) return;
   const lateEffect = ctx.recorder.events.find((e) => e.kind === 'effect' && e.request_id === step.requestId && e.at > answeredAt);
   if (lateEffect?.kind !== 'effect') return;
@@ -109,15 +114,15 @@ export async function deliverLateAnswers(ctx: RunContext, step: LateStep, observ
 
 /**
  * Before a run is judged: delivers anything still held, and watches the sink — until twice the
- * derived watch past the run's last late delivery, or FLOOR_WATCH_MS when the run had none — so
- * that late effects are in the history INV-4 judges.
+ * derived watch past the last late answer the Gate got in this run, or FLOOR_WATCH_MS when it got
+ * none — so that late effects are in the history INV-4 judges.
  */
 export async function watchBeforeJudging(ctx: RunContext): Promise<void> {
   const late = ctx.controlPlane.late;
   if (late.held > 0) await late.release(0);
   await late.settle();
   const runStart = ctx.recorder.events[0]?.at ?? Date.now();
-  const last = late.lastDeliveredAt;
+  const last = late.lastReachedGateAt;
   const until = last !== undefined && last >= runStart ? last + 2 * watchMs(ctx) : Date.now() + FLOOR_WATCH_MS;
   await sleep(Math.min(MAX_WATCH_MS, Math.max(FLOOR_WATCH_MS, until - Date.now())));
 }

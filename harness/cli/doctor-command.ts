@@ -330,7 +330,7 @@ export const doctorCommand: CommandSpec = {
     '                    (conformance/contract/CONTRACT.md section 2): where the harness plays the',
     '                    Control Plane and owns the effect sink, the TEST keys, the control channel',
     '                    and the proxy in front of the Execution Layer, and two optional tuning',
-    '                    values (Control Plane deadline 750 ms, Execution Layer deadline 2000 ms).',
+    '                    values (Control Plane deadline 750 ms, Execution Layer deadline 1500 ms).',
     '                    Guidance goes to stderr; stdout holds only the configuration.',
     '  --format F        shell (default): export lines, for eval "$(npx failclosed doctor --print-config)";',
     '                    env: KEY=value lines, for docker run --env-file or node --env-file;',

@@ -173,15 +173,18 @@ export class ScriptedControlPlane {
       signal?.addEventListener('abort', gaveUp, { once: true });
       this.late.hold({
         what: 'Control Plane allow',
+        open: () => !signal?.aborted,
         deliver: async () => {
           signal?.removeEventListener('abort', gaveUp);
           if (signal?.aborted) {
             record({ kind: 'no-answer', reason: 'timeout' });
-            return gaveUp();
+            gaveUp();
+            return false;
           }
           const envelope = concreteEnvelope({ ...script.answers, controlPlane: 'allow' }, question, approvalId, this.nowSec(), script.envelope) as unknown as JsonValue;
           record({ kind: 'allow', envelope });
           resolve({ decision: 'allow', envelope });
+          return true;
         },
       });
     });

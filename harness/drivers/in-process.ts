@@ -149,6 +149,7 @@ export class InProcessDriver implements Driver {
             // A Gate with no deadline still waits: it gets no answer, as over a link that lost it.
             reject(new LinkError('timeout', 'delivered late; the answer was lost'));
           }
+          return false;
         },
       });
     });

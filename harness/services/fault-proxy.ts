@@ -203,7 +203,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         const bytes = body.bytes;
         current.release.hold({
           what: 'Execution Layer call',
-          deliver: () => (closed ? Promise.resolve() : forward(req, res, bytes, left, 'reset')),
+          // It goes to the dependency; the client never hears of it.
+          deliver: async () => {
+            if (!closed) await forward(req, res, bytes, left, 'reset');
+            return false;
+          },
         });
         return;
       }
