@@ -18,6 +18,7 @@ export const DRIVER_FAULTS = [
   'execution-partition',
   'execution-tamper',
   'execution-unconfirmed',
+  'execution-delayed',
 ] as const;
 export type DriverFault = (typeof DRIVER_FAULTS)[number];
 

@@ -28,6 +28,7 @@ import type { HistoryRecorder } from '../harness/history-recorder.ts';
 import type { Answer, Capability, Driver, DriverFault } from './driver.ts';
 import type { Tagged, Threat } from './threats.ts';
 import { stillRemembered } from './scenarios/memory-horizon.ts';
+import { deliverLateAnswers } from './scenarios/late-answers.ts';
 
 export const ACTION = 'payments.transfer';
 
@@ -53,6 +54,7 @@ const FAULTS_FOR: Partial<Record<string, DriverFault>> = {
   'executionLink.partitioned': 'execution-partition',
   'executionLink.tampered': 'execution-tamper',
   'executionOutcome.unconfirmed': 'execution-unconfirmed',
+  'executionLink.delayed': 'execution-delayed',
 };
 
 /** "[prior] question.answer …": the model scenario a prediction ran, as reports place it on the chart. */
@@ -120,6 +122,8 @@ export interface GateStep {
   spell?: (request: ClientRequest) => Uint8Array;
   /** the request's timestamp, unix seconds (default: the harness's now; a stale or future answer is made from it) */
   timestampSec?: number;
+  /** a late allow / delayed call is delivered this long after the Gate answered (scenarios/late-answers.ts) */
+  lateByMs?: number;
 }
 
 export interface DirectStep {
@@ -339,6 +343,8 @@ export class RunContext {
       observed = await this.driver.submit(body);
     } else observed = await this.withFaults(faults, () => this.driver.submit(body));
     this.controlPlane.answer(undefined);
+    // What the harness held back (a late allow, a delayed call) arrives now, after the answer.
+    await deliverLateAnswers(this, { label: step.label, tag: step.tag, answers: step.answers, requestId: fields.request_id, ...(step.lateByMs !== undefined ? { lateByMs: step.lateByMs } : {}) }, observed);
     // Work queued during a partition would run now that it healed: count it against this step.
     if (faults.includes('execution-partition')) await new Promise((resolve) => setTimeout(resolve, 25));
     const effects = this.effectCount() - before;

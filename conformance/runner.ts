@@ -82,7 +82,7 @@ export function createHarness(): Harness {
     recorder,
     identityKeys: keys.identityKeys,
     trustedKeys: keys.controlPlaneKeys,
-    settings: { acceptanceWindowSec: ACCEPTANCE_WINDOW_SEC, replayWindowSec: 2 * ACCEPTANCE_WINDOW_SEC, controlPlaneDeadlineMs: 100, executionDeadlineMs: 2000 },
+    settings: { acceptanceWindowSec: ACCEPTANCE_WINDOW_SEC, replayWindowSec: 2 * ACCEPTANCE_WINDOW_SEC, controlPlaneDeadlineMs: 100, executionDeadlineMs: 200 },
   };
 }
 

@@ -21,6 +21,7 @@ export const THREATS = {
   'crash-restart': 'the system is killed and restarted; its memory of nonces and approvals must survive',
   bypass: 'calls straight to the Execution Layer with no, forged, expired, replayed or mismatched envelopes',
   burst: "up to the contract's limit of requests in flight at once: each decided, answered and audited as if alone",
+  'late-answer': "a valid allow, or the Gate's own Execution Layer call, arrives after the Gate's deadline: nothing may run for a denial",
 } as const;
 
 export type Threat = keyof typeof THREATS;
@@ -44,6 +45,7 @@ export const THREAT_INVARIANTS: Record<Threat, readonly InvariantId[]> = {
   'crash-restart': ['INV-3'],
   bypass: ['INV-6'],
   burst: ['INV-3', 'INV-5'],
+  'late-answer': ['INV-4'],
 };
 
 export interface Tagged {

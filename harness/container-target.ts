@@ -10,7 +10,7 @@ import type { StartedTestContainer } from 'testcontainers';
 import type { DriverFactory, Harness } from '../conformance/runner.ts';
 import { HarnessError, HttpDriver, fetchHello } from './drivers/http.ts';
 import { freePort, startHttpHarness } from './http-harness.ts';
-import { HARNESS_CONTROL_PLANE_DEADLINE_MS, contractEnvironment } from './reference-over-http.ts';
+import { HARNESS_CONTROL_PLANE_DEADLINE_MS, HARNESS_EXECUTION_DEADLINE_MS, contractEnvironment } from './reference-over-http.ts';
 
 // The resource reaper is itself an image from a registry; this harness cleans up after itself.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
@@ -68,6 +68,7 @@ export async function imageTarget(harness: Harness, image: string, replicas = 1)
         FAILCLOSED_LISTEN_PORT: String(gatePort),
         FAILCLOSED_DATA_DIR: '/data',
         FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: String(HARNESS_CONTROL_PLANE_DEADLINE_MS),
+        FAILCLOSED_EXECUTION_DEADLINE_MS: String(HARNESS_EXECUTION_DEADLINE_MS),
         ...role,
       });
       logs.push('');

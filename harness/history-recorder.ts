@@ -2,7 +2,7 @@
  * Records one run as a History (model/history.ts): every request sent and its answer, every
  * Control Plane exchange, every effect, direct call and fault span, on the harness's clock.
  */
-import type { DirectCall, FaultKind, FaultSpan, GateResponse, GatewayEventObserved, History, HistoryConfig, HistoryEvent, HistoryKeys, PolicyAnswer } from '../model/history.ts';
+import type { DirectCall, ExecutionCallSeen, FaultKind, FaultSpan, GateResponse, GatewayEventObserved, History, HistoryConfig, HistoryEvent, HistoryKeys, PolicyAnswer } from '../model/history.ts';
 import type { JsonValue } from '../model/profile/canonical-json.ts';
 import { ZERO_DIGEST } from '../model/profile/digest.ts';
 import { toBase64Url } from '../model/profile/encoding.ts';
@@ -82,6 +82,11 @@ export class HistoryRecorder {
         if (answer.code !== undefined) event.code = answer.code;
       },
     };
+  }
+
+  /** The Gate called its Execution Layer, as the harness's proxy or link saw it (retries included). */
+  executionCall(call: Omit<ExecutionCallSeen, 'kind' | 'at'>): void {
+    this.events.push({ kind: 'execution-call', at: this.now(), ...call });
   }
 
   /**

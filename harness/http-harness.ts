@@ -109,7 +109,10 @@ export async function startHttpHarness(harness: Harness, options: { host?: strin
     executionProxyUrl: `http://${host}:${ports.executionProxy}`,
     executionProxy: undefined,
     async proxyExecutionLayer(target: string) {
-      result.executionProxy = await listening('Execution Layer proxy', host, ports.executionProxy, () => startFaultProxy({ target, host, port: ports.executionProxy }));
+      result.executionProxy = await listening('Execution Layer proxy', host, ports.executionProxy, () =>
+        // Every call the Gate makes through it goes into the history: the suite counts them (one per approval, no retry).
+        startFaultProxy({ target, host, port: ports.executionProxy, onCall: (call) => harness.recorder.executionCall(call) }),
+      );
       return result.executionProxy;
     },
     async close() {

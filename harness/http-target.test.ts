@@ -54,6 +54,7 @@ describe('the suite over HTTP', () => {
         FAILCLOSED_CONFORMANCE_CHANNEL: '1',
         FAILCLOSED_DATA_DIR: dataDir,
         FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '750',
+        FAILCLOSED_EXECUTION_DEADLINE_MS: '1500',
         FAILCLOSED_FSYNC: '0',
       },
     });

@@ -25,6 +25,7 @@ export async function referenceGate(harness: Harness, urls: { controlPlane: stri
     FAILCLOSED_CONFORMANCE_CHANNEL: '1',
     FAILCLOSED_DATA_DIR: dataDir,
     FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '750',
+    FAILCLOSED_EXECUTION_DEADLINE_MS: '1500',
     FAILCLOSED_FSYNC: '0',
   });
   const running = await startReference(config);

@@ -20,6 +20,13 @@ import { startServeProcess } from './serve-process.ts';
  */
 export const HARNESS_CONTROL_PLANE_DEADLINE_MS = 750;
 
+/**
+ * The Execution Layer deadline (tuning) the harness gives the gates it starts, and that `doctor
+ * --print-config` suggests: a delayed link (execution-delayed) holds a call until the Gate gave up
+ * on it, so every such step costs this much; a healthy call on a loaded machine still has room.
+ */
+export const HARNESS_EXECUTION_DEADLINE_MS = 1500;
+
 /** The contract's configuration for a gate that the harness surrounds. */
 export function contractEnvironment(harness: Harness, services: HttpHarness, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -57,6 +64,7 @@ export async function referenceOverHttp(
     FAILCLOSED_LISTEN_HOST: '127.0.0.1',
     FAILCLOSED_LISTEN_PORT: '0',
     FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: String(HARNESS_CONTROL_PLANE_DEADLINE_MS),
+    FAILCLOSED_EXECUTION_DEADLINE_MS: String(HARNESS_EXECUTION_DEADLINE_MS),
     FAILCLOSED_FSYNC: '0',
   };
   try {

@@ -20,7 +20,8 @@ import { processTarget } from './process-target.ts';
 export type TargetSpec =
   | { kind: 'in-process'; variant?: string }
   | { kind: 'http'; variant?: string; replicas?: number }
-  | { kind: 'url'; url: string; harnessHost: string; harnessPort: number }
+  /** executionLayer: where a gate without a handshake's execution_layer_url has its Execution Layer (the proxy forwards there) */
+  | { kind: 'url'; url: string; harnessHost: string; harnessPort: number; executionLayer?: string }
   | { kind: 'image'; image: string; replicas?: number }
   /** a gate the harness starts from a command line (run with sh -c), on free ports and a fresh data directory */
   | { kind: 'command'; command: string; cwd?: string; env?: Record<string, string> };
@@ -94,7 +95,9 @@ export async function openTarget(spec: TargetSpec): Promise<OpenTarget> {
         );
       }
       try {
-        if (hello?.execution_layer_url) await services.proxyExecutionLayer(hello.execution_layer_url);
+        // The handshake says where the Execution Layer is; a gate without one may be told on the command line.
+        const executionLayer = hello?.execution_layer_url ?? spec.executionLayer;
+        if (executionLayer) await services.proxyExecutionLayer(executionLayer);
       } catch (error) {
         await services.close();
         throw harnessServicesError(error, spec);

@@ -268,6 +268,8 @@ export const gateMachine = setup({
         'controlPlane.malformed': deny('CONTROL_PLANE_MALFORMED'),
         'controlPlane.unsignedAllow': deny('ENVELOPE_MISSING'),
         'controlPlane.forged': deny('ENVELOPE_SIGNATURE_INVALID'),
+        // The allow came after the deadline: the Gate has already answered, and it never acts on it.
+        'controlPlane.lateAllow': deny('CONTROL_PLANE_TIMEOUT'),
       },
     },
 
@@ -328,7 +330,17 @@ export const gateMachine = setup({
             'executionLink.partitioned': deny('EXECUTION_UNAVAILABLE'),
             // The Execution Layer recomputes the binding from what arrives, and refuses.
             'executionLink.tampered': { ...deny('ENVELOPE_BINDING_MISMATCH'), actions: [{ type: 'pass', params: { check: 'linkUp' } }, { type: 'fail', params: { code: 'ENVELOPE_BINDING_MISMATCH' } }] },
+            // Sent, but it arrives only after the Gate gave up on it: the Gate cannot say it did not run.
+            'executionLink.delayed': { target: 'deliveredLate', actions: { type: 'pass', params: { check: 'linkUp' } } },
           },
+        },
+        // The call reaches the Execution Layer after the Gate answered EXECUTION_UNCONFIRMED; the
+        // Execution Layer re-validates it as any call, so an unused approval runs — late.
+        deliveredLate: {
+          always: [
+            { guard: 'approvalAlreadyConsumed', ...deny('EXECUTION_UNCONFIRMED') },
+            { target: '#gate.denied', actions: ['executeAtExecutionLayer', { type: 'fail', params: { code: 'EXECUTION_UNCONFIRMED' } }] },
+          ],
         },
         // The Execution Layer re-validates on its own (see execution-layer-machine.ts); the one
         // check a valid envelope can still fail there is single use of the approval.

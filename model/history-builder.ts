@@ -7,6 +7,7 @@
 import type {
   DirectCall,
   Effect,
+  ExecutionCallSeen,
   FaultKind,
   FaultSpan,
   GateResponse,
@@ -254,6 +255,11 @@ export class HistoryBuilder {
   }
 
   // ------------------------------------------------------------ Execution Layer
+
+  /** The Gate's call to the Execution Layer under `envelope`, as the harness saw it pass. */
+  executionCall(request: Pick<ClientRequest, 'request_id'>, envelope: Pick<ApprovalEnvelope, 'approval_id'>, delivery: ExecutionCallSeen['delivery'] = 'now'): number {
+    return this.push({ kind: 'execution-call', at: this.now, approval_id: envelope.approval_id, request_id: request.request_id, delivery });
+  }
 
   effect(fields: Omit<Effect, 'kind' | 'at' | 'effect_id'> & { effect_id?: string }): number {
     return this.push({ kind: 'effect', at: this.now, ...fields, effect_id: fields.effect_id ?? this.unique('effect') });

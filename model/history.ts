@@ -97,6 +97,21 @@ export interface DirectCall {
   code?: DenialCode | string;
 }
 
+/**
+ * The Gate called its Execution Layer, as the harness saw it on the way (its proxy, or the link it
+ * hands an in-process gate): one per call that reached the harness, retries included. Calls the
+ * harness cannot see (a gate that bypasses the proxy, a connection refused) are not recorded.
+ */
+export interface ExecutionCallSeen {
+  kind: 'execution-call';
+  at: Millis;
+  /** the approval_id of the envelope the call carries, if any */
+  approval_id?: string;
+  request_id?: string;
+  /** when the harness delivered it: at once, after the Gate's deadline (a delayed link), or never (a partition) */
+  delivery: 'now' | 'late' | 'never';
+}
+
 export type FaultKind =
   | 'control-plane-down'
   | 'control-plane-slow'
@@ -106,6 +121,7 @@ export type FaultKind =
   | 'execution-partition'
   | 'execution-tamper'
   | 'execution-unconfirmed'
+  | 'execution-delayed'
   | 'audit-down'
   | 'clock-offset'
   | 'crash';
@@ -137,7 +153,8 @@ export type HistoryEvent =
   | Effect
   | DirectCall
   | FaultSpan
-  | GatewayEventObserved;
+  | GatewayEventObserved
+  | ExecutionCallSeen;
 
 export interface History {
   config: HistoryConfig;

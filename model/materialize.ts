@@ -27,6 +27,7 @@ const FAULT_OF: Partial<Record<string, FaultKind>> = {
   'auditStore.failing': 'audit-down',
   'executionLink.partitioned': 'execution-partition',
   'executionLink.tampered': 'execution-tamper',
+  'executionLink.delayed': 'execution-delayed',
 };
 
 function materializeGateRun(b: HistoryBuilder, run: GateScenarioRun, index: number): void {
@@ -54,8 +55,13 @@ function materializeGateRun(b: HistoryBuilder, run: GateScenarioRun, index: numb
   b.tick();
 
   let envelope: ApprovalEnvelope | undefined;
+  // A late allow is recorded when the harness sends it: after the Gate answered.
+  let lateAllow: ApprovalEnvelope | undefined;
   if (a.controlPlane !== undefined && request) {
     switch (a.controlPlane) {
+      case 'lateAllow':
+        lateAllow = concreteEnvelope(a, request, approvalId, b.nowSec);
+        break;
       case 'allow':
       case 'forged':
         envelope = concreteEnvelope(a, request, approvalId, b.nowSec);
@@ -88,7 +94,11 @@ function materializeGateRun(b: HistoryBuilder, run: GateScenarioRun, index: numb
     b.auditIntent(sent, envelope.approval_id, traceId);
     b.tick();
   }
-  if (request && envelope) for (const _effect of outcome.effects) b.effectOf(request, envelope);
+  // The harness sees the one call the Gate makes once the intent is written (none through a partition).
+  const dispatched = outcome.audit.some((r) => r.stage === 'intent') && a.executionLink !== 'partitioned';
+  const late = a.executionLink === 'delayed';
+  if (request && envelope && dispatched) b.executionCall(request, envelope, late ? 'late' : 'now');
+  if (request && envelope && !late) for (const _effect of outcome.effects) b.effectOf(request, envelope);
   const final = outcome.audit.at(-1);
   if (final?.decision === 'allow' && envelope) b.auditOutcome(sent, envelope.approval_id, traceId, 'executed');
   if (final?.decision === 'deny' && code) {
@@ -103,6 +113,10 @@ function materializeGateRun(b: HistoryBuilder, run: GateScenarioRun, index: numb
   }
   if (run.terminal === 'executed') b.respond(sent, 'executed', { trace_id: traceId });
   else b.respond(sent, 'denied', { code: code ?? 'missing-code', trace_id: traceId });
+  b.tick();
+  // What arrives after the answer: a delayed call that runs now, an allow nobody waits for any more.
+  if (request && envelope && late) for (const _effect of outcome.effects) b.effectOf(request, envelope);
+  if (request && lateAllow) b.policy(request, { kind: 'allow', envelope: lateAllow as unknown as JsonValue });
   b.tick();
   for (const span of faults) b.heal(span);
   b.tick(1000);

@@ -20,16 +20,22 @@ export const QUESTIONS = {
   timestamp: ['inWindow', 'stale', 'future'],
   /** The nonce store's condition when the Gate claims (identity, action, nonce). */
   nonceStore: ['available', 'unavailable', 'writeUnconfirmed'],
-  /** What comes back from the Control Plane. */
-  controlPlane: ['allow', 'deny', 'unreachable', 'timeout', 'malformed', 'unsignedAllow', 'forged'],
+  /**
+   * What comes back from the Control Plane. lateAllow: a valid allow (signed, bound, current) that
+   * arrives only after the Gate's deadline — after the Gate answered its client.
+   */
+  controlPlane: ['allow', 'deny', 'unreachable', 'timeout', 'malformed', 'unsignedAllow', 'forged', 'lateAllow'],
   /** The envelope's validity window against the clock. */
   envelopeWindow: ['current', 'expired', 'notYetValid'],
   /** What the envelope is bound to. */
   envelopeBinding: ['exact', 'otherRequest', 'otherIdentity', 'otherAction', 'otherParameters'],
   /** Can the intent record be written durably before dispatch? */
   auditStore: ['available', 'failing'],
-  /** The link between Gate and Execution Layer (tampered: something rewrites the parameters in flight). */
-  executionLink: ['up', 'partitioned', 'tampered'],
+  /**
+   * The link between Gate and Execution Layer (tampered: something rewrites the parameters in
+   * flight; delayed: the call is delivered only after the Gate's deadline for it has passed).
+   */
+  executionLink: ['up', 'partitioned', 'tampered', 'delayed'],
   /** Did the Execution Layer's confirmation come back after it executed? */
   executionOutcome: ['confirmed', 'unconfirmed'],
   // Questions of a call made straight to the Execution Layer (INV-6).

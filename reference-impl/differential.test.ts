@@ -41,7 +41,9 @@ function harnessedReference() {
   let answerPolicy: (question: Parameters<ControlPlaneLink['ask']>[0], signal: AbortSignal) => Promise<Uint8Array | JsonValue> = async () => {
     throw new Error('no Control Plane answer scripted');
   };
-  let executionFault: 'none' | 'partitioned' | 'tampered' | 'unconfirmed' = 'none';
+  let executionFault: 'none' | 'partitioned' | 'tampered' | 'unconfirmed' | 'delayed' = 'none';
+  /** a delayed call's delivery, which happens after the Gate gave up on it */
+  let lateDelivery: Promise<unknown> = Promise.resolve();
   const controlPlaneLink: ControlPlaneLink = { ask: (question, signal) => answerPolicy(question, signal) };
   const reference = createInProcessReference({
     identityKeys: defaultHistoryKeys().identityKeys,
@@ -58,6 +60,12 @@ function harnessedReference() {
         if (executionFault === 'partitioned') throw new LinkError('unreachable', 'partitioned');
         // A man in the middle rewrites one nested parameter on the way.
         const delivered = executionFault === 'tampered' ? { ...call, parameters: { ...(call.parameters as object), amount: 10_000 } } : call;
+        if (executionFault === 'delayed') {
+          // Held until the Gate's deadline passed, then delivered: it runs, and nobody hears of it.
+          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+          lateDelivery = reference.links.executionLayer.execute(delivered, new AbortController().signal).catch(() => undefined);
+          throw new LinkError('timeout', 'no answer before the deadline');
+        }
         const result = await reference.links.executionLayer.execute(delivered, signal);
         if (executionFault === 'unconfirmed') throw new LinkError('timeout', 'the answer was lost');
         return result;
@@ -76,6 +84,8 @@ function harnessedReference() {
     cutExecution(fault: typeof executionFault) {
       executionFault = fault;
     },
+    /** resolves once a delayed call was delivered (at once when there was none) */
+    lateDelivered: () => lateDelivery,
   };
 }
 
@@ -93,6 +103,8 @@ function scriptedAnswer(a: Answers, request: ClientRequest, approvalId: string) 
       case 'unreachable':
         throw new LinkError('unreachable', 'connection refused');
       case 'timeout':
+      // The allow that would come late meets a Gate that hung up at its deadline.
+      case 'lateAllow':
         await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
         throw new LinkError('timeout', 'deadline passed');
       case 'malformed':
@@ -143,8 +155,10 @@ async function driveGateScenario(run: GateScenarioRun) {
   if (a.executionLink === 'partitioned') h.cutExecution('partitioned');
   if (a.executionLink === 'tampered') h.cutExecution('tampered');
   if (a.executionOutcome === 'unconfirmed') h.cutExecution('unconfirmed');
+  if (a.executionLink === 'delayed') h.cutExecution('delayed');
 
   const answer = await h.reference.gate.handle(bodyOf(request));
+  await h.lateDelivered();
   const effects = (h.sink as MemoryEffectSink).effects.length - effectsBefore;
   await h.reference.close();
   return { answer, effects };

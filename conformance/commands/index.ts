@@ -7,6 +7,8 @@ import { ApprovalBoundElsewhere, ControlPlaneAnswers, ExpiredApproval, ForgedApp
 import { AuditStoreFault, CrashDuringAuditOutage, LostConfirmation, NonceStoreFault, PartitionThenHeal, TamperInFlight } from './fault-commands.ts';
 import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, ReplayedApproval, SameNonceOtherIdentity } from './replay-commands.ts';
 import { timeCommandArbitraries } from './time-commands.ts';
+import { DelayedExecutionCall, LateControlPlaneAllow } from './late-commands.ts';
+import { LATE_DELAYS_MS } from '../scenarios/late-answers.ts';
 import { FutureTimestamp, MalformedBody, MalformedNonce, RevokedKey, StaleTimestamp, TamperedSignature, UnknownKey, ValidRequest } from './request-commands.ts';
 import { AbortedUpload, ApprovalReplayAfterRestart, HealthDuringOutage, KeyOfAnotherIdentity, SameBytesTwice } from './obligation-commands.ts';
 import { Burst, GateShapedProbe, TrustHeaders } from './probe-commands.ts';
@@ -67,5 +69,7 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
     fc.tuple(fc.integer({ min: 2, max: 8 }), fc.constantFrom(0, 1, 3, 8)).map(([n, ms]) => new SpreadDuplicates(n, ms)),
     fc.constantFrom(...REPLICA_ADVANCES_SEC).map((s) => new ReplayThroughOtherReplica(s)),
     fc.constantFrom(0, 1, 3, 8).map((ms) => new CrashMidClaim(ms)),
+    // One entry for both: each waits for the Gate's deadline, so together they come as often as any one command.
+    fc.tuple(fc.boolean(), fc.constantFrom(...LATE_DELAYS_MS)).map(([allow, ms]) => (allow ? new LateControlPlaneAllow(ms) : new DelayedExecutionCall(ms))),
   ];
 }

@@ -35,6 +35,10 @@ import { keyAcceptedForAnotherIdentity } from './key-accepted-for-another-identi
 import { replayAnsweredFromCache } from './replay-answered-from-cache.ts';
 import { replicaClaimCache } from './replica-claim-cache.ts';
 import { traceIdReusedForIdenticalBytes } from './trace-id-reused-for-identical-bytes.ts';
+import { lateAllowExecuted } from './late-allow-executed.ts';
+import { executionTimeoutAsUnavailable } from './execution-timeout-as-unavailable.ts';
+import { executionRetried } from './execution-retried.ts';
+import { nonceClaimedAfterPolicy } from './nonce-claimed-after-policy.ts';
 
 export type { Mutant } from './mutant.ts';
 
@@ -76,4 +80,8 @@ export const MUTANTS: Mutant[] = [
   traceIdReusedForIdenticalBytes,
   replayAnsweredFromCache,
   replicaClaimCache,
+  lateAllowExecuted,
+  executionTimeoutAsUnavailable,
+  executionRetried,
+  nonceClaimedAfterPolicy,
 ];

@@ -3,10 +3,13 @@
  * becomes the run's ConformanceFailure, its witnesses rendered for the counterexample.
  */
 import type { History } from '../../model/history.ts';
-import { checkInvariants } from '../../model/invariants/index.ts';
+import { INVARIANT_CHECKS, buildHistoryIndex } from '../../model/invariants/index.ts';
+import { questionsPerTriple } from '../../model/invariants/dispatch-discipline.ts';
+import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
 import type { RunContext } from '../run-context.ts';
 import { ConformanceFailure } from '../run-context.ts';
 import type { RunWindows } from './windows.ts';
+import { watchBeforeJudging } from '../scenarios/late-answers.ts';
 
 export function renderWitnesses(history: History, indexes: readonly number[]): string {
   return indexes
@@ -27,6 +30,8 @@ export function renderWitnesses(history: History, indexes: readonly number[]): s
           return `direct call op ${e.op}: ${e.status}`;
         case 'fault':
           return `fault ${e.fault}`;
+        case 'execution-call':
+          return `Execution Layer call (approval ${e.approval_id ?? 'none'}${e.delivery === 'now' ? '' : `, delivered ${e.delivery}`})`;
         default:
           return e.kind;
       }
@@ -45,8 +50,16 @@ export async function snapshot(windows: RunWindows): Promise<History | undefined
 
 /** Judges the run's history; throws a ConformanceFailure on the first invariant that does not hold. */
 export async function judgeHistory(ctx: RunContext, windows: RunWindows, keep?: (history: History, failed: boolean) => void): Promise<History> {
+  // Late effects (a late allow acted on, a queue that drains) must be in the history judged.
+  await watchBeforeJudging(ctx);
   const history = await windows.history();
-  const verdicts = checkInvariants(history);
+  const index = buildHistoryIndex(history);
+  const verdicts = INVARIANT_IDS.map((id) => INVARIANT_CHECKS[id].check(history, index));
+  // Asking the Control Plane again about one request breaks the contract (§4), not an invariant.
+  for (const finding of questionsPerTriple(index).findings) {
+    ctx.contractFindings.push({ threat: 'control-plane-failure', message: finding.message });
+    ctx.trail.push(`contract finding: ${finding.message} [${renderWitnesses(history, finding.eventIndexes)}]`);
+  }
   keep?.(history, verdicts.some((v) => !v.holds && (v.invariant !== 'INV-5' || history.auditExported)));
   for (const verdict of verdicts) {
     if (verdict.invariant === 'INV-5' && !history.auditExported) continue;

@@ -55,6 +55,7 @@ export function scenarioLabel(prior: PriorHistory, steps: readonly { question: Q
 /** The threat one unhealthy answer stands for (a few answers are sharper than their question). */
 export function threatOfAnswer(question: Question, answer: string): Threat {
   if (question === 'executionLink' && answer === 'tampered') return 'argument-swap';
+  if ((question === 'executionLink' && answer === 'delayed') || (question === 'controlPlane' && answer === 'lateAllow')) return 'late-answer';
   if (question === 'controlPlane' && (answer === 'unsignedAllow' || answer === 'forged')) return 'forged-approval';
   return THREAT_OF[question];
 }
@@ -156,10 +157,15 @@ export function preludeCommands(acceptanceWindowSec: number): Command[] {
 /** A burst at the contract's limit: mostly valid requests, some the Gate must deny, copies of one. */
 const PRELUDE_BURST: readonly BurstMember[] = Array.from({ length: BURST_LIMIT }, (_, i) => (['valid', 'valid', 'bad-signature', 'valid', 'copy', 'valid', 'stale', 'valid', 'unknown-key', 'valid', 'malformed', 'copy'] as const)[i % 12]!);
 
+/** Scenarios whose answer comes late: each waits for the Gate's deadline and a watch of the sink. */
+const isLate = (scenario: ModelScenario) => scenario.answers.controlPlane === 'lateAllow' || scenario.answers.executionLink === 'delayed';
+
 /** Drives the prelude through one run context; returns how many scenarios it drove. */
 export async function runPrelude(ctx: RunContext): Promise<number> {
   let driven = 0;
-  for (const scenario of modelScenarios()) {
+  // The slow ones last: a system that fails elsewhere is caught before they cost their wait.
+  const ordered = [...modelScenarios().filter((s) => !isLate(s)), ...modelScenarios().filter(isLate)];
+  for (const scenario of ordered) {
     ctx.beginSegment(scenario.label);
     const tag = tagOf(scenario.kind === 'gate' ? scenario.prior : 'none', scenario.run.steps);
     if (scenario.kind === 'gate') await ctx.gateScenario({ label: scenario.label, tag, answers: scenario.answers, prior: scenario.prior });

@@ -22,7 +22,7 @@ import type { Harness } from '../../conformance/runner.ts';
 import type { Hello } from '../drivers/http.ts';
 import { HarnessError, fetchHello } from '../drivers/http.ts';
 import { DEFAULT_HARNESS_PORT, harnessPorts, startHttpHarness } from '../http-harness.ts';
-import { HARNESS_CONTROL_PLANE_DEADLINE_MS } from '../reference-over-http.ts';
+import { HARNESS_CONTROL_PLANE_DEADLINE_MS, HARNESS_EXECUTION_DEADLINE_MS } from '../reference-over-http.ts';
 import type { CommandIO, CommandSpec } from './command.ts';
 import { runCommand, targetSpecOf } from './run-command.ts';
 
@@ -35,11 +35,11 @@ interface Check {
 }
 
 /**
- * The Execution Layer deadline `--print-config` suggests (tuning): the contract's maximum and the
- * reference's default. The harness sets none for the gates it starts: its faults on that link
- * refuse or reset the connection at once, they never hold it open.
+ * The Execution Layer deadline `--print-config` suggests (tuning): the one the harness sets for the
+ * gates it starts. A delayed link holds a call until the Gate gives up on it, so a shorter deadline
+ * makes those steps cheaper; the contract's maximum is 5 s.
  */
-export const SUGGESTED_EXECUTION_DEADLINE_MS = 5000;
+export const SUGGESTED_EXECUTION_DEADLINE_MS = HARNESS_EXECUTION_DEADLINE_MS;
 
 /** Who provides a setting of the printed configuration. */
 type SettingGroup = 'harness' | 'channel' | 'tuning' | 'vendor';
@@ -330,7 +330,7 @@ export const doctorCommand: CommandSpec = {
     '                    (conformance/contract/CONTRACT.md section 2): where the harness plays the',
     '                    Control Plane and owns the effect sink, the TEST keys, the control channel',
     '                    and the proxy in front of the Execution Layer, and two optional tuning',
-    '                    values (Control Plane deadline 750 ms, Execution Layer deadline 5000 ms).',
+    '                    values (Control Plane deadline 750 ms, Execution Layer deadline 1500 ms).',
     '                    Guidance goes to stderr; stdout holds only the configuration.',
     '  --format F        shell (default): export lines, for eval "$(npx failclosed doctor --print-config)";',
     '                    env: KEY=value lines, for docker run --env-file or node --env-file;',

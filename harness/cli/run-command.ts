@@ -165,9 +165,26 @@ export function targetSpecOf(values: Record<string, string | boolean | string[] 
     }
     const port = values['harness-port'] === undefined ? DEFAULT_HARNESS_PORT : Number(values['harness-port']);
     if (!Number.isInteger(port) || port < 1 || port > 65533) return `--harness-port must be a port number, not "${String(values['harness-port'])}"`;
-    return { kind: 'url', url: url.href, harnessHost: typeof values['harness-host'] === 'string' ? values['harness-host'] : '127.0.0.1', harnessPort: port };
+    let executionLayer: string | undefined;
+    if (typeof values['execution-layer'] === 'string') {
+      try {
+        const el = new URL(values['execution-layer']);
+        if (el.protocol !== 'http:') throw new Error();
+        executionLayer = el.href;
+      } catch {
+        return `--execution-layer must be an http:// URL, not "${values['execution-layer']}"`;
+      }
+    }
+    return {
+      kind: 'url',
+      url: url.href,
+      harnessHost: typeof values['harness-host'] === 'string' ? values['harness-host'] : '127.0.0.1',
+      harnessPort: port,
+      ...(executionLayer ? { executionLayer } : {}),
+    };
   }
   if (values['harness-port'] !== undefined) return '--harness-port goes with --target';
+  if (values['execution-layer'] !== undefined) return '--execution-layer goes with --target';
   const over = values.over === undefined ? 'in-process' : String(values.over);
   if (over !== 'in-process' && over !== 'http') return `--over must be in-process or http, not "${over}"`;
   if (over === 'http') return { kind: 'http', ...(variant ? { variant } : {}), ...(replicas ? { replicas } : {}) };
@@ -178,7 +195,7 @@ export const runCommand: CommandSpec = {
   name: 'run',
   summary: 'run the conformance suite (default: the embedded reference, in-process)',
   usage:
-    'failclosed run [--target URL [--harness-port N] | --command CMD [--cwd DIR] | --image IMAGE [--replicas N] | --over in-process|http [--replicas N]] [--level core|full] [--profile quick|standard|thorough] [--seed N] [--runs N] [--budget SECONDS] [--parallel N] [--shard i/n] [--report DIR] [--json FILE] [--variant ID]',
+    'failclosed run [--target URL [--harness-port N] [--execution-layer URL] | --command CMD [--cwd DIR] | --image IMAGE [--replicas N] | --over in-process|http [--replicas N]] [--level core|full] [--profile quick|standard|thorough] [--seed N] [--runs N] [--budget SECONDS] [--parallel N] [--shard i/n] [--report DIR] [--json FILE] [--variant ID]',
   details: [
     `--level LEVEL    the conformance level to certify (default ${DEFAULT_LEVEL}):`,
     ...LEVELS.map((l) => `                   ${l.padEnd(5)} ${LEVEL_SUMMARY[l]}`),
@@ -206,6 +223,9 @@ export const runCommand: CommandSpec = {
     '--target URL     test a running gate (a vendor\'s) configured as `failclosed doctor --print-config`',
     '                 says; the harness serves its Control Plane, effect sink and Execution Layer',
     `                 proxy on --harness-port N, N+1, N+2 (default ${DEFAULT_HARNESS_PORT})`,
+    '--execution-layer URL  with --target, for a gate without the control channel: where its',
+    '                 Execution Layer really listens, so the proxy on N+2 can forward there (the gate',
+    '                 sets FAILCLOSED_EXECUTION_LAYER_URL to the proxy); a handshake\'s URL wins',
     '--command CMD    start the gate yourself: the harness runs CMD (with sh -c, in --cwd DIR) configured',
     '                 through the contract\'s environment on free loopback ports and a fresh data',
     '                 directory, waits for a line "ready" and GET /healthz, crashes it for real',
@@ -243,6 +263,7 @@ export const runCommand: CommandSpec = {
     replicas: { type: 'string' },
     'harness-port': { type: 'string' },
     'harness-host': { type: 'string' },
+    'execution-layer': { type: 'string' },
     over: { type: 'string' },
   },
   async run(values, io) {

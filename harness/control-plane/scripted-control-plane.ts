@@ -15,6 +15,7 @@ import type { PolicyQuestion } from '../../model/profile/messages.ts';
 import type { ControlPlaneLink } from '../../reference-impl/gate/links.ts';
 import { LinkError } from '../../reference-impl/gate/links.ts';
 import type { HistoryRecorder } from '../history-recorder.ts';
+import { LateRelease } from '../late-release.ts';
 
 export const GARBAGE_ANSWER = '<html><body>502 Bad Gateway</body></html>';
 
@@ -61,6 +62,12 @@ export class ScriptedControlPlane {
   unscripted = 0;
   private asked = 0;
   private digestMismatches: DigestMismatch[] = [];
+  /**
+   * What the harness holds back to deliver after the Gate answered: this Control Plane's late
+   * allows, and the Execution Layer calls a delayed link holds (its proxy and in-process link
+   * share this one).
+   */
+  readonly late = new LateRelease();
 
   constructor(
     private readonly recorder: HistoryRecorder,
@@ -146,9 +153,41 @@ export class ScriptedControlPlane {
       case 'unsignedAllow':
         record({ kind: 'allow-unsigned' });
         return { decision: 'allow' };
+      case 'lateAllow':
+        return this.lateAllow(script, question, signal, record);
       default:
         throw new Error(`no Control Plane answer "${script.answers.controlPlane}"`);
     }
+  }
+
+  /**
+   * A valid allow — trusted key, bound to this request, current when sent — held until the run
+   * context releases it after the Gate answered its client. A Gate that gave up on the exchange
+   * (hung up; in-process: aborted its signal) meets nothing: recorded as no answer. One that kept
+   * the exchange open gets the allow, recorded when it was sent — after the Gate's answer.
+   */
+  private lateAllow(script: ScriptedAnswer, question: PolicyQuestion, signal: AbortSignal | undefined, record: (answer: PolicyAnswer) => void): Promise<JsonValue> {
+    const approvalId = script.approvalPerQuestion && this.asked > 1 ? `${script.approvalId}-${this.asked}` : script.approvalId;
+    return new Promise((resolve, reject) => {
+      const gaveUp = () => reject(new LinkError('timeout', 'no answer before the deadline (the harness answers late)'));
+      signal?.addEventListener('abort', gaveUp, { once: true });
+      this.late.hold({
+        what: 'Control Plane allow',
+        open: () => !signal?.aborted,
+        deliver: async () => {
+          signal?.removeEventListener('abort', gaveUp);
+          if (signal?.aborted) {
+            record({ kind: 'no-answer', reason: 'timeout' });
+            gaveUp();
+            return false;
+          }
+          const envelope = concreteEnvelope({ ...script.answers, controlPlane: 'allow' }, question, approvalId, this.nowSec(), script.envelope) as unknown as JsonValue;
+          record({ kind: 'allow', envelope });
+          resolve({ decision: 'allow', envelope });
+          return true;
+        },
+      });
+    });
   }
 
   /** A malformed answer in the scripted form; a valid allow hides in some, as bait. */

@@ -43,8 +43,9 @@ const GATE_CAPABILITIES: readonly Capability[] = [
   'execution-partition',
   'execution-tamper',
   'execution-unconfirmed',
+  'execution-delayed',
 ];
-const PROXY_FAULTS: readonly DriverFault[] = ['execution-partition', 'execution-tamper', 'execution-unconfirmed'];
+const PROXY_FAULTS: readonly DriverFault[] = ['execution-partition', 'execution-tamper', 'execution-unconfirmed', 'execution-delayed'];
 
 /**
  * The harness could not observe the system under test (it is unreachable, or a call it depends on
@@ -187,13 +188,20 @@ export class HttpDriver implements Driver {
   private setRoute(route: ProxyRoute): void {
     this.route = route;
     const caps = new Set(this.own);
-    if (route === 'through-proxy') for (const f of PROXY_FAULTS) caps.add(f);
+    // A delayed link is released by the harness's Control Plane's LateRelease: only with it at hand.
+    if (route === 'through-proxy') for (const f of PROXY_FAULTS) if (f !== 'execution-delayed' || this.options.controlPlane) caps.add(f);
     this.offered = caps;
   }
 
   /** The proxy provides this fault: the gate does not declare it, and its calls do pass the proxy. */
   private proxyProvides(fault: DriverFault): boolean {
-    return (PROXY_FAULTS as readonly string[]).includes(fault) && !this.own.has(fault) && this.route === 'through-proxy' && this.options.executionProxy !== undefined;
+    return (
+      (PROXY_FAULTS as readonly string[]).includes(fault) &&
+      !this.own.has(fault) &&
+      this.route === 'through-proxy' &&
+      this.options.executionProxy !== undefined &&
+      (fault !== 'execution-delayed' || this.options.controlPlane !== undefined)
+    );
   }
 
   /** The proxy could add faults the gate lacks, but nobody has seen yet whether its calls pass it. */
@@ -434,10 +442,11 @@ export class HttpDriver implements Driver {
   async setFault(fault: DriverFault, active: boolean): Promise<void> {
     this.guard();
     if (this.proxyProvides(fault)) {
-      const mode =
+      const mode: ProxyMode =
         !active ? { kind: 'pass' as const }
         : fault === 'execution-partition' ? { kind: 'partition' as const }
         : fault === 'execution-tamper' ? { kind: 'tamper' as const, rewrite: tamperParameters }
+        : fault === 'execution-delayed' ? { kind: 'late' as const, release: this.options.controlPlane!.late }
         : { kind: 'reset-after-forward' as const };
       await this.proxyMode(mode);
     } else if (this.own.has(fault)) {
@@ -447,7 +456,7 @@ export class HttpDriver implements Driver {
     } else {
       throw new CapabilityMissing(fault);
     }
-    this.track(fault, fault === 'execution-unconfirmed' ? 'execution-unconfirmed' : fault, active);
+    this.track(fault, fault, active);
   }
 
   /** Switches the harness's proxy; a proxy that cannot (its port taken meanwhile) makes the run inconclusive. */

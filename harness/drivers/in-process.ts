@@ -38,6 +38,7 @@ const FAULT_KIND: Record<DriverFault, FaultKind> = {
   'execution-partition': 'execution-partition',
   'execution-tamper': 'execution-tamper',
   'execution-unconfirmed': 'execution-unconfirmed',
+  'execution-delayed': 'execution-delayed',
 };
 
 export interface InProcessDriverOptions {
@@ -107,19 +108,54 @@ export class InProcessDriver implements Driver {
     this.system = this.targetUnderTest.start(this.env);
   }
 
-  /** The Gate→Execution Layer link, as the active faults make it. */
+  /**
+   * The Gate→Execution Layer link, as the active faults make it. Every call that gets onto it is
+   * recorded, as the HTTP tier's proxy records what passes it (a partitioned call never leaves).
+   */
   private intercept(inner: ExecutionLink): ExecutionLink {
     return {
       execute: async (call, signal, headers) => {
         // As the proxy would see it on the wire: the call as the Gate sent it, with its headers.
         this.captured = { path: '/v1/execute', headers: { 'content-type': 'application/json', ...lowerCased(headers) }, body: structuredClone(call) as unknown as JsonValue };
         if (this.linkFaults.has('execution-partition')) throw new LinkError('unreachable', 'partitioned by the harness');
+        const delayed = this.linkFaults.has('execution-delayed');
+        const envelope = call.envelope as { approval_id?: unknown } | null | undefined;
+        this.options.recorder.executionCall({
+          ...(typeof envelope?.approval_id === 'string' ? { approval_id: envelope.approval_id } : {}),
+          ...(typeof call.request_id === 'string' ? { request_id: call.request_id } : {}),
+          delivery: delayed ? 'late' : 'now',
+        });
         const delivered = this.linkFaults.has('execution-tamper') ? { ...call, parameters: changeDeepLeaf(call.parameters) } : call;
+        if (delayed) return this.deliverLate(inner, delivered, signal, headers);
         const result = await inner.execute(delivered, signal, headers);
         if (this.linkFaults.has('execution-unconfirmed')) throw new LinkError('timeout', 'the harness dropped the answer');
         return result;
       },
     };
+  }
+
+  /**
+   * A delayed link: the call is held until the harness releases it (after the Gate answered), then
+   * delivered and run; its answer is lost. The Gate meets its own deadline (its signal) meanwhile.
+   */
+  private deliverLate(inner: ExecutionLink, call: Parameters<ExecutionLink['execute']>[0], signal: AbortSignal, headers?: Parameters<ExecutionLink['execute']>[2]): Promise<never> {
+    return new Promise((_, reject) => {
+      const gaveUp = () => reject(new LinkError('timeout', 'no answer before the deadline (the harness delivers the call late)'));
+      if (signal.aborted) gaveUp();
+      else signal.addEventListener('abort', gaveUp, { once: true });
+      this.options.controlPlane.late.hold({
+        what: 'Execution Layer call',
+        deliver: async () => {
+          try {
+            await inner.execute(call, new AbortController().signal, headers);
+          } finally {
+            // A Gate with no deadline still waits: it gets no answer, as over a link that lost it.
+            reject(new LinkError('timeout', 'delivered late; the answer was lost'));
+          }
+          return false;
+        },
+      });
+    });
   }
 
   async submit(body: Uint8Array, options: SubmitOptions = {}): Promise<Answer> {

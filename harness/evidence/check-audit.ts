@@ -269,7 +269,7 @@ export function checkAudit(entries: readonly ExportEntry[], keys: AuditKeys): Au
   const ruleProblems: AuditProblem[] = [];
   const activeIdentities = new Set(keys.identityKeys.filter((k) => k.state === 'active').map((k) => k.identity));
   const acceptedByHash = new Map<string, Placed[]>();
-  const mayHaveExecuted = new Map<string, Placed[]>();
+  const executedUnder = new Map<string, Placed[]>();
   for (const [traceId, final] of finals) {
     const records = byTrace.get(traceId)!;
     const all = indexes(records);
@@ -304,14 +304,17 @@ export function checkAudit(entries: readonly ExportEntry[], keys: AuditKeys): Au
     if (r.decision === 'allow' || r.code === 'NONCE_WRITE_UNCONFIRMED' || (stage !== undefined && PAST_REPLAY.has(stage))) {
       pushTo(acceptedByHash, r.request_hash, final);
     }
-    if (r.approval_id !== undefined && (r.outcome === 'executed' || r.outcome === 'unknown')) pushTo(mayHaveExecuted, r.approval_id, final);
+    // Executed for sure. An "unknown" outcome is no second use: a compliant Gate records one when it
+    // dispatched an approval already consumed over a link that lost the answer (the Execution
+    // Layer refused it, but the Gate cannot know), so it proves nothing either way.
+    if (r.approval_id !== undefined && r.outcome === 'executed') pushTo(executedUnder, r.approval_id, final);
   }
   // The same bytes carry the same nonce and timestamp: they can claim their nonce once.
   for (const [hash, accepted] of acceptedByHash) {
     if (accepted.length > 1) flag(ruleProblems, indexes(accepted), `the same request bytes (${hash.slice(0, 19)}…) got past the replay check ${accepted.length} times`);
   }
-  for (const [approvalId, uses] of mayHaveExecuted) {
-    if (uses.length > 1) flag(ruleProblems, indexes(uses), `approval ${approvalId} was executed (or may have been) ${uses.length} times: an approval is single use`);
+  for (const [approvalId, uses] of executedUnder) {
+    if (uses.length > 1) flag(ruleProblems, indexes(uses), `approval ${approvalId} was executed ${uses.length} times: an approval is single use`);
   }
   check('every decision is consistent with the profile, as far as an audit alone can tell', ruleProblems);
 

@@ -162,11 +162,12 @@ export function comparePaths(a: string, b: string): number {
 
 // ---------------------------------------------------------------- history shape
 
-const EVENT_KINDS = new Set<HistoryEvent['kind']>(['request', 'response', 'policy', 'effect', 'direct-call', 'fault', 'gateway-event']);
+const EVENT_KINDS = new Set<HistoryEvent['kind']>(['request', 'response', 'policy', 'effect', 'direct-call', 'fault', 'gateway-event', 'execution-call']);
+const DELIVERIES = new Set(['now', 'late', 'never']);
 const STATUSES = new Set(['executed', 'denied', 'indeterminate']);
 const FAULT_KINDS = new Set<FaultKind>([
   'control-plane-down', 'control-plane-slow', 'control-plane-garbage', 'nonce-store-down', 'nonce-store-unconfirmed',
-  'execution-partition', 'execution-tamper', 'execution-unconfirmed', 'audit-down', 'clock-offset', 'crash',
+  'execution-partition', 'execution-tamper', 'execution-unconfirmed', 'execution-delayed', 'audit-down', 'clock-offset', 'crash',
 ]);
 
 type Fields = Record<string, JsonValue>;
@@ -201,6 +202,8 @@ function eventProblem(e: Fields): string | undefined {
       return isOp(e.op) && STATUSES.has(e.status as string) && typeof e.identity === 'string' && typeof e.action === 'string' && 'parameters' in e && optString(e.code) && optString(e.request_id)
         ? undefined
         : 'a direct call needs an op, a status, identity, action and parameters';
+    case 'execution-call':
+      return optString(e.approval_id) && optString(e.request_id) && DELIVERIES.has(e.delivery as string) ? undefined : 'an execution call needs a delivery and string approval_id/request_id';
     case 'fault':
       return FAULT_KINDS.has(e.fault as FaultKind) && (e.until === null || isTime(e.until)) && optString(e.detail) && (e.untilIndex === undefined || isOp(e.untilIndex))
         ? undefined

@@ -163,6 +163,7 @@ const FAULT_ANSWERS: Partial<Record<FaultKind, { question: Question; answer: str
   'execution-partition': { question: 'executionLink', answer: 'partitioned' },
   'execution-tamper': { question: 'executionLink', answer: 'tampered' },
   'execution-unconfirmed': { question: 'executionOutcome', answer: 'unconfirmed' },
+  'execution-delayed': { question: 'executionLink', answer: 'delayed' },
 };
 
 /** Control Plane faults, for a Gate that could not even reach the Control Plane to be recorded. */
@@ -455,6 +456,8 @@ function rederiveRequest(op: RequestOp, index: HistoryIndex, attribution: Effect
     const exchange = before.at(-1) ?? op.exchanges.at(-1);
     if (exchange) {
       answers.controlPlane = controlPlaneAnswers(exchange);
+      // Recorded only after the Gate answered: a trusted allow that came too late to count.
+      if (response && exchange.eventIndex > op.response!.eventIndex && exchange.trust.kind === 'trusted') answers.controlPlane = ['lateAllow'];
       approvalId = exchange.claimedApprovalId;
       if (exchange.trust.kind === 'trusted') {
         const envelope = exchange.trust.envelope;

@@ -65,6 +65,7 @@ const THREAT_OF_CAPABILITY: Readonly<Partial<Record<Capability, Threat>>> = {
   'execution-partition': 'partition-during-approval',
   'execution-tamper': 'argument-swap',
   'execution-unconfirmed': 'lost-confirmation',
+  'execution-delayed': 'late-answer',
   'clock-offset': 'stale-request',
   'crash-restart': 'crash-restart',
   'direct-execution': 'bypass',

@@ -9,6 +9,9 @@
  *                        of answered (a lost confirmation)
  *   garble               answer 200 with garbage, forward nothing
  *   tamper               forward a rewritten JSON body (a man in the middle)
+ *   late                 hold the request until the harness releases it (after the client was
+ *                        answered — so after its deadline), then forward it whether or not the
+ *                        client is still there, and reset the client instead of answering
  * Every answer carries `Connection: close`, so a client never holds a pooled connection into a
  * partition: its next request opens a new connection, which is refused — "unreachable", not a
  * reset that would read as "maybe it ran".
@@ -20,6 +23,7 @@ import { pipeline } from 'node:stream';
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
 import { canonicalBytes, parseStrictJson } from '../../model/profile/canonical-json.ts';
 import { listen, readBody } from '../../reference-impl/http/http-util.ts';
+import type { LateRelease } from '../late-release.ts';
 import { SILENCE_LIMIT_MS, clientLeft, holdSilently, sendBytes, sleepUnlessLeft } from './service-util.ts';
 
 export type ProxyMode =
@@ -29,7 +33,16 @@ export type ProxyMode =
   | { kind: 'blackhole' }
   | { kind: 'reset-after-forward' }
   | { kind: 'garble' }
-  | { kind: 'tamper'; rewrite: (body: JsonValue) => JsonValue };
+  | { kind: 'tamper'; rewrite: (body: JsonValue) => JsonValue }
+  | { kind: 'late'; release: LateRelease };
+
+/** What the proxy saw pass: a JSON request's `envelope.approval_id` and `request_id` (when it has them). */
+export interface ProxiedCall {
+  approval_id?: string;
+  request_id?: string;
+  /** forwarded at once, held to be forwarded late, or never forwarded (garbled or blackholed) */
+  delivery: 'now' | 'late' | 'never';
+}
 
 export interface FaultProxy {
   url: string;
@@ -60,6 +73,8 @@ export interface FaultProxyOptions {
   target: string;
   host?: string;
   port?: number;
+  /** told of every request that reaches the proxy's handler (retries included; refused connections never do) */
+  onCall?: (call: ProxiedCall) => void;
 }
 
 export const MAX_DELAY_MS = 30_000;
@@ -96,9 +111,26 @@ function checkMode(mode: ProxyMode): void {
     throw new RangeError(`delay must be 0…${MAX_DELAY_MS} ms, got ${mode.ms}`);
   }
   if (mode.kind === 'tamper' && typeof mode.rewrite !== 'function') throw new TypeError('tamper needs a rewrite function');
+  if (mode.kind === 'late' && typeof mode.release?.hold !== 'function') throw new TypeError('late needs the harness\'s LateRelease');
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The fields of a call the history records; nothing for a body that is not a JSON object. */
+function callFields(bytes: Uint8Array): Pick<ProxiedCall, 'approval_id' | 'request_id'> {
+  try {
+    const value = parseStrictJson(bytes);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+    const envelope = value.envelope;
+    const approvalId = typeof envelope === 'object' && envelope !== null && !Array.isArray(envelope) ? envelope.approval_id : undefined;
+    return {
+      ...(typeof approvalId === 'string' ? { approval_id: approvalId } : {}),
+      ...(typeof value.request_id === 'string' ? { request_id: value.request_id } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
 
 /** Hangs up with a TCP reset (not a clean FIN): the client cannot read it as an answer. */
 function reset(res: ServerResponse): void {
@@ -171,6 +203,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     lastRequest = { method: req.method ?? 'POST', path: req.url ?? '/', headers: seenHeaders(req.headers), body: body.bytes };
     const stillThere = () => !closed && epoch === arrived && !left.aborted;
     if (!stillThere()) return;
+    if (current.kind !== 'partition') {
+      const delivery = current.kind === 'late' ? 'late' : current.kind === 'garble' || current.kind === 'blackhole' ? 'never' : 'now';
+      options.onCall?.({ ...callFields(body.bytes), delivery });
+    }
     switch (current.kind) {
       case 'partition':
         // Not listening during a partition; a connection accepted just before it is cut, never served.
@@ -187,6 +223,19 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         return forward(req, res, body.bytes, left, 'answer');
       case 'reset-after-forward':
         return forward(req, res, body.bytes, left, 'reset');
+      case 'late': {
+        // Delivered when released, whether or not the client still waits; never answered.
+        const bytes = body.bytes;
+        current.release.hold({
+          what: 'Execution Layer call',
+          // It goes to the dependency; the client never hears of it.
+          deliver: async () => {
+            if (!closed) await forward(req, res, bytes, left, 'reset');
+            return false;
+          },
+        });
+        return;
+      }
       case 'tamper': {
         let parsed: JsonValue;
         try {

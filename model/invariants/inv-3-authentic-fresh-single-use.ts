@@ -12,6 +12,7 @@ import type { HistoryIndex, RequestOp } from './history-index.ts';
 import { buildHistoryIndex, toUnixSeconds, witnesses } from './history-index.ts';
 import { systemSecondsOver } from './system-clock.ts';
 import { timestampAnswer } from '../time.ts';
+import { questionsPerTriple } from './dispatch-discipline.ts';
 
 export const INV_3_STATEMENT =
   'Every executed request is authentic, fresh and used once: a valid signature by an active key, a timestamp in the window, a nonce not accepted before in the replay window, and a single use of its envelope.';
@@ -102,6 +103,9 @@ export function checkInv3(history: History, index: HistoryIndex = buildHistoryIn
     }
     effectsByNonceKey.set(op.nonceKey, [...earlier, effect]);
   }
+
+  // A duplicate of a claimed request must be stopped at the replay stage, before the Control Plane.
+  violations.push(...questionsPerTriple(index).inv3.violations);
 
   return {
     invariant: 'INV-3',

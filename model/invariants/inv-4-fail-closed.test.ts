@@ -50,7 +50,7 @@ describe('INV-4 fail closed', () => {
     b.tick(2_000);
     b.heal(partition);
     const effectIndex = b.effectOf(request, envelope);
-    expectCaught(checkInv4(b.build()), 'INV-4', { events: [sent.eventIndex, responseIndex, effectIndex], message: /denied with EXECUTION_UNAVAILABLE/ });
+    expectCaught(checkInv4(b.build()), 'INV-4', { events: [sent.eventIndex, responseIndex, effectIndex], message: /(denied with|after the Gate answered) EXECUTION_UNAVAILABLE/ });
   });
 
   it('catches a reported success that no effect backs', () => {

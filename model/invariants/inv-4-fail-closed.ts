@@ -8,6 +8,7 @@ import type { ApprovalEnvelope } from '../profile/messages.ts';
 import type { EffectInfo, FaultInfo, HistoryIndex, RequestOp } from './history-index.ts';
 import { buildHistoryIndex, toUnixSeconds, witnesses } from './history-index.ts';
 import { systemSecondsOver } from './system-clock.ts';
+import { executionCallsPerApproval } from './dispatch-discipline.ts';
 
 export const INV_4_STATEMENT =
   'Under any failure or ambiguity the outcome is denial: nothing executes for a denied request, outside its envelope window, during a fault that forbids it or without a trusted allow, and no unproven success is reported.';
@@ -47,6 +48,11 @@ function during(fault: FaultInfo, op: RequestOp): boolean {
   if (!op.response) return false;
   // Older histories know the heal by its time alone: then the same millisecond counts as during.
   return untilIndex !== undefined ? op.response.eventIndex < untilIndex : op.response.event.at <= until;
+}
+
+/** "1.8 s", "350 ms": how long after an answer something happened. */
+export function formatDelay(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
 }
 
 export function checkInv4(history: History, index: HistoryIndex = buildHistoryIndex(history)): InvariantVerdict {
@@ -94,8 +100,11 @@ export function checkInv4(history: History, index: HistoryIndex = buildHistoryIn
 
     // (a) a denial is final, save for the one that admits the work may have run.
     if (response?.status === 'denied' && response.code !== DENIAL_WITH_POSSIBLE_EFFECT) {
+      const after = event.at - (op.response?.event.at ?? event.at);
       violation(
-        `Effect ${event.effect_id} executed request op ${op.op}, which the Gate denied with ${response.code ?? 'no code'}.`,
+        after > 0
+          ? `Effect ${event.effect_id} executed request op ${op.op} ${formatDelay(after)} after the Gate answered ${response.code ?? 'a denial without a code'}: a denial is final.`
+          : `Effect ${event.effect_id} executed request op ${op.op}, which the Gate denied with ${response.code ?? 'no code'}.`,
         effect.eventIndex,
         op.eventIndex,
         op.response?.eventIndex,
@@ -153,10 +162,14 @@ export function checkInv4(history: History, index: HistoryIndex = buildHistoryIn
     }
   }
 
+  // (f) once, no retry: a second Execution Layer call for one approval or one request.
+  const calls = executionCallsPerApproval(index);
+  violations.push(...calls.violations);
+
   return {
     invariant: 'INV-4',
     holds: violations.length === 0,
     violations,
-    examined: index.effects.length + responses,
+    examined: index.effects.length + responses + calls.examined,
   };
 }
