@@ -206,3 +206,17 @@ describe('failclosed CLI', () => {
     expect(result.stdout).toContain('Usage: failclosed explore');
   });
 });
+
+describe('the process exit status', () => {
+  it('is 2 with a message, never 0, when a command ends without a result', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const guard = new URL('../../bin/exit-guard.mjs', import.meta.url).href;
+    const script = `import { guardExit } from ${JSON.stringify(guard)}; const g = guardExit(); await new Promise(() => {}); g.settled(0);`;
+    const hung = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(hung.status).toBe(2);
+    expect(hung.stderr).toContain('failclosed: stopped without a result');
+    const done = spawnSync(process.execPath, ['--input-type=module', '-e', `import { guardExit } from ${JSON.stringify(guard)}; const g = guardExit(); g.settled(await Promise.resolve(1));`], { encoding: 'utf8', timeout: 20_000 });
+    expect(done.status).toBe(1);
+    expect(done.stderr).toBe('');
+  });
+});
