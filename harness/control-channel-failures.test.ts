@@ -94,7 +94,7 @@ describe('a failing control-channel call is a HarnessError with a cause and a re
 
 describe('failclosed run against a gate that drops a control-channel call', () => {
   it('ends inconclusive (exit 2) with one line of cause and one of remedy, and no stack trace', { timeout: 60_000 }, async () => {
-    const base = await freePort();
+    const base = await freePort(undefined, 3);
     const ports = harnessPorts(base);
     // The gate declares its own lost-confirmation fault, and resets the connection when asked for it.
     const gate = await startFakeGate({

@@ -30,7 +30,7 @@ async function driverFor(harness: Harness, services: HttpHarness, gateUrl: strin
 
 describe('the execution-* faults come from whoever really is on the link', () => {
   it('a gate without FAILCLOSED_EXECUTION_LAYER_URL that declares its own execution faults is tested with them, and found compliant (--target)', { timeout: 120_000 }, async () => {
-    const base = await freePort();
+    const base = await freePort(undefined, 3);
     const ports = harnessPorts(base);
     const vendorSide = createHarness();
     const gate = await referenceGate(vendorSide, { controlPlane: `http://127.0.0.1:${ports.controlPlane}`, effectSink: `http://127.0.0.1:${ports.effectSink}` });

@@ -26,7 +26,7 @@ describe('--execution-layer', () => {
   });
 
   it('lets the proxy stand in front of a gate without the control channel: its execution faults and calls are tested at core', { timeout: 180_000 }, async () => {
-    const base = await freePort();
+    const base = await freePort(undefined, 3);
     const ports = harnessPorts(base);
     const executionLayerPort = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'failclosed-no-channel-'));

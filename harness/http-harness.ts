@@ -4,6 +4,7 @@
  * Ports are fixed for a gate that was configured beforehand (`failclosed doctor --print-config`),
  * or free ones for a gate the harness starts itself.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Harness } from '../conformance/runner.ts';
 import { RecordingSink } from './recording-sink.ts';
@@ -79,7 +80,54 @@ async function listening<T>(service: string, host: string, port: number, start: 
 }
 
 /** A free port on loopback (for a gate the harness starts itself). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/**
+ * A free port (or `count` consecutive free ports) for a process that binds it later. Chosen
+ * outside the kernel's ephemeral range: a port the kernel hands out for `listen(0)` or an outgoing
+ * connection can be taken again by anyone between this check and the later bind, and a test that
+ * configures a gate with the harness's ports before the harness starts would then fail at random.
+ */
+export async function freePort(host = '127.0.0.1', count = 1): Promise<number> {
+  const [low, high] = ephemeralRange();
+  const below = low - 1024 >= 2000 ? { from: 1024 + 1000, to: low - count } : undefined;
+  const above = 65535 - high >= 2000 ? { from: high + 1, to: 65535 - count } : undefined;
+  const ranges = [below, above].filter((r): r is { from: number; to: number } => r !== undefined);
+  for (let attempt = 0; attempt < 200 && ranges.length > 0; attempt++) {
+    const range = ranges[attempt % ranges.length]!;
+    const base = range.from + Math.floor(Math.random() * (range.to - range.from));
+    if (handedOut.has(base)) continue;
+    let all = true;
+    for (let port = base; port < base + count && all; port++) all = await canBind(host, port);
+    if (all) {
+      for (let port = base; port < base + count; port++) handedOut.add(port);
+      return base;
+    }
+  }
+  if (count > 1) throw new Error(`no ${count} consecutive free ports on ${host}`);
+  return kernelPort(host);
+}
+
+/** ports this process has already handed out, so two callers never get the same one */
+const handedOut = new Set<number>();
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
+  } catch {
+    // not Linux: the IANA dynamic range
+  }
+  return [49152, 65535];
+}
+
+function canBind(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+function kernelPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

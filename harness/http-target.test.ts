@@ -36,7 +36,7 @@ describe('the suite over HTTP', () => {
 
   it('tests a gate started beforehand with the printed configuration (--target URL)', { timeout: 120_000 }, async () => {
     // The vendor's side: a gate configured with fixed harness ports before the harness exists.
-    const base = await freePort();
+    const base = await freePort(undefined, 3);
     const ports = harnessPorts(base);
     const elPort = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'failclosed-target-'));

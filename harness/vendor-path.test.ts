@@ -46,7 +46,7 @@ const lastLine = (text: string) => text.trimEnd().split('\n').at(-1)!;
 
 describe('the vendor path of the README', () => {
   it('with the control channel: doctor resets after itself, and the suggested run is compliant at level full', { timeout: 300_000 }, async () => {
-    const harnessPort = await freePort();
+    const harnessPort = await freePort(undefined, 3);
     const dataDir = mkdtempSync(join(root, 'data-'));
     const env = await printedConfiguration(harnessPort, true, dataDir);
     expect(env.FAILCLOSED_CONFORMANCE_CHANNEL).toBe('1');
@@ -65,7 +65,7 @@ describe('the vendor path of the README', () => {
   });
 
   it('without it: doctor says to restart, a used gate is inconclusive, a fresh one compliant at level core', { timeout: 300_000 }, async () => {
-    const harnessPort = await freePort();
+    const harnessPort = await freePort(undefined, 3);
     const firstDir = mkdtempSync(join(root, 'data-'));
     const env = await printedConfiguration(harnessPort, false, firstDir);
     expect(env.FAILCLOSED_CONFORMANCE_CHANNEL).toBeUndefined();

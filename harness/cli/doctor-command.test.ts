@@ -102,7 +102,7 @@ describe('failclosed doctor --print-config', () => {
 
 describe('failclosed doctor --target', () => {
   it('passes a gate configured as printed, resets it afterwards, and says exactly what a misconfigured one lacks', { timeout: 60_000 }, async () => {
-    const base = await freePort();
+    const base = await freePort(undefined, 3);
     const env = expectedConfiguration(createHarness(), '127.0.0.1', base);
     const dataDir = mkdtempSync(join(tmpdir(), 'failclosed-doctor-'));
     const common = { FAILCLOSED_LISTEN_HOST: '127.0.0.1', FAILCLOSED_LISTEN_PORT: '0', FAILCLOSED_FSYNC: '0' };
@@ -132,7 +132,7 @@ describe('failclosed doctor --target', () => {
   });
 
   it('says that a gate without reset must be restarted on an empty data directory before run', { timeout: 60_000 }, async () => {
-    const base = await freePort();
+    const base = await freePort(undefined, 3);
     // No control channel, so no proxy in front of the Execution Layer either.
     const env = expectedConfiguration(createHarness(), '127.0.0.1', base, false);
     expect(env.FAILCLOSED_CONFORMANCE_CHANNEL).toBeUndefined();

@@ -168,7 +168,7 @@ describe('failclosed CLI', () => {
 
   it('run --target: a gate that cannot be reached is said as such, with the remedy', async () => {
     const gatePort = await freePort(); // nothing listens there
-    const harnessPort = await freePort();
+    const harnessPort = await freePort(undefined, 3);
     const { status, stderr } = await cli('run', '--target', `http://127.0.0.1:${gatePort}/`, '--harness-port', String(harnessPort));
     expect(status).toBe(2);
     const [cause, remedy, ...rest] = lines(stderr);
