@@ -23,11 +23,13 @@ import { ConformanceFailure, RunContext } from '../run-context.ts';
 import type { Threat } from '../threats.ts';
 import type { RunBudget, StopReason } from './budget.ts';
 import { judgeHistory, snapshot } from './judge.ts';
+import type { InvariantName, PluginInvariant } from '../../model/invariants/plugins.ts';
 import { runPrelude } from './prelude.ts';
 import type { RunWindows } from './windows.ts';
 
 export interface FailureReport {
-  invariants: InvariantId[];
+  /** INV-1…INV-6, or plug-in invariants' ids */
+  invariants: InvariantName[];
   threat: Threat | 'history';
   message: string;
   /** the steps of the (shrunk) counterexample, in order */
@@ -85,6 +87,8 @@ export interface CampaignSetup {
   hooks: CampaignHooks;
   /** re-run exactly one recorded counterexample */
   replay?: { path: string; replayPath?: string };
+  /** judged after INV-1…INV-6 on every run's history */
+  pluginInvariants?: readonly PluginInvariant[];
 }
 
 const MAX_FINDINGS_KEPT = 20;
@@ -108,7 +112,9 @@ export class CampaignTally {
   /** runs whose history the predicates judged and found holding */
   judgedHistories = 0;
   failingRuns = 0;
-  readonly broken = new Set<InvariantId>();
+  readonly broken = new Set<InvariantName>();
+  /** plug-in id → items its predicate examined over the judged histories of the campaign (not shrinking) */
+  readonly pluginExamined = new Map<string, number>();
   readonly timing = { preludeMs: 0, randomMs: 0, shrinkMs: 0 };
   /** wrong-but-safe denial codes, one per distinct step (the first few kept in full) */
   readonly contractFindings: { threat: Threat; message: string }[] = [];
@@ -163,6 +169,11 @@ export class Campaign {
 
   constructor(private readonly setup: CampaignSetup) {}
 
+  /** The plug-ins and where their examined counts go (a shrinking attempt counts nowhere). */
+  private plugins(shrinking: boolean): { invariants: readonly PluginInvariant[]; examined: Map<string, number> } {
+    return { invariants: this.setup.pluginInvariants ?? [], examined: shrinking ? new Map() : this.tally.pluginExamined };
+  }
+
   private progress(line: string): void {
     this.setup.hooks.onProgress?.(line);
   }
@@ -200,7 +211,7 @@ export class Campaign {
     const ctx = await this.newContext(system);
     try {
       this.tally.preludeScenarios = await runPrelude(ctx);
-      await judgeHistory(ctx, system.windows, (history, failed) => this.handOn(history, 0, 'prelude', failed));
+      await judgeHistory(ctx, system.windows, (history, failed) => this.handOn(history, 0, 'prelude', failed), this.plugins(false));
       this.tally.held(ctx);
     } catch (error) {
       if (!(error instanceof ConformanceFailure)) throw error;
@@ -307,9 +318,14 @@ export class Campaign {
         let judged: History | undefined;
         try {
           await fc.asyncModelRun(() => ({ model: {}, real: ctx }), commands);
-          await judgeHistory(ctx, system.windows, (history) => {
-            judged = history;
-          });
+          await judgeHistory(
+            ctx,
+            system.windows,
+            (history) => {
+              judged = history;
+            },
+            this.plugins(shrinking),
+          );
           if (!shrinking) {
             this.handOn(judged!, index, 'random', false);
             tally.held(ctx);

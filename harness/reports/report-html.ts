@@ -5,14 +5,13 @@
  */
 import type { RunReport } from '../../conformance/runner.ts';
 import { THREATS } from '../../conformance/threats.ts';
-import { INVARIANT_CHECKS } from '../../model/invariants/index.ts';
 import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
 import type { ChartId, StepPlacement } from './chart-path.ts';
 import { CHARTS, CHART_TITLES, describePath } from './chart-path.ts';
 import { chartSvg } from './chart-svg.ts';
 import { escapeMarkup as esc } from './escape.ts';
 import type { CellStatus, ScenarioMatrix } from './scenario-matrix.ts';
-import { SCENARIOS } from './scenario-matrix.ts';
+import { SCENARIOS, invariantRows } from './scenario-matrix.ts';
 
 export interface HtmlOptions {
   generatedAt: Date;
@@ -118,13 +117,13 @@ footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 `;
 
 function invariantCards(report: RunReport): string {
-  return INVARIANT_IDS.map((id) => {
-    const status = report.invariants[id];
+  return invariantRows(report).map(({ id, status, statement, note, plugin }) => {
     return (
-      `<div class="card ${slug(status)}" id="${id}"><span class="id">${id}</span><span class="status">${esc(status)}</span>` +
+      `<div class="card ${slug(status)}" id="${esc(id)}"${plugin ? ' data-plugin="true"' : ''}><span class="id">${esc(id)}</span><span class="status">${esc(status)}</span>` +
+      (plugin ? '<span class="note"> plug-in</span>' : '') +
       (status === 'held' && report.failure ? '<span class="note"> judged before the failure stopped the run</span>' : '') +
-      `<p>${esc(INVARIANT_CHECKS[id].statement)}</p>` +
-      (status !== 'held' && status !== 'broken' && report.invariantNotes[id] ? `<p class="note">${esc(report.invariantNotes[id]!)}</p>` : '') +
+      `<p>${esc(statement)}</p>` +
+      (status !== 'held' && status !== 'broken' && note ? `<p class="note">${esc(note)}</p>` : '') +
       '</div>'
     );
   }).join('\n');
@@ -150,17 +149,17 @@ function facts(report: RunReport, options: HtmlOptions): string {
   ].join('\n');
 }
 
-function matrixTable(matrix: ScenarioMatrix): string {
+function matrixTable(report: RunReport, matrix: ScenarioMatrix): string {
   const head = SCENARIOS.map(
     (s) => `<th class="threat" scope="col" title="${esc(s === 'history' ? 'the INV predicates over every recorded history' : THREATS[s])}"><span>${esc(s)}</span></th>`,
   ).join('');
-  const rows = INVARIANT_IDS.map((id) => {
+  const rows = invariantRows(report).map(({ id, statement }) => {
     const cells = SCENARIOS.map((s) => {
       const cell = matrix.cells.find((c) => c.invariant === id && c.scenario === s)!;
       const title = `${id} × ${s}: ${cell.status}${cell.note ? ` — ${cell.note}` : ''}`;
-      return `<td class="${slug(cell.status)}" title="${esc(title)}" data-invariant="${id}" data-scenario="${esc(s)}" data-status="${esc(cell.status)}">${CELL_MARK[cell.status]}</td>`;
+      return `<td class="${slug(cell.status)}" title="${esc(title)}" data-invariant="${esc(id)}" data-scenario="${esc(s)}" data-status="${esc(cell.status)}">${CELL_MARK[cell.status]}</td>`;
     }).join('');
-    return `<tr><th class="inv" scope="row" title="${esc(INVARIANT_CHECKS[id].statement)}">${id}</th>${cells}</tr>`;
+    return `<tr><th class="inv" scope="row" title="${esc(statement)}">${esc(id)}</th>${cells}</tr>`;
   }).join('\n');
   const legend = (Object.keys(CELL_MARK) as CellStatus[])
     .map((s) => `<span><span class="sw ${slug(s)}">${CELL_MARK[s]}</span>${esc(s)}</span>`)
@@ -173,9 +172,9 @@ function notTestedSection(report: RunReport, matrix: ScenarioMatrix): string {
   const items = matrix.notTested.map(
     (n) => `<li><span class="mono">${esc(n.scenario)}</span> — needs <code>${esc(n.needs)}</code>${n.threat ? ` <span class="note">(${esc(n.threat)})</span>` : ' <span class="note">(not attributed to one threat)</span>'}</li>`,
   );
-  const invariants = INVARIANT_IDS.filter((id) => report.invariants[id] === 'not tested' || report.invariants[id] === 'not reached').map(
-    (id) => `<li>${id} ${esc(report.invariants[id])}: ${esc(report.invariantNotes[id] ?? '')}</li>`,
-  );
+  const invariants = invariantRows(report)
+    .filter((row) => row.status === 'not tested' || row.status === 'not reached')
+    .map((row) => `<li>${esc(row.id)} ${esc(row.status)}: ${esc(row.note ?? '')}</li>`);
   const all = [...invariants, ...items];
   return [
     all.length > 0 ? `<ul>${all.join('')}</ul>` : '<p>No scenario was skipped for want of a capability of the driver.</p>',
@@ -305,7 +304,7 @@ ${facts(report, options)}
 </div>
 <h2 id="matrix">Invariant × threat scenario</h2>
 <p class="note">Each column is a threat scenario of the suite; a cell is judged where the threat puts the invariant at stake. “history”: the invariant’s predicate over every recorded history.</p>
-${matrixTable(matrix)}
+${matrixTable(report, matrix)}
 ${histories}
 <h2 id="not-tested">Not tested</h2>
 ${notTestedSection(report, matrix)}
