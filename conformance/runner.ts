@@ -19,6 +19,8 @@ import type { Profile } from './profiles.ts';
 import { RunBudget } from './run-control/budget.ts';
 import type { PluginInvariant } from '../model/invariants/plugins.ts';
 import { validatePluginInvariants } from '../model/invariants/plugins.ts';
+import type { PluginCommand } from './commands/plugin-commands.ts';
+import { validatePluginCommands } from './commands/plugin-commands.ts';
 import type { CampaignHooks, FailureReport, HistoryRole, LaneSystem, RunStatus } from './run-control/campaign.ts';
 import { Campaign } from './run-control/campaign.ts';
 import type { Level } from './run-control/levels.ts';
@@ -64,6 +66,8 @@ export interface SuiteOptions {
   moreSystems?: readonly { harness: Harness; makeDriver: DriverFactory }[];
   /** plug-in invariants (model/invariants/plugins.ts), judged after INV-1…INV-6 on every run */
   invariants?: readonly PluginInvariant[];
+  /** plug-in commands (commands/plugin-commands.ts), drawn among the built-in ones */
+  commands?: readonly PluginCommand[];
   /** receives every history the run hands on, exactly once each (evidence kits, reports) */
   onHistory?: CampaignHooks['onHistory'];
   onProgress?: (line: string) => void;
@@ -124,6 +128,7 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
     seed,
     acceptanceWindowSec: ACCEPTANCE_WINDOW_SEC,
     ...(options.invariants?.length ? { pluginInvariants: validatePluginInvariants(options.invariants) } : {}),
+    ...(options.commands?.length ? { pluginCommands: validatePluginCommands(options.commands) } : {}),
     hooks: { ...(options.onHistory ? { onHistory: options.onHistory } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.onStatus ? { onStatus: options.onStatus } : {}) },
     ...(options.replay ? { replay: { path: options.replay.path, ...(options.replay.replayPath ? { replayPath: options.replay.replayPath } : {}) } } : {}),
   });

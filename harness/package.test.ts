@@ -83,6 +83,8 @@ describe('the npm package', () => {
       'types/harness/api/index.d.ts',
       'examples/invariants/max-actions-per-minute.ts',
       'examples/invariants/denials-audited-promptly.ts',
+      'examples/commands/retry-after-outage.ts',
+      'examples/drivers/library-gate.ts',
     ]) expect(files).toContain(file);
     expect(files.filter((f) => f.startsWith('conformance/contract/schemas/')).length).toBe(19);
   });
@@ -170,7 +172,7 @@ describe("the package's type declarations", () => {
   });
 });
 
-describe('plug-in invariants from an installed package (failclosed/api)', () => {
+describe('plug-ins from an installed package (failclosed/api)', () => {
   let vendor: string;
   const failclosed = (...args: string[]) => {
     try {
@@ -203,5 +205,11 @@ describe('plug-in invariants from an installed package (failclosed/api)', () => 
     } finally {
       delete process.env.FAILCLOSED_MAX_ACTIONS_PER_MINUTE;
     }
+  });
+
+  it('run --driver / --commands run the packed examples: a library gate through its adapter, with a plug-in command', { timeout: 60_000 }, () => {
+    const run = failclosed('run', '--runs', '1', '--parallel', '1', '--seed', '3', '--report', 'driver', '--driver', 'node_modules/failclosed/examples/drivers/library-gate.ts', '--commands', 'node_modules/failclosed/examples/commands/retry-after-outage.ts');
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('COMPLIANT at level full — library gate (plug-in driver), profile quick, seed 3 (exit 0)');
+    expect(run.status).toBe(0);
   });
 });

@@ -23,6 +23,8 @@ import { ConformanceFailure, RunContext } from '../run-context.ts';
 import type { Threat } from '../threats.ts';
 import type { RunBudget, StopReason } from './budget.ts';
 import { judgeHistory, snapshot } from './judge.ts';
+import type { PluginCommand } from '../commands/plugin-commands.ts';
+import { pluginCommandArbitraries, pluginPreludeCommands } from '../commands/plugin-commands.ts';
 import type { InvariantName, PluginInvariant } from '../../model/invariants/plugins.ts';
 import { runPrelude } from './prelude.ts';
 import type { RunWindows } from './windows.ts';
@@ -89,6 +91,8 @@ export interface CampaignSetup {
   replay?: { path: string; replayPath?: string };
   /** judged after INV-1…INV-6 on every run's history */
   pluginInvariants?: readonly PluginInvariant[];
+  /** drawn among the built-in commands; those with a prelude value run once in the prelude */
+  pluginCommands?: readonly PluginCommand[];
 }
 
 const MAX_FINDINGS_KEPT = 20;
@@ -210,7 +214,7 @@ export class Campaign {
     const system = this.setup.systems[0];
     const ctx = await this.newContext(system);
     try {
-      this.tally.preludeScenarios = await runPrelude(ctx);
+      this.tally.preludeScenarios = await runPrelude(ctx, pluginPreludeCommands(this.setup.pluginCommands ?? []));
       await judgeHistory(ctx, system.windows, (history, failed) => this.handOn(history, 0, 'prelude', failed), this.plugins(false));
       this.tally.held(ctx);
     } catch (error) {
@@ -306,7 +310,7 @@ export class Campaign {
     const tally = this.tally;
     let lastFailure: RandomFailure | undefined;
     const property = fc.asyncProperty(
-      fc.commands(commandArbitraries(acceptanceWindowSec), { maxCommands: profile.maxCommands, ...(replay?.replayPath ? { replayPath: replay.replayPath } : {}) }),
+      fc.commands([...commandArbitraries(acceptanceWindowSec), ...pluginCommandArbitraries(this.setup.pluginCommands ?? [])], { maxCommands: profile.maxCommands, ...(replay?.replayPath ? { replayPath: replay.replayPath } : {}) }),
       async (commands) => {
         // Decided before the run starts: a run that starts is finished and judged. Another lane's
         // failure stops this one; only the lane that failed goes on, to shrink.

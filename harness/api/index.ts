@@ -23,10 +23,20 @@
  *   npx failclosed run --invariants ./my-props.ts        (and verify KIT --invariants ./my-props.ts)
  *   failclosedSuites({ invariants: [...] })              (failclosed/vitest)
  *
- * docs/extending/invariants.md is the full guide.
+ * Commands — a fast-check command with its threat (and invariant) tags, whose steps the model
+ * predicts and the harness checks: defineCommand, `run --commands FILE`, failclosedSuites({ commands }).
+ *
+ * Drivers — an adapter to a gate that does not speak the HTTP contract (a library, a CLI):
+ * defineDriver, `run --driver FILE`, the TargetSpec { kind: 'driver', module }.
+ *
+ * docs/extending/ has a page for each, with a complete example.
  */
 import type { PluginCheckResult, PluginInvariant, PluginViolation } from '../../model/invariants/plugins.ts';
 import { PluginError, validatePluginInvariants } from '../../model/invariants/plugins.ts';
+import type { PluginCommand } from '../../conformance/commands/plugin-commands.ts';
+import { validatePluginCommands } from '../../conformance/commands/plugin-commands.ts';
+import type { PluginDriver } from '../drivers/plugin-driver.ts';
+import { validatePluginDriver } from '../drivers/plugin-driver.ts';
 
 export type { PluginCheckResult, PluginInvariant, PluginViolation } from '../../model/invariants/plugins.ts';
 export { PLUGIN_ID_PATTERN, PluginError, checkPluginInvariant, checkPluginInvariants } from '../../model/invariants/plugins.ts';
@@ -58,6 +68,33 @@ export { buildHistoryIndex } from '../../model/invariants/history-index.ts';
 export type { AuditRecord, ClientRequest } from '../../model/profile/messages.ts';
 export { validateAuditRecord } from '../../model/profile/messages.ts';
 export { HistoryBuilder, TEST_KEYS, addCompliantTraffic } from '../../model/history-builder.ts';
+
+export type { CommandSteps, PluginCommand } from '../../conformance/commands/plugin-commands.ts';
+export { PluginCommandError } from '../../conformance/commands/plugin-commands.ts';
+export type { Answers } from '../../model/concrete-scenario.ts';
+export type { Question } from '../../model/questions.ts';
+export { QUESTIONS } from '../../model/questions.ts';
+export type { Threat } from '../../conformance/threats.ts';
+export { THREATS, THREAT_INVARIANTS } from '../../conformance/threats.ts';
+export type { InvariantId } from '../../model/profile/denial-codes.ts';
+export type { Answer, Capability } from '../../conformance/driver.ts';
+export type { InProcessEnvironment, InProcessSystem, TargetSettings } from '../../conformance/in-process-target.ts';
+export type { DriverOptions, PluginDriver } from '../drivers/plugin-driver.ts';
+export { PluginDriverError } from '../drivers/plugin-driver.ts';
+export { ALL_CAPABILITIES } from '../drivers/in-process.ts';
+/** The harness's own fast-check: a command's parameters must be its Arbitraries. */
+export { default as fc } from 'fast-check';
+
+/** Declares a plug-in command: checked now (name, threat, invariants, parameters, run). */
+export function defineCommand<P>(spec: PluginCommand<P>): PluginCommand<P> {
+  validatePluginCommands([spec], 'defineCommand');
+  return spec;
+}
+
+/** Declares a plug-in driver: checked now (name, capabilities, start). */
+export function defineDriver(spec: PluginDriver): PluginDriver {
+  return validatePluginDriver(spec, 'defineDriver');
+}
 
 /** Declares a plug-in invariant: checked now (id, statement, check), so a mistake fails where it is written. */
 export function defineInvariant(spec: PluginInvariant): PluginInvariant {

@@ -1,7 +1,7 @@
 /** `failclosed verify DIR`: checks a verification kit offline, contacting nothing. */
 import { formatKitVerification, verifyKit } from '../evidence/verify.ts';
 import type { CommandSpec } from './command.ts';
-import { loadInvariantFiles } from '../api/load-invariants.ts';
+import { loadInvariantFiles } from '../api/load-plugins.ts';
 import type { PluginInvariant } from '../../model/invariants/plugins.ts';
 import { PluginError } from '../../model/invariants/plugins.ts';
 

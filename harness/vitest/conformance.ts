@@ -7,6 +7,8 @@
  *   import { failclosedSuites } from 'failclosed/vitest';
  *   failclosedSuites({ target: { kind: 'url', url: 'http://127.0.0.1:9000', harnessHost: '127.0.0.1', harnessPort: 8790 } });
  *
+ * A gate without the HTTP contract: target { kind: 'driver', module: '/abs/path/adapter.ts' }.
+ *
  * The suite runs once (in beforeAll) and writes the same report folder and verification kit as
  * `failclosed run`. Each test reports its invariant: held passes, broken fails with the
  * counterexample and the replay command, not tested and not reached are skipped with the reason.
@@ -16,6 +18,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { History } from '../../model/history.ts';
 import type { InvariantName, PluginInvariant } from '../../model/invariants/plugins.ts';
 import { validatePluginInvariants } from '../../model/invariants/plugins.ts';
+import type { PluginCommand } from '../../conformance/commands/plugin-commands.ts';
 import { invariantRows } from '../reports/scenario-matrix.ts';
 import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
 import { INVARIANT_CHECKS } from '../../model/invariants/index.ts';
@@ -42,6 +45,8 @@ export interface FailclosedSuiteOptions {
   reportDir?: string;
   /** plug-in invariants (failclosed/api defineInvariant), judged on every run and tested beside INV-1…INV-6 */
   invariants?: readonly PluginInvariant[];
+  /** plug-in commands (failclosed/api defineCommand), drawn among the built-in commands */
+  commands?: readonly PluginCommand[];
   /** for beforeAll (default 10 minutes) */
   timeoutMs?: number;
 }
@@ -99,6 +104,7 @@ export function failclosedSuites(options: FailclosedSuiteOptions = {}): void {
           seed,
           ...(options.runs !== undefined ? { runs: options.runs } : {}),
           ...(plugins.length > 0 ? { invariants: plugins } : {}),
+          ...(options.commands?.length ? { commands: options.commands } : {}),
           onHistory: (history) => histories.push(history),
         });
       } finally {
