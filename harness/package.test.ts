@@ -207,6 +207,14 @@ describe('plug-ins from an installed package (failclosed/api)', () => {
     }
   });
 
+  it('explore --html writes the model explorer from an installed package (esbuild bundles the model)', { timeout: 60_000 }, () => {
+    const written = failclosed('explore', '--html', 'explorer.html');
+    expect(written.status).toBe(0);
+    const html = readFileSync(join(vendor, 'explorer.html'), 'utf8');
+    expect(html).toContain('failclosed model explorer');
+    expect(html).toContain('data-chart-tab="executionLayer"');
+  });
+
   it('run --driver / --commands run the packed examples: a library gate through its adapter, with a plug-in command', { timeout: 60_000 }, () => {
     const run = failclosed('run', '--runs', '1', '--parallel', '1', '--seed', '3', '--report', 'driver', '--driver', 'node_modules/failclosed/examples/drivers/library-gate.ts', '--commands', 'node_modules/failclosed/examples/commands/retry-after-outage.ts');
     expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('COMPLIANT at level full — library gate (plug-in driver), profile quick, seed 3 (exit 0)');

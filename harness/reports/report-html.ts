@@ -8,6 +8,7 @@ import { THREATS } from '../../conformance/threats.ts';
 import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
 import type { ChartId, StepPlacement } from './chart-path.ts';
 import { CHARTS, CHART_TITLES, describePath } from './chart-path.ts';
+import { explorerFragment } from '../explorer/fragment.ts';
 import { chartSvg } from './chart-svg.ts';
 import { escapeMarkup as esc } from './escape.ts';
 import type { CellStatus, ScenarioMatrix } from './scenario-matrix.ts';
@@ -20,6 +21,8 @@ export interface HtmlOptions {
   logs?: string;
   /** the other files of the folder, linked relatively */
   siblings?: string[];
+  /** the model explorer page beside the report (relative): each placed counterexample step links to its scenario there */
+  explorer?: string;
 }
 
 const CELL_MARK: Record<CellStatus, string> = {
@@ -32,6 +35,33 @@ const CELL_MARK: Record<CellStatus, string> = {
 };
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '-');
+
+/** How the statecharts look, shared with the model explorer page (harness/explorer/). */
+export const CHART_STYLE = `
+svg.chart { display: block; max-width: none; }
+svg.chart text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 11px; fill: #1f2328; }
+svg.chart .state rect { fill: #fff; stroke: #8c959f; stroke-width: 1; }
+svg.chart .state.container rect { fill: #f6f8fa; stroke-dasharray: 5 3; }
+svg.chart .state.final rect { fill: #eaeef2; }
+svg.chart .state.denied-bar rect { fill: #ffebe9; stroke: #cf222e; }
+svg.chart .state .name { font-size: 12px; font-weight: 700; }
+svg.chart .state .asks, svg.chart .state .kind { fill: var(--muted); font-weight: 400; }
+svg.chart .state.on-path rect { stroke: var(--path); stroke-width: 2.5; }
+svg.chart .transition rect { fill: transparent; }
+svg.chart .transition .code { fill: #cf222e; }
+svg.chart .transition.uncovered text { fill: #afb8c1; text-decoration: line-through; }
+svg.chart .transition.on-path rect { fill: #ddf4ff; stroke: var(--path); stroke-width: 1; }
+svg.chart .transition.on-path .answer { font-weight: 700; fill: var(--path); }
+svg.chart .transition.injected rect { fill: #fff1e6; stroke: var(--inject); stroke-width: 1.5; }
+svg.chart .transition.injected .answer { fill: var(--inject); }
+svg.chart .transition .step { fill: #fff; font-weight: 700; }
+svg.chart .transition.on-path .step { fill: var(--path); }
+svg.chart .wire { fill: none; stroke: #afb8c1; stroke-width: 1; }
+svg.chart .wire.denial { stroke: #f0b4b0; }
+svg.chart .wire.uncovered { stroke-dasharray: 3 3; }
+svg.chart .wire.on-path { stroke: var(--path); stroke-width: 2.5; }
+svg.chart .arrowhead { fill: #afb8c1; } svg.chart .arrowhead.arrowhead-on { fill: var(--path); }
+`;
 
 const STYLE = `
 :root { --held:#1a7f37; --broken:#cf222e; --untested:#8a6d00; --partly:#b08800; --muted:#6e7781; --line:#d0d7de; --path:#0969da; --inject:#d4380d; }
@@ -89,30 +119,7 @@ details { background: #fff; border: 1px solid var(--line); border-radius: 6px; p
 details > summary { cursor: pointer; font-weight: 600; }
 figure { margin: 10px 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px; overflow-x: auto; }
 figcaption { font-weight: 600; margin-bottom: 6px; }
-svg.chart { display: block; max-width: none; }
-svg.chart text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 11px; fill: #1f2328; }
-svg.chart .state rect { fill: #fff; stroke: #8c959f; stroke-width: 1; }
-svg.chart .state.container rect { fill: #f6f8fa; stroke-dasharray: 5 3; }
-svg.chart .state.final rect { fill: #eaeef2; }
-svg.chart .state.denied-bar rect { fill: #ffebe9; stroke: #cf222e; }
-svg.chart .state .name { font-size: 12px; font-weight: 700; }
-svg.chart .state .asks, svg.chart .state .kind { fill: var(--muted); font-weight: 400; }
-svg.chart .state.on-path rect { stroke: var(--path); stroke-width: 2.5; }
-svg.chart .transition rect { fill: transparent; }
-svg.chart .transition .code { fill: #cf222e; }
-svg.chart .transition.uncovered text { fill: #afb8c1; text-decoration: line-through; }
-svg.chart .transition.on-path rect { fill: #ddf4ff; stroke: var(--path); stroke-width: 1; }
-svg.chart .transition.on-path .answer { font-weight: 700; fill: var(--path); }
-svg.chart .transition.injected rect { fill: #fff1e6; stroke: var(--inject); stroke-width: 1.5; }
-svg.chart .transition.injected .answer { fill: var(--inject); }
-svg.chart .transition .step { fill: #fff; font-weight: 700; }
-svg.chart .transition.on-path .step { fill: var(--path); }
-svg.chart .wire { fill: none; stroke: #afb8c1; stroke-width: 1; }
-svg.chart .wire.denial { stroke: #f0b4b0; }
-svg.chart .wire.uncovered { stroke-dasharray: 3 3; }
-svg.chart .wire.on-path { stroke: var(--path); stroke-width: 2.5; }
-svg.chart .arrowhead { fill: #afb8c1; } svg.chart .arrowhead.arrowhead-on { fill: var(--path); }
-.chartlegend .sw { display: inline-block; width: 26px; height: 12px; vertical-align: middle; margin-right: 4px; border-radius: 2px; }
+${CHART_STYLE}.chartlegend .sw { display: inline-block; width: 26px; height: 12px; vertical-align: middle; margin-right: 4px; border-radius: 2px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 `;
 
@@ -198,7 +205,7 @@ function counterexample(report: RunReport, placements: readonly StepPlacement[],
   if (!f) return '';
   const steps = placements.map((p) => {
     const where = p.placed
-      ? `<div class="placed">on the ${esc(p.chart)} chart: ${esc(describePath(p))}</div>`
+      ? `<div class="placed">on the ${esc(p.chart)} chart: ${esc(describePath(p))}${options.explorer ? ` — <a class="explore" href="${esc(`${options.explorer}${explorerFragment(p.chart, p.prior, p.injected)}`)}">open in the model explorer</a>` : ''}</div>`
       : `<div class="unplaced">not placed on the chart: ${esc(p.why)}</div>`;
     return `<li><span class="steplabel mono">${esc(p.label)}</span>${where}</li>`;
   });
