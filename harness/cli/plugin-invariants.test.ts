@@ -82,6 +82,23 @@ describe('failclosed run / verify --invariants', () => {
     expect(replayed.stdout).toMatch(/broke RATE-3-PER-MINUTE/);
   });
 
+  it('merge re-judges the shards\' plug-ins from their kits, and refuses a merge without them', async () => {
+    for (const i of [1, 2]) {
+      const shard = await cli('run', '--shard', `${i}/2`, '--seed', '9', '--runs', '2', '--parallel', '1', '--report', join(dir, `shard-${i}`), '--invariants', RATE);
+      expect(shard.status).toBe(0);
+    }
+    const shards = [join(dir, 'shard-1'), join(dir, 'shard-2')];
+    const without = await cli('merge', ...shards, '--report', join(dir, 'merged-without'));
+    expect(without.status).toBe(2);
+    expect(without.stderr).toMatch(/judged with the plug-in invariants \[RATE-5000-PER-MINUTE\], and the merge was given \[\]/);
+    const merged = await cli('merge', ...shards, '--report', join(dir, 'merged'), '--invariants', RATE);
+    expect(merged.stdout).toMatch(/^ {2}RATE-5000-PER-MINUTE {2}held \(plug-in\)$/m);
+    expect(merged.status).toBe(0);
+    const result = readJson(join(dir, 'merged', 'result.json'));
+    expect(validResult(result), JSON.stringify(validResult.errors)).toBe(true);
+    expect(result.scenarios).toContainEqual({ invariant: 'RATE-5000-PER-MINUTE', scenario: 'history', status: 'held' });
+  });
+
   it('a module that is not a plug-in is refused before anything runs (exit 2)', async () => {
     const bad = join(dir, 'bad.ts');
     writeFileSync(bad, "export default [{ id: 'INV-2', statement: 'mine', check: () => ({ violations: [], examined: 0 }) }];\n");
