@@ -85,6 +85,9 @@ describe('the npm package', () => {
       'examples/invariants/denials-audited-promptly.ts',
       'examples/commands/retry-after-outage.ts',
       'examples/drivers/library-gate.ts',
+      'docs/extending/invariants.md',
+      'docs/extending/commands.md',
+      'docs/extending/drivers.md',
     ]) expect(files).toContain(file);
     expect(files.filter((f) => f.startsWith('conformance/contract/schemas/')).length).toBe(19);
   });
