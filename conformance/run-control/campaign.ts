@@ -12,7 +12,6 @@
  */
 import fc from 'fast-check';
 import type { History } from '../../model/history.ts';
-import type { InvariantId } from '../../model/profile/denial-codes.ts';
 import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
 import type { ScriptedControlPlane } from '../../harness/control-plane/scripted-control-plane.ts';
 import type { HistoryRecorder } from '../../harness/history-recorder.ts';
@@ -60,7 +59,8 @@ export interface RunStatus {
   elapsedMs: number;
   /** runs that failed so far (shrinking fails many on purpose) */
   failures: number;
-  invariants: Record<InvariantId, 'held so far' | 'broken'>;
+  /** INV-1…INV-6, then the plug-in invariants */
+  invariants: Record<InvariantName, 'held so far' | 'broken'>;
 }
 
 export interface CampaignHooks {
@@ -196,7 +196,9 @@ export class Campaign {
       steps: t.steps,
       elapsedMs: Date.now() - this.started,
       failures: t.failingRuns,
-      invariants: Object.fromEntries(INVARIANT_IDS.map((id) => [id, t.broken.has(id) ? 'broken' : 'held so far'])) as RunStatus['invariants'],
+      invariants: Object.fromEntries(
+        [...INVARIANT_IDS, ...(this.setup.pluginInvariants ?? []).map((p) => p.id)].map((id) => [id, t.broken.has(id) ? 'broken' : 'held so far']),
+      ),
     });
   }
 
