@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{model,conformance,harness,reference-impl}/**/*.test.ts'],
+    include: ['{model,conformance,harness,reference-impl,examples}/**/*.test.ts'],
     // The model check and property suites are CPU-bound; give them room but keep a ceiling.
     testTimeout: 120_000,
     // Most of the slow files wait on real deadlines and child processes rather than compute, so

@@ -14,6 +14,7 @@ import { runSuite } from '../runner.ts';
 import type { Threat } from '../threats.ts';
 import type { Mutant } from './index.ts';
 import { MUTANTS } from './index.ts';
+import { isProfileInvariant } from '../../model/invariants/plugins.ts';
 
 export interface KillRow {
   id: string;
@@ -99,7 +100,7 @@ export async function runKillMatrix(options: KillMatrixOptions): Promise<KillMat
       breaks: mutant.breaks,
       expected: [...mutant.expected],
       verdict: report.verdict,
-      caughtBy: f ? [...f.invariants] : [],
+      caughtBy: f ? f.invariants.filter(isProfileInvariant) : [],
       durationMs: report.durationMs,
       ...(f
         ? { threat: f.threat, timeToDetectionMs: f.timeToDetectionMs, counterexampleLength: f.commands.length, runsToDetection: report.counts.runs, phase: f.phase, message: f.message }
