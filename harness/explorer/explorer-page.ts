@@ -91,7 +91,7 @@ export async function buildExplorerHtml(): Promise<string> {
 </aside>
 </main>
 <div class="lists">
-<section><h2>Shortest path to every terminal outcome</h2><ul id="paths"></ul></section>
+<section><h2>Shortest path to every terminal outcome</h2><ul id="paths"></ul><h3>Calls made straight to the Execution Layer</h3><ul id="direct-paths"></ul></section>
 <section><h2>Every scenario of the model <span class="muted" id="scenario-count"></span></h2><ul id="scenarios"></ul></section>
 </div>
 <script>${script}</script>

@@ -8,12 +8,12 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enumerateDirectCallScenarios, memoryFor, predictDirectCall, predictRequest } from '../../model/predict.ts';
 import type { PriorHistory } from '../../model/predict.ts';
-import { shortestTerminalPaths } from '../../model/paths.ts';
+import { shortestDirectCallPaths, shortestTerminalPaths } from '../../model/paths.ts';
 import type { Question, Scenario } from '../../model/questions.ts';
 import { healthyAnswer } from '../../model/questions.ts';
 import { DENIAL_CODES } from '../../model/profile/denial-codes.ts';
@@ -38,6 +38,12 @@ let page: Page;
 const errors: string[] = [];
 
 const scenarioOf = (steps: readonly string[]): Scenario => Object.fromEntries(steps.map((s) => s.split('.'))) as Scenario;
+/** Clicks a permalink and waits for the page to have rendered it (hashchange comes after the click). */
+async function openLink(link: Locator): Promise<void> {
+  const href = (await link.getAttribute('href'))!;
+  await link.click();
+  await page.waitForSelector(`body[data-loaded="${href.slice(href.indexOf('#'))}"]`, { timeout: 5_000 });
+}
 const shown = async () => JSON.parse((await page.locator('#outcome-json').textContent())!) as unknown;
 const expected = (run: { terminal: string; steps: unknown; outcome: unknown }) => JSON.parse(JSON.stringify({ terminal: run.terminal, steps: run.steps, outcome: run.outcome }));
 
@@ -68,12 +74,15 @@ describe.skipIf(!available)('the model explorer page, in Chromium', () => {
   it('loads from file:// without errors and lists every scenario and every terminal path', async () => {
     expect(errors).toEqual([]);
     expect(await page.locator('#paths a').count()).toBe(shortestTerminalPaths().length);
+    const direct = shortestDirectCallPaths();
+    expect(direct.map((p) => p.terminal)).toContain('executed');
+    expect(await page.locator('#direct-paths a').evaluateAll((links) => links.map((a) => a.getAttribute('data-terminal')))).toEqual(direct.map((p) => p.terminal));
     expect(await page.locator('#scenarios a').count()).toBeGreaterThan(100);
   });
 
   it('a path to executed shows exactly what predictRequest predicts', async () => {
     const path = shortestTerminalPaths().find((p) => p.terminal === 'executed')!;
-    await page.locator('#paths a[data-terminal="executed"]').click();
+    await openLink(page.locator('#paths a[data-terminal="executed"]'));
     const run = predictRequest(scenarioOf(path.steps), memoryFor(path.prior));
     expect(await shown()).toEqual(expected(run));
     expect(await visible()).toEqual({ decision: 'executed', codes: [] });
@@ -88,7 +97,7 @@ describe.skipIf(!available)('the model explorer page, in Chromium', () => {
         return codes.length > 0 && codes.every((c) => DENIAL_CODES[c].stage === stage);
       });
       expect(path, `a terminal path whose codes are all of the ${stage} stage`).toBeDefined();
-      await page.locator(`#paths a[data-terminal="${path!.terminal}"][data-prior="${path!.prior}"]`).click();
+      await openLink(page.locator(`#paths a[data-terminal="${path!.terminal}"][data-prior="${path!.prior}"]`));
       const run = predictRequest(scenarioOf(path!.steps), memoryFor(path!.prior as PriorHistory));
       expect(await shown()).toEqual(expected(run));
       expect(await visible()).toEqual({ decision: 'denied', codes: run.outcome.acceptableCodes });
@@ -119,9 +128,14 @@ describe.skipIf(!available)('the model explorer page, in Chromium', () => {
     const direct = enumerateDirectCallScenarios().find((r) => r.terminal === 'denied' && r.prior === 'approvalConsumed')!;
     const answers = direct.steps.map((s) => `${s.question}.${s.answer}`).join(',');
     const href = `#chart=executionLayer&prior=approvalConsumed&answers=${answers}`;
-    await page.locator(`#scenarios a[href="${href}"]`).click();
+    await openLink(page.locator(`#scenarios a[href="${href}"]`));
     expect(await shown()).toEqual(expected(predictDirectCall(scenarioOf(answers.split(',')), memoryFor('approvalConsumed'))));
     expect(await page.locator('#chart-executionLayer').isVisible()).toBe(true);
+    // The shortest path to each of the direct call's outcomes shows what the model predicts too.
+    for (const path of shortestDirectCallPaths()) {
+      await openLink(page.locator(`#direct-paths a[data-terminal="${path.terminal}"]`));
+      expect(await shown()).toEqual(expected(predictDirectCall(scenarioOf(path.steps), memoryFor(path.prior))));
+    }
     // A permalink opened cold (a new tab) shows the same.
     const tab = await browser.newPage();
     await tab.goto(`${pathToFileURL(PAGE).href}#chart=gate&prior=nonceClaimed&answers=requestShape.wellFormed,identityKey.active`);

@@ -9,7 +9,7 @@ import type { AnyMachineSnapshot } from 'xstate';
 import { initialTransition, transition } from 'xstate';
 import { MODEL_REQUEST, enumerateDirectCallScenarios, enumerateGateScenarios, memoryFor, predictDirectCall, predictRequest } from '../../model/predict.ts';
 import type { PriorHistory } from '../../model/predict.ts';
-import { shortestTerminalPaths } from '../../model/paths.ts';
+import { shortestDirectCallPaths, shortestTerminalPaths } from '../../model/paths.ts';
 import type { Question, Scenario } from '../../model/questions.ts';
 import { QUESTIONS, answerEvent, healthyAnswer, isHealthy } from '../../model/questions.ts';
 import { askedQuestions } from '../../model/simulate.ts';
@@ -172,6 +172,8 @@ function load(hash: string): void {
     }
   }
   render();
+  // Tests (and scripts) wait on this: a hash link renders on hashchange, after the click returns.
+  document.body.dataset.loaded = hash;
 }
 
 function lists(): void {
@@ -181,6 +183,9 @@ function lists(): void {
       const stages = [...new Set((p.terminal.match(/[A-Z_]{4,}/g) ?? []).map((c) => DENIAL_CODES[c as DenialCode]?.stage))].join(' ');
       return `<li><a href="${fragmentOf('gate', p.prior, p.steps)}" data-terminal="${esc(p.terminal)}" data-prior="${p.prior}" data-stages="${esc(stages)}">${esc(p.terminal)}</a>${p.prior === 'none' ? '' : ` <span class="muted">after ${esc(p.prior)}</span>`} <span class="muted">${p.steps.length} answers</span></li>`;
     })
+    .join('');
+  $('direct-paths').innerHTML = shortestDirectCallPaths()
+    .map((p) => `<li><a href="${fragmentOf('executionLayer', p.prior, p.steps)}" data-terminal="${esc(p.terminal)}" data-prior="${p.prior}">${esc(p.terminal)}</a>${p.prior === 'none' ? '' : ` <span class="muted">after ${esc(p.prior)}</span>`} <span class="muted">${p.steps.length} answers</span></li>`)
     .join('');
   // Every scenario of the model: each prior history × each answer path.
   const gate = enumerateGateScenarios().map((r) => ({ chart: 'gate' as const, prior: r.prior, steps: r.steps, terminal: r.terminal, codes: (r.outcome as { acceptableCodes: string[] }).acceptableCodes }));
