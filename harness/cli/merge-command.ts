@@ -4,8 +4,7 @@ import { formatRunReport } from '../report-text.ts';
 import { MergeError, mergeShards } from '../reports/merge-shards.ts';
 import { reportDirProblem } from '../reports/run-evidence.ts';
 import type { CommandSpec } from './command.ts';
-import { loadInvariantFiles } from '../api/load-plugins.ts';
-import type { PluginInvariant } from '../../model/invariants/plugins.ts';
+import { invariantsOption } from './plugin-options.ts';
 import { PluginError } from '../../model/invariants/plugins.ts';
 
 export const mergeCommand: CommandSpec = {
@@ -46,15 +45,9 @@ export const mergeCommand: CommandSpec = {
     }
     const problem = reportDirProblem(out);
     if (problem) return io.fail(problem, 'give --report a new or empty folder, or remove that one');
-    let invariants: PluginInvariant[] = [];
-    if (Array.isArray(values.invariants)) {
-      try {
-        invariants = (await loadInvariantFiles(values.invariants)).invariants;
-      } catch (error) {
-        if (!(error instanceof PluginError)) throw error;
-        return io.fail(error.message, 'give --invariants a module that exports defineInvariant(…) values (see docs/extending/invariants.md)');
-      }
-    }
+    const loaded = await invariantsOption(Array.isArray(values.invariants) ? (values.invariants as string[]) : undefined, io);
+    if (typeof loaded === 'number') return loaded;
+    const invariants = loaded.invariants;
     let merged;
     try {
       merged = await mergeShards(positionals, out, { invariants });

@@ -15,7 +15,8 @@ import { DEFAULT_HARNESS_PORT } from '../http-harness.ts';
 import { defaultReportDir, reportDirProblem, writeRunEvidence } from '../reports/run-evidence.ts';
 import type { CommandIO, CommandSpec } from './command.ts';
 import type { LoadedCommands, LoadedInvariants } from '../api/load-plugins.ts';
-import { loadCommandFiles, loadInvariantFiles } from '../api/load-plugins.ts';
+import { loadCommandFiles } from '../api/load-plugins.ts';
+import { invariantsOption } from './plugin-options.ts';
 import { PluginCommandError } from '../../conformance/commands/plugin-commands.ts';
 import type { DriverOptions } from '../drivers/plugin-driver.ts';
 import { resolve } from 'node:path';
@@ -76,12 +77,9 @@ export async function executeRun(io: CommandIO, spec: TargetSpec, options: RunOp
 
   let plugins: LoadedInvariants | undefined;
   if (options.invariantFiles?.length) {
-    try {
-      plugins = await loadInvariantFiles(options.invariantFiles);
-    } catch (error) {
-      if (!(error instanceof PluginError)) throw error;
-      return io.fail(error.message, 'give --invariants a module that exports defineInvariant(…) values (see docs/extending/invariants.md)');
-    }
+    const loaded = await invariantsOption(options.invariantFiles, io);
+    if (typeof loaded === 'number') return loaded;
+    plugins = loaded;
   }
 
   let commands: LoadedCommands | undefined;

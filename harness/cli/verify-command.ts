@@ -1,8 +1,7 @@
 /** `failclosed verify DIR`: checks a verification kit offline, contacting nothing. */
 import { formatKitVerification, verifyKit } from '../evidence/verify.ts';
 import type { CommandSpec } from './command.ts';
-import { loadInvariantFiles } from '../api/load-plugins.ts';
-import type { PluginInvariant } from '../../model/invariants/plugins.ts';
+import { invariantsOption } from './plugin-options.ts';
 import { PluginError } from '../../model/invariants/plugins.ts';
 
 export const verifyCommand: CommandSpec = {
@@ -44,15 +43,9 @@ export const verifyCommand: CommandSpec = {
     if (pinned !== undefined && (typeof pinned !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(pinned))) {
       return io.usageError('--harness-key must be a base64url Ed25519 public key (43 characters)');
     }
-    let invariants: PluginInvariant[] = [];
-    if (Array.isArray(values.invariants)) {
-      try {
-        invariants = (await loadInvariantFiles(values.invariants)).invariants;
-      } catch (error) {
-        if (!(error instanceof PluginError)) throw error;
-        return io.fail(error.message, 'give --invariants a module that exports defineInvariant(…) values (see docs/extending/invariants.md)');
-      }
-    }
+    const loaded = await invariantsOption(Array.isArray(values.invariants) ? (values.invariants as string[]) : undefined, io);
+    if (typeof loaded === 'number') return loaded;
+    const invariants = loaded.invariants;
     let verification;
     try {
       verification = await verifyKit(dir, { ...(typeof pinned === 'string' ? { harnessPublicKey: pinned } : {}), ...(invariants.length ? { invariants } : {}) });
