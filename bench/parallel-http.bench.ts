@@ -26,7 +26,7 @@ const NAME = 'parallel-http';
 const TARGET_SPEEDUP = 1.6;
 const SEED = 2026;
 /** Random runs per configuration (split across the lanes). */
-const RUNS = 24;
+const RUNS = 60;
 const ROUNDS = 2;
 /** Per configuration: no run starts after this (a run that started finishes). */
 const TIME_BUDGET_MS = 120_000;
