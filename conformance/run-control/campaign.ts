@@ -147,6 +147,8 @@ interface LaneShared {
   /** the first lane whose run failed: the only one that goes on (to shrink) */
   failedLane: number | undefined;
   shrinkStarted: number | undefined;
+  /** random runs started by all lanes together: the count every lane's next run is decided on */
+  startedRuns: number;
 }
 
 /** Lane 0 runs under the run's own seed; the others under seeds derived from it, the same every time. */
@@ -255,22 +257,21 @@ export class Campaign {
   /**
    * Random command sequences until the budget says stop; a failure is shrunk. One lane per system,
    * all at the same time, each its own fast-check campaign with its own seed (the first lane's is
-   * the run's seed) and its share of the runs; the first lane that fails shrinks, the others stop.
+   * the run's seed), taking runs from one shared count until the requested runs have started; the
+   * first lane that fails shrinks, the others stop.
    */
   async randomPhase(): Promise<void> {
     if (this.failure) return;
     const { budget, seed, replay, systems } = this.setup;
     const tally = this.tally;
     const t0 = Date.now();
-    const shared: LaneShared = { harnessError: undefined, failedLane: undefined, shrinkStarted: undefined };
+    const shared: LaneShared = { harnessError: undefined, failedLane: undefined, shrinkStarted: undefined, startedRuns: 0 };
     budget.start();
     const lanes = replay ? [systems[0]] : systems;
-    const results = await Promise.all(
-      lanes.map((system, lane) => {
-        const runs = Math.floor(budget.requestedRuns / lanes.length) + (lane < budget.requestedRuns % lanes.length ? 1 : 0);
-        return this.lane(system, lane, laneSeed(seed, (this.setup.laneOffset ?? 0) + lane), runs, shared);
-      }),
-    );
+    // The lanes take runs from one shared count rather than a fixed share each: runs differ in
+    // length (late answers are watched for up to seconds), and a fixed split left a lane that drew
+    // short runs idle while another finished its long ones. Each lane may run them all.
+    const results = await Promise.all(lanes.map((system, lane) => this.lane(system, lane, laneSeed(seed, (this.setup.laneOffset ?? 0) + lane), budget.requestedRuns, shared)));
     const ended = Date.now();
     tally.timing.randomMs = (shared.shrinkStarted ?? ended) - t0;
     tally.timing.shrinkMs = shared.shrinkStarted ? ended - shared.shrinkStarted : 0;
@@ -317,8 +318,9 @@ export class Campaign {
         // Decided before the run starts: a run that starts is finished and judged. Another lane's
         // failure stops this one; only the lane that failed goes on, to shrink.
         const stopped = shared.harnessError !== undefined || (shared.failedLane !== undefined && shared.failedLane !== lane);
-        if (stopped || !budget.mayStartRun(tally.randomRuns, tally.steps)) throw new fc.PreconditionFailure(true);
+        if (stopped || !budget.mayStartRun(shared.startedRuns, tally.steps)) throw new fc.PreconditionFailure(true);
         const shrinking = lastFailure !== undefined;
+        if (!shrinking) shared.startedRuns += 1;
         const index = tally.runs;
         const ctx = await this.newContext(system);
         let judged: History | undefined;
