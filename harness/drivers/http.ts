@@ -327,30 +327,18 @@ export class HttpDriver implements Driver {
   }
 
   private async post(url: URL | string, body: Uint8Array, headers: Readonly<Record<string, string>> = {}): Promise<Answer> {
-    let response: Response;
-    try {
-      response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...sendable(headers) }, body, signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000) });
-    } catch (error) {
-      const e = error as { name?: string; cause?: { code?: string } };
-      if (e.name === 'TimeoutError') return { status: 'indeterminate' };
-      if (e.cause?.code === 'ECONNREFUSED') {
-        throw this.fail(new HarnessError(`${String(url)} refused the connection: the system under test is down`, 'keep the gate running for the whole run; look at its log for why it stopped', { cause: error }));
-      }
-      // The connection broke after the request left: it may or may not have executed.
-      return { status: 'indeterminate' };
+    const sent = await postOnFreshConnection(new URL(url), body, sendable(headers), this.options.requestTimeoutMs ?? 10_000);
+    if (sent.kind === 'refused') {
+      throw this.fail(new HarnessError(`${String(url)} refused the connection: the system under test is down`, 'keep the gate running for the whole run; look at its log for why it stopped', { cause: sent.error }));
     }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch {
-      // The answer broke off: no answer, as far as the client can tell.
-      return { status: 'indeterminate' };
-    }
+    // No whole answer by the deadline, or the connection broke after the request left: it may or
+    // may not have executed.
+    if (sent.kind !== 'answered') return { status: 'indeterminate' };
     let value: unknown;
     try {
-      value = parseStrictJson(text);
+      value = parseStrictJson(sent.text);
     } catch {
-      return { status: 'denied', code: `(not JSON: HTTP ${response.status})` };
+      return { status: 'denied', code: `(not JSON: HTTP ${sent.status})` };
     }
     const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
     const status = v.status === 'executed' ? 'executed' : v.status === 'denied' ? 'denied' : 'indeterminate';
@@ -608,6 +596,43 @@ const ABORT_NOTICE_MS = 3_000;
 
 /** Headers fetch lets a client set: those the transport owns per hop are left out. */
 const NOT_SENDABLE = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect', 'proxy-connection']);
+type Posted =
+  | { kind: 'answered'; status: number; text: string }
+  | { kind: 'refused'; error: Error }
+  | { kind: 'timeout' }
+  | { kind: 'broken'; error: Error };
+
+/**
+ * One POST on a connection of its own (no keep-alive). A request sent on a kept-alive connection
+ * that the server is closing at that moment breaks before the server reads it — and the harness
+ * would then hold the gate to auditing a request it never received (INV-5), a false alarm seen
+ * under load. On a fresh connection a break after connecting is the gate's own doing.
+ */
+function postOnFreshConnection(url: URL, body: Uint8Array, headers: Record<string, string>, timeoutMs: number): Promise<Posted> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (result: Posted) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const req = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => settle({ kind: 'answered', status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', (error) => settle({ kind: 'broken', error }));
+      res.on('aborted', () => settle({ kind: 'broken', error: new Error('the answer broke off') }));
+    });
+    const timer = setTimeout(() => {
+      settle({ kind: 'timeout' });
+      req.destroy();
+    }, timeoutMs);
+    req.on('error', (error: NodeJS.ErrnoException) => settle(error.code === 'ECONNREFUSED' ? { kind: 'refused', error } : { kind: 'broken', error }));
+    req.end(body);
+  });
+}
+
 function sendable(headers: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !NOT_SENDABLE.has(name.toLowerCase())));
 }

@@ -381,6 +381,11 @@ export class Gate {
     this.retryTimer = undefined;
   }
 
+  /** true once halted: a crashed Gate answers nobody (its server drops the connection instead). */
+  get isHalted(): boolean {
+    return this.halted;
+  }
+
   private scheduleRetry(): void {
     if (this.retryTimer || this.halted) return;
     this.retryTimer = setTimeout(() => {

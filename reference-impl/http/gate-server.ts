@@ -46,7 +46,11 @@ export function createGateServer(runtime: GateRuntime, channel?: ControlChannel)
         try {
           const body = await readBody(req, gate.settings.maxBodyBytes);
           const answer: GateAnswer = body.bytes ? await gate.handle(body.bytes, { headers: flatHeaders(req) }) : await gate.refuseUnread(body.digest);
-          if (!body.truncated && inFlight.has(res)) sendJson(res, answer.status === 'executed' ? 200 : 403, answer);
+          // A Gate halted meanwhile (a crash or restart began) is a dead process: it sends no answer,
+          // whatever it concluded — a request that reached it mid-restart was denied by a Gate whose
+          // audit log had closed, and answering that denial would be a denial without a record.
+          if (gate.isHalted) res.socket?.destroy();
+          else if (!body.truncated && inFlight.has(res)) sendJson(res, answer.status === 'executed' ? 200 : 403, answer);
         } finally {
           inFlight.delete(res);
         }
