@@ -10,6 +10,8 @@ import type { DriverFactory, Harness } from '../conformance/runner.ts';
 import { HttpDriver, fetchHello } from './drivers/http.ts';
 import type { HttpHarness } from './http-harness.ts';
 import { freePort, startHttpHarness } from './http-harness.ts';
+import type { PostgresServer } from './postgres-cluster.ts';
+import { startPostgres } from './postgres-cluster.ts';
 import type { ServeProcess } from './serve-process.ts';
 import { startServeProcess } from './serve-process.ts';
 
@@ -42,22 +44,37 @@ export function contractEnvironment(harness: Harness, services: HttpHarness, ext
 }
 
 /**
- * Starts the reference behind a fresh harness — `replicas` processes sharing one nonce store and
- * one Execution Layer (the primary's) — and a factory that hands the suite an HttpDriver to them.
+ * Where the reference's replicas keep their state: `postgres` (a throw-away cluster the harness
+ * starts, or FAILCLOSED_TEST_POSTGRES_URL's server), a postgres:// URL (a server the user runs: the
+ * harness creates a fresh database there and drops it afterwards), or `file` (each process its own
+ * files — with replicas, the deployment mistake that replicas exist to expose).
  */
-export async function referenceOverHttp(
-  harness: Harness,
-  variant?: string,
-  replicas = 1,
-  /** false: each replica keeps its own nonce store — the deployment mistake replicas exist to expose */
-  shareNonceStore = true,
-): Promise<{ makeDriver: DriverFactory; serve: ServeProcess; close(): Promise<void> }> {
+export type StoreChoice = 'file' | 'postgres' | (string & {});
+
+export interface ReferenceOverHttp {
+  makeDriver: DriverFactory;
+  serve: ServeProcess;
+  /** every `failclosed serve` process, the primary first */
+  processes: ServeProcess[];
+  /** the PostgreSQL server and the database the replicas share, when on PostgreSQL */
+  postgres?: { server: PostgresServer; databaseUrl: string };
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the reference behind a fresh harness — `replicas` processes sharing their state in one
+ * PostgreSQL database (the default with more than one) and one Execution Layer (the primary's) —
+ * and a factory that hands the suite an HttpDriver to them.
+ */
+export async function referenceOverHttp(harness: Harness, variant?: string, replicas = 1, store: StoreChoice = replicas > 1 ? 'postgres' : 'file'): Promise<ReferenceOverHttp> {
   const services = await startHttpHarness(harness);
   const dataDirs: string[] = [];
   const processes: ServeProcess[] = [];
+  let postgres: ReferenceOverHttp['postgres'];
   const close = async () => {
-    for (const p of processes.reverse()) await p.stop();
+    for (const p of [...processes].reverse()) await p.stop();
     await services.close();
+    await postgres?.server.close();
     for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
   };
   const common = {
@@ -68,20 +85,22 @@ export async function referenceOverHttp(
     FAILCLOSED_FSYNC: '0',
   };
   try {
+    if (store !== 'file') {
+      const server = await startPostgres(store === 'postgres' ? {} : { url: store });
+      postgres = { server, databaseUrl: '' };
+      postgres.databaseUrl = await server.createDatabase('failclosed_run');
+    }
     const executionLayerPort = await freePort();
-    const nonceStorePort = replicas > 1 ? await freePort() : undefined;
     await services.proxyExecutionLayer(`http://127.0.0.1:${executionLayerPort}`);
     for (let i = 0; i < replicas; i++) {
       const dataDir = mkdtempSync(join(tmpdir(), `failclosed-http-target-${i}-`));
       dataDirs.push(dataDir);
-      const role: Record<string, string> =
-        i === 0
-          ? { FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT: String(executionLayerPort), ...(nonceStorePort ? { FAILCLOSED_NONCE_STORE_LISTEN_PORT: String(nonceStorePort) } : {}) }
-          : { ...(shareNonceStore ? { FAILCLOSED_NONCE_STORE_URL: `http://127.0.0.1:${nonceStorePort}` } : {}), FAILCLOSED_EXECUTION_LAYER_EXTERNAL: '1' };
+      const role: Record<string, string> = i === 0 ? { FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT: String(executionLayerPort) } : { FAILCLOSED_EXECUTION_LAYER_EXTERNAL: '1' };
+      const storeEnv: Record<string, string> = postgres ? { FAILCLOSED_STORE_URL: postgres.databaseUrl, FAILCLOSED_AUDIT_CHAIN: `replica-${i}` } : {};
       processes.push(
         await startServeProcess({
           ...(variant ? { args: ['--variant', variant] } : {}),
-          env: contractEnvironment(harness, services, { ...common, ...role, FAILCLOSED_DATA_DIR: dataDir }),
+          env: contractEnvironment(harness, services, { ...common, ...role, ...storeEnv, FAILCLOSED_DATA_DIR: dataDir }),
         }),
       );
     }
@@ -99,8 +118,8 @@ export async function referenceOverHttp(
       controlPlane: harness.controlPlane,
       hello,
       ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}),
-      target: `${variant ? `mutant:${variant}` : 'reference'} (failclosed serve at ${primary.gate}${others.length ? ` + ${others.length} replica(s)` : ''})`,
+      target: `${variant ? `mutant:${variant}` : 'reference'} (failclosed serve at ${primary.gate}${others.length ? ` + ${others.length} replica(s)` : ''}${postgres ? ', on PostgreSQL' : ''})`,
     });
   };
-  return { makeDriver, serve: primary, close };
+  return { makeDriver, serve: primary, processes, ...(postgres ? { postgres } : {}), close };
 }

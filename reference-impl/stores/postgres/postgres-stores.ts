@@ -296,3 +296,17 @@ export class PostgresEffectSink implements EffectSink {
 
   async close(): Promise<void> {}
 }
+
+/**
+ * Empties what the conformance channel's reset empties: every claim, approval and effect, and the
+ * chain `chain` (never in production: the channel is off there).
+ */
+export async function resetPostgres(db: PostgresDatabase, chain: string): Promise<void> {
+  await db.run(async (client) => {
+    await client.query('BEGIN');
+    await client.query('TRUNCATE nonce_claims, consumed_approvals, effects');
+    await client.query('DELETE FROM audit_records WHERE chain = $1', [chain]);
+    await client.query('UPDATE audit_chains SET last_seq = -1, last_hash = $2 WHERE chain = $1', [chain, ZERO_DIGEST]);
+    await client.query('COMMIT');
+  });
+}
