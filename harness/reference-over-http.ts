@@ -13,6 +13,8 @@ import { freePort, startHttpHarness } from './http-harness.ts';
 import type { PostgresServer } from './postgres-cluster.ts';
 import { startPostgres } from './postgres-cluster.ts';
 import type { ServeProcess } from './serve-process.ts';
+import type { TcpFaultProxy, TcpProxyMode } from './services/tcp-fault-proxy.ts';
+import { startTcpFaultProxy } from './services/tcp-fault-proxy.ts';
 import { startServeProcess } from './serve-process.ts';
 
 /**
@@ -54,17 +56,31 @@ export type StoreChoice = 'file' | 'postgres' | (string & {});
 export interface ReferenceOverHttp {
   makeDriver: DriverFactory;
   serve: ServeProcess;
-  /** every `failclosed serve` process, the primary first */
+  /** every `failclosed serve` process, the primary first (a crash replaces them) */
   processes: ServeProcess[];
-  /** the PostgreSQL server and the database the replicas share, when on PostgreSQL */
-  postgres?: { server: PostgresServer; databaseUrl: string };
+  /**
+   * On PostgreSQL: the server, the database the replicas share, and one TCP fault proxy per replica
+   * between it and the database (the replica's only way there).
+   */
+  postgres?: { server: PostgresServer; databaseUrl: string; proxies: TcpFaultProxy[]; restarts: number; kills: number };
   close(): Promise<void>;
 }
+
+/** What the replicas' claims look like on the wire: the statement the database faults aim at. */
+const CLAIM_STATEMENT = 'nonce_claims';
+/** past the reference's store deadline (1.5 s), inside the harness's patience */
+const SLOW_RESULT_MS = 2_000;
 
 /**
  * Starts the reference behind a fresh harness — `replicas` processes sharing their state in one
  * PostgreSQL database (the default with more than one) and one Execution Layer (the primary's) —
  * and a factory that hands the suite an HttpDriver to them.
+ *
+ * On PostgreSQL the harness plays the database faults itself, on the TCP proxies: the nonce store
+ * down is every replica partitioned from the database; a write unconfirmed is the claim's
+ * acknowledgement lost after it committed, or (every other time) its result slower than the
+ * replica's deadline. A crash is real: SIGKILL of the replica's process (all of them: and the
+ * database restarted, immediate shutdown), then `failclosed serve` again on the same ports.
  */
 export async function referenceOverHttp(harness: Harness, variant?: string, replicas = 1, store: StoreChoice = replicas > 1 ? 'postgres' : 'file'): Promise<ReferenceOverHttp> {
   const services = await startHttpHarness(harness);
@@ -74,6 +90,7 @@ export async function referenceOverHttp(harness: Harness, variant?: string, repl
   const close = async () => {
     for (const p of [...processes].reverse()) await p.stop();
     await services.close();
+    for (const proxy of postgres?.proxies ?? []) await proxy.close();
     await postgres?.server.close();
     for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
   };
@@ -84,10 +101,16 @@ export async function referenceOverHttp(harness: Harness, variant?: string, repl
     FAILCLOSED_EXECUTION_DEADLINE_MS: String(HARNESS_EXECUTION_DEADLINE_MS),
     FAILCLOSED_FSYNC: '0',
   };
+  const envs: Record<string, string>[] = [];
+  const start = (i: number) =>
+    startServeProcess({
+      ...(variant ? { args: ['--variant', variant] } : {}),
+      env: envs[i]!,
+    });
   try {
     if (store !== 'file') {
       const server = await startPostgres(store === 'postgres' ? {} : { url: store });
-      postgres = { server, databaseUrl: '' };
+      postgres = { server, databaseUrl: '', proxies: [], restarts: 0, kills: 0 };
       postgres.databaseUrl = await server.createDatabase('failclosed_run');
     }
     const executionLayerPort = await freePort();
@@ -96,19 +119,37 @@ export async function referenceOverHttp(harness: Harness, variant?: string, repl
       const dataDir = mkdtempSync(join(tmpdir(), `failclosed-http-target-${i}-`));
       dataDirs.push(dataDir);
       const role: Record<string, string> = i === 0 ? { FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT: String(executionLayerPort) } : { FAILCLOSED_EXECUTION_LAYER_EXTERNAL: '1' };
-      const storeEnv: Record<string, string> = postgres ? { FAILCLOSED_STORE_URL: postgres.databaseUrl, FAILCLOSED_AUDIT_CHAIN: `replica-${i}` } : {};
-      processes.push(
-        await startServeProcess({
-          ...(variant ? { args: ['--variant', variant] } : {}),
-          env: contractEnvironment(harness, services, { ...common, ...role, ...storeEnv, FAILCLOSED_DATA_DIR: dataDir }),
-        }),
-      );
+      let storeEnv: Record<string, string> = {};
+      if (postgres) {
+        const database = new URL(postgres.databaseUrl);
+        const proxy = await startTcpFaultProxy({ host: database.hostname, port: Number(database.port || 5432) });
+        postgres.proxies.push(proxy);
+        database.hostname = '127.0.0.1';
+        database.port = String(proxy.port);
+        // A fixed gate port: a replica killed for real comes back where the driver sends.
+        storeEnv = { FAILCLOSED_STORE_URL: database.href, FAILCLOSED_AUDIT_CHAIN: `replica-${i}`, FAILCLOSED_LISTEN_PORT: String(await freePort()) };
+      }
+      envs.push(contractEnvironment(harness, services, { ...common, ...role, ...storeEnv, FAILCLOSED_DATA_DIR: dataDir }));
+      processes.push(await start(i));
     }
   } catch (error) {
     await close();
     throw error;
   }
   const [primary, ...others] = processes as [ServeProcess, ...ServeProcess[]];
+  const pg = postgres;
+  const setAll = (mode: TcpProxyMode) => Promise.all(pg!.proxies.map((proxy) => proxy.setMode(mode))).then(() => undefined);
+  let unconfirmedPlays = 0;
+  const crash = async (replica?: number) => {
+    const which = replica === undefined ? processes.map((_, i) => i) : [replica];
+    for (const i of which) await processes[i]!.kill();
+    pg!.kills += which.length;
+    if (replica === undefined && pg!.server.owned) {
+      await pg!.server.restart('immediate');
+      pg!.restarts++;
+    }
+    for (const i of which) processes[i] = await start(i);
+  };
   const makeDriver: DriverFactory = async () => {
     const hello = await fetchHello(primary.gate);
     return new HttpDriver({
@@ -118,8 +159,26 @@ export async function referenceOverHttp(harness: Harness, variant?: string, repl
       controlPlane: harness.controlPlane,
       hello,
       ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}),
-      target: `${variant ? `mutant:${variant}` : 'reference'} (failclosed serve at ${primary.gate}${others.length ? ` + ${others.length} replica(s)` : ''}${postgres ? ', on PostgreSQL' : ''})`,
+      ...(pg
+        ? {
+            crash,
+            harnessFaults: {
+              'nonce-store-down': (active: boolean) => setAll(active ? { kind: 'partition' } : { kind: 'pass' }),
+              'nonce-store-unconfirmed': (active: boolean) =>
+                setAll(!active ? { kind: 'pass' } : unconfirmedPlays++ % 2 === 0 ? { kind: 'lose-ack', match: CLAIM_STATEMENT } : { kind: 'slow', match: CLAIM_STATEMENT, ms: SLOW_RESULT_MS }),
+            },
+          }
+        : {}),
+      target: `${variant ? `mutant:${variant}` : 'reference'} (failclosed serve at ${primary.gate}${others.length ? ` + ${others.length} replica(s)` : ''}${pg ? ', on PostgreSQL' : ''})`,
     });
   };
-  return { makeDriver, serve: primary, processes, ...(postgres ? { postgres } : {}), close };
+  return {
+    makeDriver,
+    get serve() {
+      return processes[0]!;
+    },
+    processes,
+    ...(pg ? { postgres: pg } : {}),
+    close,
+  };
 }

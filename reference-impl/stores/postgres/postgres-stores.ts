@@ -90,6 +90,9 @@ export class PostgresDatabase {
     // An idle connection that breaks (a restarted server, a partition) is dropped from the pool;
     // the next query takes a new one. Without a listener the error would end the process.
     pool.on('error', () => undefined);
+    // A connection that breaks while checked out fails the query in flight (that is how it is
+    // seen); its 'error' event must not end the process either.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     try {
       await migrate(pool);
     } catch (error) {
