@@ -79,8 +79,9 @@ const SLOW_RESULT_MS = 2_000;
  * On PostgreSQL the harness plays the database faults itself, on the TCP proxies: the nonce store
  * down is every replica partitioned from the database; a write unconfirmed is the claim's
  * acknowledgement lost after it committed, or (every other time) its result slower than the
- * replica's deadline. A crash is real: SIGKILL of the replica's process (all of them: and the
- * database restarted, immediate shutdown), then `failclosed serve` again on the same ports.
+ * replica's deadline. A crash of one replica is real: SIGKILL of its process, then `failclosed
+ * serve` again on the same ports; a crash of the whole system restarts the database (immediate
+ * shutdown) and every replica on its state.
  */
 export async function referenceOverHttp(harness: Harness, variant?: string, replicas = 1, store: StoreChoice = replicas > 1 ? 'postgres' : 'file'): Promise<ReferenceOverHttp> {
   const services = await startHttpHarness(harness);
@@ -141,14 +142,25 @@ export async function referenceOverHttp(harness: Harness, variant?: string, repl
   const setAll = (mode: TcpProxyMode) => Promise.all(pg!.proxies.map((proxy) => proxy.setMode(mode))).then(() => undefined);
   let unconfirmedPlays = 0;
   const crash = async (replica?: number) => {
-    const which = replica === undefined ? processes.map((_, i) => i) : [replica];
-    for (const i of which) await processes[i]!.kill();
-    pg!.kills += which.length;
-    if (replica === undefined && pg!.server.owned) {
+    if (replica !== undefined) {
+      // One replica, for real: SIGKILL (requests in flight through it included), serve again.
+      await processes[replica]!.kill();
+      pg!.kills++;
+      processes[replica] = await start(replica);
+      return;
+    }
+    // The whole system: the database restarted (immediate shutdown, as after a crash) under every
+    // replica's pool, and every replica restarted on its state (the control channel's restart,
+    // which drops all it held in memory) — a SIGKILL of every process would cost seconds a time.
+    if (pg!.server.owned) {
       await pg!.server.restart('immediate');
       pg!.restarts++;
     }
-    for (const i of which) processes[i] = await start(i);
+    for (const p of processes) {
+      const response = await fetch(new URL('/failclosed/v1/restart', p.gate), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', signal: AbortSignal.timeout(30_000) });
+      await response.body?.cancel();
+      if (!response.ok) throw new Error(`the restart of ${p.gate} answered HTTP ${response.status}`);
+    }
   };
   const makeDriver: DriverFactory = async () => {
     const hello = await fetchHello(primary.gate);

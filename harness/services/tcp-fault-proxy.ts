@@ -48,6 +48,8 @@ class MessageSplitter {
 }
 
 const COMMAND_COMPLETE = 'C'.charCodeAt(0);
+/** how long a partition's start waits for the cut connections' ends to reach their clients */
+const PARTITION_SETTLE_MS = 100;
 const READY_FOR_QUERY = 'Z'.charCodeAt(0);
 
 export async function startTcpFaultProxy(target: { host: string; port: number }, options: { host?: string; port?: number } = {}): Promise<TcpFaultProxy> {
@@ -166,8 +168,13 @@ export async function startTcpFaultProxy(target: { host: string; port: number },
       const was = mode;
       mode = next;
       if (next.kind === 'partition' && was.kind !== 'partition') {
-        await stopListening();
+        // close() resolves only once every connection ended: cut them while it waits.
+        const stopped = stopListening();
         cutAll();
+        await stopped;
+        // The clients see their connections end before anything else is sent to them: a statement
+        // then finds no connection (unavailable), not a dead one (which would read as unconfirmed).
+        await new Promise((resolve) => setTimeout(resolve, PARTITION_SETTLE_MS));
       } else if (next.kind !== 'partition' && was.kind === 'partition') {
         // The same port again: bounded retries while the kernel lets go of it.
         for (let attempt = 0; ; attempt++) {
@@ -182,8 +189,9 @@ export async function startTcpFaultProxy(target: { host: string; port: number },
       }
     },
     async close() {
-      await stopListening();
+      const stopped = stopListening();
       cutAll();
+      await stopped;
     },
   };
 }

@@ -54,6 +54,9 @@ export function redactedUrl(url: string): string {
 
 class Unsent extends Error {}
 
+/** Pooled connections the server (or a cut link) already ended: never handed a statement. */
+const broken = new WeakSet<object>();
+
 /** SQLSTATE classes after which the statement certainly did not commit (the server said so on a live connection). */
 function refusedBeforeCommit(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
@@ -92,7 +95,10 @@ export class PostgresDatabase {
     pool.on('error', () => undefined);
     // A connection that breaks while checked out fails the query in flight (that is how it is
     // seen); its 'error' event must not end the process either.
-    pool.on('connect', (client) => client.on('error', () => undefined));
+    pool.on('connect', (client) => {
+      client.on('error', () => broken.add(client));
+      client.on('end', () => broken.add(client));
+    });
     try {
       await migrate(pool);
     } catch (error) {
@@ -108,12 +114,20 @@ export class PostgresDatabase {
    */
   async run<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.closed) throw new Unsent('the store is closed');
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw new Unsent(`no connection to PostgreSQL: ${(error as Error).message}`, { cause: error });
+    let client: pg.PoolClient | undefined;
+    // A pooled connection whose end was seen is dropped before anything is sent on it: a statement
+    // sent on it could not be told apart from one the server took and then lost the link over.
+    for (let attempt = 0; attempt < 3 && client === undefined; attempt++) {
+      let candidate: pg.PoolClient;
+      try {
+        candidate = await this.pool.connect();
+      } catch (error) {
+        throw new Unsent(`no connection to PostgreSQL: ${(error as Error).message}`, { cause: error });
+      }
+      if (broken.has(candidate)) candidate.release(new Error('the connection had ended'));
+      else client = candidate;
     }
+    if (client === undefined) throw new Unsent('no live connection to PostgreSQL');
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`PostgreSQL did not answer within ${this.statementTimeoutMs} ms`)), this.statementTimeoutMs);
