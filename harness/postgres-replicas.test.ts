@@ -16,7 +16,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILES } from '../conformance/profiles.ts';
-import { createHarness, runSuite } from '../conformance/runner.ts';
+import { SpreadDuplicates } from '../conformance/commands/replica-commands.ts';
+import { ConformanceFailure, RunContext } from '../conformance/run-context.ts';
+import { ACCEPTANCE_WINDOW_SEC, createHarness, runSuite } from '../conformance/runner.ts';
 import { TEST_KEYS, identityKey } from '../model/history-builder.ts';
 import { canonicalBytes } from '../model/profile/canonical-json.ts';
 import { nonceKey } from '../model/profile/request-checks.ts';
@@ -118,6 +120,26 @@ describe.skipIf(!available.ok)('replicas over PostgreSQL', () => {
       expect(pgState.kills).toBeGreaterThan(0);
       // With a cluster the harness started (not FAILCLOSED_TEST_POSTGRES_URL's), whole crashes restart it.
       if (pgState.server.owned) expect(pgState.restarts).toBeGreaterThan(0);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('catches a read-then-insert claim on PostgreSQL: copies of one request spread over the replicas at once both execute', { timeout: 120_000 }, async () => {
+    // (The per-replica claim cache, the other bug between replicas, is caught over PostgreSQL in probes-over-http.test.ts.)
+    const harness = createHarness();
+    const target = await referenceOverHttp(harness, 'postgres-claim-read-then-insert', 3, server.adminUrl);
+    try {
+      const driver = await target.makeDriver(harness);
+      let failure: unknown;
+      // Each attempt is a fresh request copied to every replica at once; the race is lost at the first, or within a bounded few.
+      for (let attempt = 0; attempt < 5 && failure === undefined; attempt++) {
+        const ctx = new RunContext(driver, harness.controlPlane, harness.recorder, ACCEPTANCE_WINDOW_SEC, `spread${attempt}`);
+        failure = await new SpreadDuplicates(3, 0).run({}, ctx).then(() => undefined, (error: unknown) => error);
+      }
+      expect(failure).toBeInstanceOf(ConformanceFailure);
+      expect((failure as ConformanceFailure).invariants).toEqual(['INV-3']);
+      expect((failure as ConformanceFailure).message).toMatch(/observed [23] executed/);
     } finally {
       await target.close();
     }

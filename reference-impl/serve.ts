@@ -120,7 +120,7 @@ class ReferenceRuntime {
       }
       let nonces: ClaimStore;
       if (db) {
-        nonces = new PostgresClaimStore(db, 'nonces', clock);
+        nonces = this.variation.postgresNonces ? this.variation.postgresNonces(db, clock) : new PostgresClaimStore(db, 'nonces', clock);
       } else {
         const journal = await FileJournalClaimStore.open(paths.nonces, { clock, fsync: config.fsync, groupCommit: config.groupCommit });
         closers.push(() => journal.close());
@@ -215,7 +215,7 @@ class ReferenceRuntime {
 const CHANNEL_FAULTS = ['nonce-store-down', 'nonce-store-unconfirmed', 'audit-down'] as const;
 
 /** How a planted-bug variant builds its Gate or Execution Layer (tests of the suite only). */
-export type ServeVariation = Pick<ReferenceVariation, 'makeGate' | 'makeExecutionLayer'>;
+export type ServeVariation = Pick<ReferenceVariation, 'makeGate' | 'makeExecutionLayer' | 'postgresNonces'>;
 
 export async function startReference(config: ServeConfig, variation: ServeVariation = {}): Promise<RunningReference> {
   mkdirSync(config.dataDir, { recursive: true });

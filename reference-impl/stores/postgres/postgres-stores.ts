@@ -152,7 +152,8 @@ export class PostgresDatabase {
   }
 }
 
-const claimError = (error: unknown, what: string): ClaimStoreError => {
+/** What a failed claim on PostgreSQL means: unavailable when nothing can have been written, else unconfirmed. */
+export const claimError = (error: unknown, what: string): ClaimStoreError => {
   if (error instanceof ClaimStoreError) return error;
   if (error instanceof Unsent || refusedBeforeCommit(error)) return new ClaimStoreError('unavailable', `${what}: ${(error as Error).message}`, { cause: error });
   return new ClaimStoreError('unconfirmed', `${what} may or may not have landed: ${(error as Error).message}`, { cause: error });
