@@ -16,6 +16,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILES } from '../conformance/profiles.ts';
+import type { Command } from '../conformance/commands/command.ts';
+import { CrashDuringAuditOutage } from '../conformance/commands/fault-commands.ts';
+import { ReplayEarlier } from '../conformance/commands/replay-commands.ts';
 import { SpreadDuplicates } from '../conformance/commands/replica-commands.ts';
 import { ConformanceFailure, RunContext } from '../conformance/run-context.ts';
 import { ACCEPTANCE_WINDOW_SEC, createHarness, runSuite } from '../conformance/runner.ts';
@@ -125,24 +128,41 @@ describe.skipIf(!available.ok)('replicas over PostgreSQL', () => {
     }
   });
 
-  it('catches a read-then-insert claim on PostgreSQL: copies of one request spread over the replicas at once both execute', { timeout: 120_000 }, async () => {
-    // (The per-replica claim cache, the other bug between replicas, is caught over PostgreSQL in probes-over-http.test.ts.)
+  /** Runs `commands` in turn (each on a fresh run context) against `variant` on 3 replicas; the first failure, if any. */
+  async function firstFailure(variant: string | undefined, commands: readonly Command[]): Promise<unknown> {
     const harness = createHarness();
-    const target = await referenceOverHttp(harness, 'postgres-claim-read-then-insert', 3, server.adminUrl);
+    const target = await referenceOverHttp(harness, variant, 3, server.adminUrl);
     try {
       const driver = await target.makeDriver(harness);
-      let failure: unknown;
-      // Each attempt is a fresh request copied to every replica at once; the race is lost at the first, or within a bounded few.
-      for (let attempt = 0; attempt < 5 && failure === undefined; attempt++) {
-        const ctx = new RunContext(driver, harness.controlPlane, harness.recorder, ACCEPTANCE_WINDOW_SEC, `spread${attempt}`);
-        failure = await new SpreadDuplicates(3, 0).run({}, ctx).then(() => undefined, (error: unknown) => error);
+      await driver.reset();
+      const ctx = new RunContext(driver, harness.controlPlane, harness.recorder, ACCEPTANCE_WINDOW_SEC, 'pg');
+      for (const command of commands) {
+        const failure = await command.run({}, ctx).then(() => undefined, (error: unknown) => error);
+        if (failure !== undefined) return failure;
       }
-      expect(failure).toBeInstanceOf(ConformanceFailure);
-      expect((failure as ConformanceFailure).invariants).toEqual(['INV-3']);
-      expect((failure as ConformanceFailure).message).toMatch(/observed [23] executed/);
+      return undefined;
     } finally {
       await target.close();
     }
+  }
+
+  it('catches a read-then-insert claim on PostgreSQL: copies of one request spread over the replicas at once both execute', { timeout: 120_000 }, async () => {
+    // (The per-replica claim cache, the other bug between replicas, is caught over PostgreSQL in probes-over-http.test.ts.)
+    // Each attempt is a fresh request copied to every replica at once; the race is lost at the first, or within a bounded few.
+    const failure = await firstFailure('postgres-claim-read-then-insert', Array.from({ length: 5 }, () => new SpreadDuplicates(3, 0)));
+    expect(failure).toBeInstanceOf(ConformanceFailure);
+    expect((failure as ConformanceFailure).invariants).toEqual(['INV-3']);
+    expect((failure as ConformanceFailure).message).toMatch(/observed [23] executed/);
+  });
+
+  it('catches a claim that commits with the audit intent: denied with the audit log down, its replay executes', { timeout: 120_000 }, async () => {
+    // What the suite's random phase found (quick profile, seed 12), as a fixed sequence; the reference passes it.
+    const commands = [new CrashDuringAuditOutage(), new ReplayEarlier(0)];
+    expect(await firstFailure(undefined, commands)).toBeUndefined();
+    const failure = await firstFailure('postgres-claim-in-intent-transaction', commands);
+    expect(failure).toBeInstanceOf(ConformanceFailure);
+    expect((failure as ConformanceFailure).invariants).toEqual(['INV-3']);
+    expect((failure as ConformanceFailure).message).toMatch(/replay of earlier request .*expected denied with REPLAY_DETECTED.*observed executed/);
   });
 
   it('3 replicas under 48 concurrent clients, one SIGKILLed mid-stream: nothing acknowledged is lost, every acknowledged nonce is spent on every replica', { timeout: 120_000 }, async () => {

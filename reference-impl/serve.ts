@@ -121,6 +121,8 @@ class ReferenceRuntime {
       let nonces: ClaimStore;
       if (db) {
         nonces = this.variation.postgresNonces ? this.variation.postgresNonces(db, clock) : new PostgresClaimStore(db, 'nonces', clock);
+        const store = nonces;
+        closers.push(() => store.close());
       } else {
         const journal = await FileJournalClaimStore.open(paths.nonces, { clock, fsync: config.fsync, groupCommit: config.groupCommit });
         closers.push(() => journal.close());

@@ -35,6 +35,7 @@ import { keyAcceptedForAnotherIdentity } from './key-accepted-for-another-identi
 import { replayAnsweredFromCache } from './replay-answered-from-cache.ts';
 import { replicaClaimCache } from './replica-claim-cache.ts';
 import { postgresClaimReadThenInsert } from './postgres-claim-read-then-insert.ts';
+import { postgresClaimInIntentTransaction } from './postgres-claim-in-intent-transaction.ts';
 import { traceIdReusedForIdenticalBytes } from './trace-id-reused-for-identical-bytes.ts';
 import { lateAllowExecuted } from './late-allow-executed.ts';
 import { executionTimeoutAsUnavailable } from './execution-timeout-as-unavailable.ts';
@@ -82,6 +83,7 @@ export const MUTANTS: Mutant[] = [
   replayAnsweredFromCache,
   replicaClaimCache,
   postgresClaimReadThenInsert,
+  postgresClaimInIntentTransaction,
   lateAllowExecuted,
   executionTimeoutAsUnavailable,
   executionRetried,
