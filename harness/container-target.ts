@@ -10,9 +10,8 @@ import type { StartedTestContainer } from 'testcontainers';
 import type { DriverFactory, Harness } from '../conformance/runner.ts';
 import { HarnessError, HttpDriver, fetchHello } from './drivers/http.ts';
 import { freePort, startHttpHarness } from './http-harness.ts';
-import type { PostgresServer } from './postgres-cluster.ts';
-import { startPostgres } from './postgres-cluster.ts';
-import type { StoreChoice } from './reference-over-http.ts';
+import type { SharedPostgres, StoreChoice } from './reference-over-http.ts';
+import { closeSharedPostgres, databaseFaults, replicaStoreEnvironment, sharedPostgres } from './reference-over-http.ts';
 import { HARNESS_CONTROL_PLANE_DEADLINE_MS, HARNESS_EXECUTION_DEADLINE_MS, contractEnvironment } from './reference-over-http.ts';
 
 // The resource reaper is itself an image from a registry; this harness cleans up after itself.
@@ -56,20 +55,15 @@ export async function imageTarget(harness: Harness, image: string, replicas = 1,
   const services = await startHttpHarness(harness);
   const containers: StartedTestContainer[] = [];
   const logs: string[] = [];
-  let postgres: { server: PostgresServer; databaseUrl: string } | undefined;
+  let postgres: SharedPostgres | undefined;
   const stopAll = async () => {
     for (const c of [...containers].reverse()) await c.stop({ timeout: 2_000 }).catch(() => undefined);
     await services.close();
-    await postgres?.server.close();
+    if (postgres) await closeSharedPostgres(postgres);
   };
   try {
-    if (store !== 'file') {
-      const server = await startPostgres(store === 'postgres' ? {} : { url: store });
-      postgres = { server, databaseUrl: await server.createDatabase('failclosed_image').catch(async (error: unknown) => {
-        await server.close();
-        throw error;
-      }) };
-    }
+    // The containers share the host's network: each reaches the database through its own proxy on loopback.
+    if (store !== 'file') postgres = await sharedPostgres(store, replicas);
     const executionLayerPort = await freePort();
     await services.proxyExecutionLayer(`http://127.0.0.1:${executionLayerPort}`);
     const gateUrls: string[] = [];
@@ -78,7 +72,7 @@ export async function imageTarget(harness: Harness, image: string, replicas = 1,
       const gatePort = await freePort();
       const role: Record<string, string> = {
         ...(i === 0 ? { FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT: String(executionLayerPort) } : { FAILCLOSED_EXECUTION_LAYER_EXTERNAL: '1' }),
-        ...(postgres ? { FAILCLOSED_STORE_URL: postgres.databaseUrl, FAILCLOSED_AUDIT_CHAIN: `replica-${i}` } : {}),
+        ...(postgres ? replicaStoreEnvironment(postgres, i) : {}),
       };
       const env = contractEnvironment(harness, services, {
         FAILCLOSED_LISTEN_HOST: '127.0.0.1',
@@ -116,10 +110,16 @@ export async function imageTarget(harness: Harness, image: string, replicas = 1,
         controlPlane: harness.controlPlane,
         hello,
         ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}),
+        ...(postgres ? { harnessFaults: databaseFaults(postgres) } : {}),
         target: `image ${image} (container ${containers[0]!.getId().slice(0, 12)}${replicas > 1 ? ` + ${replicas - 1} replica(s)` : ''}${postgres ? ', on PostgreSQL' : ''})`,
         // A real crash: no grace period, then every container starts again on its own data.
         crash: async (replica?: number) => {
           const which = replica === undefined ? containers.map((_, i) => i) : [replica];
+          // The whole system on PostgreSQL: the database is restarted too (immediate shutdown).
+          if (replica === undefined && postgres?.server.owned) {
+            await postgres.server.restart('immediate');
+            postgres.restarts++;
+          }
           for (const i of which) await containers[i]!.restart({ timeout: 0 });
           for (const i of which) await waitHealthy(gateUrls[i]!);
         },

@@ -156,7 +156,7 @@ function databases(adminUrl: string) {
  * A PostgreSQL server for a test or a run: the one at `url` (or FAILCLOSED_TEST_POSTGRES_URL), or a
  * throw-away cluster started here.
  */
-export async function startPostgres(options: { url?: string; env?: NodeJS.ProcessEnv } = {}): Promise<PostgresServer> {
+export async function startPostgres(options: { url?: string; env?: NodeJS.ProcessEnv; /** fsync on (a cluster started here; default off) */ fsync?: boolean } = {}): Promise<PostgresServer> {
   const env = options.env ?? process.env;
   const given = options.url ?? env.FAILCLOSED_TEST_POSTGRES_URL;
   if (given) {
@@ -173,10 +173,10 @@ export async function startPostgres(options: { url?: string; env?: NodeJS.Proces
       close: () => dbs.dropAll(),
     };
   }
-  return startThrowAwayCluster(env);
+  return startThrowAwayCluster(env, options.fsync ?? false);
 }
 
-async function startThrowAwayCluster(env: NodeJS.ProcessEnv): Promise<PostgresServer> {
+async function startThrowAwayCluster(env: NodeJS.ProcessEnv, fsync: boolean): Promise<PostgresServer> {
   const found = findPostgresBin(env);
   if (!found.ok) throw new Error(found.reason);
   const user = serverUser();
@@ -202,11 +202,12 @@ async function startThrowAwayCluster(env: NodeJS.ProcessEnv): Promise<PostgresSe
   let log = '';
   const start = async () => {
     log = '';
-    // Loopback TCP only, no Unix socket. fsync off: a throw-away cluster, whose only crashes are
-    // of the server process (immediate shutdown), never of the machine: the OS keeps what was written.
+    // Loopback TCP only, no Unix socket. fsync off (unless asked): a throw-away cluster, whose only
+    // crashes are of the server process (immediate shutdown), never of the machine: the OS keeps
+    // what was written.
     child = spawn(
       join(found.bin, 'postgres'),
-      ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200', '-c', 'shared_buffers=32MB'],
+      ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', `fsync=${fsync ? 'on' : 'off'}`, '-c', `full_page_writes=${fsync ? 'on' : 'off'}`, '-c', 'max_connections=200', '-c', 'shared_buffers=32MB'],
       { ...spawnAs, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     running.add(child);

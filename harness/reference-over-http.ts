@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DriverFactory, Harness } from '../conformance/runner.ts';
+import type { HttpDriverOptions } from './drivers/http.ts';
 import { HttpDriver, fetchHello } from './drivers/http.ts';
 import type { HttpHarness } from './http-harness.ts';
 import { freePort, startHttpHarness } from './http-harness.ts';
@@ -62,7 +63,7 @@ export interface ReferenceOverHttp {
    * On PostgreSQL: the server, the database the replicas share, and one TCP fault proxy per replica
    * between it and the database (the replica's only way there).
    */
-  postgres?: { server: PostgresServer; databaseUrl: string; proxies: TcpFaultProxy[]; restarts: number; kills: number };
+  postgres?: SharedPostgres;
   close(): Promise<void>;
 }
 
@@ -70,6 +71,60 @@ export interface ReferenceOverHttp {
 const CLAIM_STATEMENT = 'nonce_claims';
 /** past the reference's store deadline (1.5 s), inside the harness's patience */
 const SLOW_RESULT_MS = 2_000;
+
+/** The database replicas share, each reaching it through a TCP fault proxy of its own. */
+export interface SharedPostgres {
+  server: PostgresServer;
+  databaseUrl: string;
+  proxies: TcpFaultProxy[];
+  /** whole-system crashes that restarted the database; replicas killed (SIGKILL) */
+  restarts: number;
+  kills: number;
+}
+
+/** A fresh database on `store`'s server ('postgres': a throw-away cluster), and `replicas` proxies to it. */
+export async function sharedPostgres(store: string, replicas: number): Promise<SharedPostgres> {
+  const server = await startPostgres(store === 'postgres' ? {} : { url: store });
+  const shared: SharedPostgres = { server, databaseUrl: '', proxies: [], restarts: 0, kills: 0 };
+  try {
+    shared.databaseUrl = await server.createDatabase('failclosed_run');
+    const database = new URL(shared.databaseUrl);
+    for (let i = 0; i < replicas; i++) shared.proxies.push(await startTcpFaultProxy({ host: database.hostname, port: Number(database.port || 5432) }));
+  } catch (error) {
+    await closeSharedPostgres(shared);
+    throw error;
+  }
+  return shared;
+}
+
+export async function closeSharedPostgres(shared: SharedPostgres): Promise<void> {
+  for (const proxy of shared.proxies) await proxy.close();
+  await shared.server.close();
+}
+
+/** The settings that put replica `i` on the shared database, through its proxy, on its own audit chain. */
+export function replicaStoreEnvironment(shared: SharedPostgres, i: number): Record<string, string> {
+  const url = new URL(shared.databaseUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(shared.proxies[i]!.port);
+  return { FAILCLOSED_STORE_URL: url.href, FAILCLOSED_AUDIT_CHAIN: `replica-${i}` };
+}
+
+/**
+ * The database faults the harness plays on the proxies, in place of the gate's simulated ones:
+ * the nonce store down is every replica partitioned from the database; a write unconfirmed is the
+ * claim's acknowledgement lost after it committed, or (every other time) its result slower than
+ * the replica's deadline.
+ */
+export function databaseFaults(shared: SharedPostgres): NonNullable<HttpDriverOptions['harnessFaults']> {
+  const setAll = (mode: TcpProxyMode) => Promise.all(shared.proxies.map((proxy) => proxy.setMode(mode))).then(() => undefined);
+  let unconfirmedPlays = 0;
+  return {
+    'nonce-store-down': (active: boolean) => setAll(active ? { kind: 'partition' } : { kind: 'pass' }),
+    'nonce-store-unconfirmed': (active: boolean) =>
+      setAll(!active ? { kind: 'pass' } : unconfirmedPlays++ % 2 === 0 ? { kind: 'lose-ack', match: CLAIM_STATEMENT } : { kind: 'slow', match: CLAIM_STATEMENT, ms: SLOW_RESULT_MS }),
+  };
+}
 
 /**
  * Starts the reference behind a fresh harness — `replicas` processes sharing their state in one
@@ -91,8 +146,7 @@ export async function referenceOverHttp(harness: Harness, variant?: string, repl
   const close = async () => {
     for (const p of [...processes].reverse()) await p.stop();
     await services.close();
-    for (const proxy of postgres?.proxies ?? []) await proxy.close();
-    await postgres?.server.close();
+    if (postgres) await closeSharedPostgres(postgres);
     for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
   };
   const common = {
@@ -109,11 +163,7 @@ export async function referenceOverHttp(harness: Harness, variant?: string, repl
       env: envs[i]!,
     });
   try {
-    if (store !== 'file') {
-      const server = await startPostgres(store === 'postgres' ? {} : { url: store });
-      postgres = { server, databaseUrl: '', proxies: [], restarts: 0, kills: 0 };
-      postgres.databaseUrl = await server.createDatabase('failclosed_run');
-    }
+    if (store !== 'file') postgres = await sharedPostgres(store, replicas);
     const executionLayerPort = await freePort();
     await services.proxyExecutionLayer(`http://127.0.0.1:${executionLayerPort}`);
     for (let i = 0; i < replicas; i++) {
@@ -122,13 +172,8 @@ export async function referenceOverHttp(harness: Harness, variant?: string, repl
       const role: Record<string, string> = i === 0 ? { FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT: String(executionLayerPort) } : { FAILCLOSED_EXECUTION_LAYER_EXTERNAL: '1' };
       let storeEnv: Record<string, string> = {};
       if (postgres) {
-        const database = new URL(postgres.databaseUrl);
-        const proxy = await startTcpFaultProxy({ host: database.hostname, port: Number(database.port || 5432) });
-        postgres.proxies.push(proxy);
-        database.hostname = '127.0.0.1';
-        database.port = String(proxy.port);
         // A fixed gate port: a replica killed for real comes back where the driver sends.
-        storeEnv = { FAILCLOSED_STORE_URL: database.href, FAILCLOSED_AUDIT_CHAIN: `replica-${i}`, FAILCLOSED_LISTEN_PORT: String(await freePort()) };
+        storeEnv = { ...replicaStoreEnvironment(postgres, i), FAILCLOSED_LISTEN_PORT: String(await freePort()) };
       }
       envs.push(contractEnvironment(harness, services, { ...common, ...role, ...storeEnv, FAILCLOSED_DATA_DIR: dataDir }));
       processes.push(await start(i));
@@ -139,8 +184,6 @@ export async function referenceOverHttp(harness: Harness, variant?: string, repl
   }
   const [primary, ...others] = processes as [ServeProcess, ...ServeProcess[]];
   const pg = postgres;
-  const setAll = (mode: TcpProxyMode) => Promise.all(pg!.proxies.map((proxy) => proxy.setMode(mode))).then(() => undefined);
-  let unconfirmedPlays = 0;
   const crash = async (replica?: number) => {
     if (replica !== undefined) {
       // One replica, for real: SIGKILL (requests in flight through it included), serve again.
@@ -174,11 +217,7 @@ export async function referenceOverHttp(harness: Harness, variant?: string, repl
       ...(pg
         ? {
             crash,
-            harnessFaults: {
-              'nonce-store-down': (active: boolean) => setAll(active ? { kind: 'partition' } : { kind: 'pass' }),
-              'nonce-store-unconfirmed': (active: boolean) =>
-                setAll(!active ? { kind: 'pass' } : unconfirmedPlays++ % 2 === 0 ? { kind: 'lose-ack', match: CLAIM_STATEMENT } : { kind: 'slow', match: CLAIM_STATEMENT, ms: SLOW_RESULT_MS }),
-            },
+            harnessFaults: databaseFaults(pg),
           }
         : {}),
       target: `${variant ? `mutant:${variant}` : 'reference'} (failclosed serve at ${primary.gate}${others.length ? ` + ${others.length} replica(s)` : ''}${pg ? ', on PostgreSQL' : ''})`,
