@@ -107,7 +107,7 @@ describe.skipIf(!available.ok)('replicas over PostgreSQL', () => {
     // A cluster of its own: whole crashes restart it.
     const target = await referenceOverHttp(harness, undefined, 3, 'postgres');
     try {
-      const report = await runSuite(target.makeDriver, { harness, profile: PROFILES.quick, seed: 12, runs: 5 });
+      const report = await runSuite(target.makeDriver, { harness, profile: PROFILES.quick, seed: 12, runs: 3 });
       expect(report.reasons).toEqual([]);
       expect(report.verdict).toBe('compliant');
       expect(report.notTested).toEqual([]);
@@ -123,6 +123,43 @@ describe.skipIf(!available.ok)('replicas over PostgreSQL', () => {
       expect(pgState.kills).toBeGreaterThan(0);
       // With a cluster the harness started (not FAILCLOSED_TEST_POSTGRES_URL's), whole crashes restart it.
       if (pgState.server.owned) expect(pgState.restarts).toBeGreaterThan(0);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('one replica partitioned from the database denies (NONCE_STORE_UNAVAILABLE, audited once it heals) while the others execute; nothing it could not write counts as claimed', { timeout: 120_000 }, async () => {
+    const harness = createHarness();
+    const target = await referenceOverHttp(harness, undefined, 3, server.adminUrl);
+    try {
+      const driver = await target.makeDriver(harness);
+      await driver.reset();
+      const gates = target.processes.map((p) => p.gate);
+      const now = Math.floor(Date.now() / 1000);
+      const alice = TEST_KEYS.alice;
+      const body = (n: string) =>
+        canonicalBytes(signRequest({ request_id: `part-${n}`, identity: 'alice', action: 'payments.transfer', parameters: { n }, timestamp: now, nonce: `part-nonce-${n.padStart(8, '0')}`, key_id: alice.keyId }, alice));
+      const send = async (replica: number, n: string) => {
+        harness.controlPlane.answer({ answers: {}, approvalId: `approval-part-${n}-${replica}-${Math.random().toString(36).slice(2)}` });
+        try {
+          return (await (await fetch(`${gates[replica]}/v1/requests`, { method: 'POST', body: body(n), signal: AbortSignal.timeout(10_000) })).json()) as { status: string; code?: string };
+        } finally {
+          harness.controlPlane.answer(undefined);
+        }
+      };
+      await target.postgres!.proxies[1]!.setMode({ kind: 'partition' });
+      expect(await send(1, 'cut')).toMatchObject({ status: 'denied', code: 'NONCE_STORE_UNAVAILABLE' });
+      expect(await send(0, 'a')).toMatchObject({ status: 'executed' });
+      expect(await send(2, 'b')).toMatchObject({ status: 'executed' });
+      await target.postgres!.proxies[1]!.setMode({ kind: 'pass' });
+      // Nothing was written for the partitioned claim: the same request through a healthy replica is new.
+      expect(await send(2, 'cut')).toMatchObject({ status: 'executed' });
+      // What executed elsewhere is spent for the replica that was cut off too.
+      expect(await send(1, 'a')).toMatchObject({ status: 'denied', code: 'REPLAY_DETECTED' });
+      // Its denial's final record waited in its spool and is in its chain now.
+      const chain = (await (await fetch(`${gates[1]}/v1/audit`)).json()) as { request_id?: string; code?: string; stage: string }[];
+      expect(verifyChain(chain)).toEqual({ ok: true });
+      expect(chain.filter((r) => r.request_id === 'part-cut' && r.stage === 'final').map((r) => r.code)).toEqual(['NONCE_STORE_UNAVAILABLE']);
     } finally {
       await target.close();
     }
