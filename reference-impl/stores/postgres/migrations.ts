@@ -64,6 +64,17 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'audit appends are idempotent per (trace, stage)',
+    sql: `
+      -- An append whose COMMIT was acknowledged to no one (the link broke after it) is retried by
+      -- the Gate (its spool): the retry finds the record by this key and returns it instead of
+      -- chaining a second copy. One record per (trace_id, stage) and chain.
+      ALTER TABLE audit_records ADD COLUMN entry_key text;
+      CREATE UNIQUE INDEX audit_records_entry_key ON audit_records (chain, entry_key);
+    `,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock that serializes migrations across replicas. */

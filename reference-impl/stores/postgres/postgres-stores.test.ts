@@ -13,6 +13,7 @@ import { verifyChain } from '../../audit/audit-log.ts';
 import { denialEntry } from '../../audit/audit-test-entries.ts';
 import { ClaimStoreError } from '../claim-store.ts';
 import { ManualClock } from '../test-support.ts';
+import { startTcpFaultProxy } from '../../../harness/services/tcp-fault-proxy.ts';
 import { MIGRATIONS, migrate } from './migrations.ts';
 import { PostgresAuditLog, PostgresClaimStore, PostgresDatabase, PostgresEffectSink } from './postgres-stores.ts';
 
@@ -121,6 +122,32 @@ describe.skipIf(!available.ok)('the reference\'s stores on PostgreSQL', () => {
     await client.query("UPDATE audit_records SET record = replace(record, '\"code\":\"POLICY_DENIED\"', '\"code\":\"REPLAY_DETECTED\"') WHERE chain = 'gate-a' AND seq = 3");
     await client.end();
     await expect(PostgresAuditLog.open(dbs[0]!, 'gate-a')).rejects.toMatchObject({ kind: 'corrupt' });
+  });
+
+  it('an append whose COMMIT went through without its acknowledgement is not chained twice when retried', { timeout: 30_000 }, async () => {
+    const url = new URL(await server.createDatabase('ack'));
+    const proxy = await startTcpFaultProxy({ host: url.hostname, port: Number(url.port) });
+    const viaProxy = new URL(url.href);
+    viaProxy.port = String(proxy.port);
+    const db = await PostgresDatabase.open(viaProxy.href);
+    opened.push(db);
+    try {
+      const log = await PostgresAuditLog.open(db, 'gate');
+      await log.append(denialEntry(1));
+      await proxy.setMode({ kind: 'lose-ack', match: 'COMMIT' });
+      await expect(log.append(denialEntry(2))).rejects.toMatchObject({ kind: 'unavailable' });
+      expect(proxy.stats.lostAcks).toBe(1);
+      await proxy.setMode({ kind: 'pass' });
+      // The Gate's spool retries it: the record that landed is returned, not chained again.
+      const retried = await log.append(denialEntry(2));
+      await log.append(denialEntry(3));
+      const records = await log.records();
+      expect(records.map((r) => r.trace_id)).toEqual(['trace-1', 'trace-2', 'trace-3']);
+      expect(records[1]).toEqual(retried);
+      expect(verifyChain(records)).toEqual({ ok: true });
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('records effects durably, once per effect id', { timeout: 30_000 }, async () => {

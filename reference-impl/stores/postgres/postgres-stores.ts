@@ -235,6 +235,8 @@ export function nonceKeyParts(key: string): [string, string, string] {
  * ARCHITECTURE.md). An append is one transaction: lock the chain's head row, seal the record
  * against it, insert the record, advance the head, COMMIT — so the chain's order is the commit
  * order and has no gap even with several writers on one chain. `append` resolves after COMMIT.
+ * Appends are idempotent per (trace_id, stage): a retry of an append that committed without its
+ * acknowledgement returns the record already in the chain.
  */
 export class PostgresAuditLog implements AuditLog {
   private constructor(
@@ -260,6 +262,7 @@ export class PostgresAuditLog implements AuditLog {
   async append(entry: AuditEntry): Promise<AuditRecord> {
     // Sealing errors (an invalid entry) are thrown before anything is sent.
     sealRecord(entry, { recordId: newRecordId(0), timestampMs: Math.floor(this.clock.nowMs()), prevHash: ZERO_DIGEST });
+    const key = JSON.stringify([entry.trace_id, entry.stage]);
     try {
       return await this.db.run(async (client) => {
         await client.query('BEGIN');
@@ -267,12 +270,18 @@ export class PostgresAuditLog implements AuditLog {
           const head = await client.query<{ last_seq: string; last_hash: string }>('SELECT last_seq, last_hash FROM audit_chains WHERE chain = $1 FOR UPDATE', [this.chain]);
           const row = head.rows[0];
           if (!row) throw new Error(`audit chain ${this.chain} has no head row`);
+          // Written already by an attempt whose acknowledgement was lost: that record, not a second one.
+          const earlier = await client.query<{ record: string }>('SELECT record FROM audit_records WHERE chain = $1 AND entry_key = $2', [this.chain, key]);
+          if (earlier.rows[0]) {
+            await client.query('COMMIT');
+            return JSON.parse(earlier.rows[0].record) as AuditRecord;
+          }
           const seq = Number(row.last_seq) + 1;
           const record = sealRecord(entry, { recordId: newRecordId(seq), timestampMs: Math.floor(this.clock.nowMs()), prevHash: row.last_hash as Digest });
           await client.query(
-            `WITH added AS (INSERT INTO audit_records (chain, seq, record_id, record_hash, record) VALUES ($1, $2, $3, $4, $5))
+            `WITH added AS (INSERT INTO audit_records (chain, seq, record_id, record_hash, record, entry_key) VALUES ($1, $2, $3, $4, $5, $6))
              UPDATE audit_chains SET last_seq = $2, last_hash = $4 WHERE chain = $1`,
-            [this.chain, seq, record.record_id, record.record_hash, canonicalize(record)],
+            [this.chain, seq, record.record_id, record.record_hash, canonicalize(record), key],
           );
           await client.query('COMMIT');
           return record;
