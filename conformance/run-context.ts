@@ -14,7 +14,7 @@ import type { DirectCallRun, GateRun, PriorHistory } from '../model/predict.ts';
 import { predictDirectCall, predictRequest } from '../model/predict.ts';
 import type { JsonValue } from '../model/profile/canonical-json.ts';
 import { canonicalBytes } from '../model/profile/canonical-json.ts';
-import type { InvariantId } from '../model/profile/denial-codes.ts';
+import type { InvariantName } from '../model/invariants/plugins.ts';
 import { digestJson } from '../model/profile/digest.ts';
 import { utf8Encode } from '../model/profile/encoding.ts';
 import type { ClientRequest } from '../model/profile/messages.ts';
@@ -35,7 +35,8 @@ export const ACTION = 'payments.transfer';
 /** A step the system got wrong, with the invariants and threat it concerns. */
 export class ConformanceFailure extends Error {
   constructor(
-    readonly invariants: readonly InvariantId[],
+    /** INV-1…INV-6, or plug-in invariants' ids */
+    readonly invariants: readonly InvariantName[],
     readonly threat: Threat | 'history',
     message: string,
     /** for a failure of the history predicates: the witnessing events */

@@ -17,6 +17,10 @@ import type { InProcessDriverOptions } from '../harness/drivers/in-process.ts';
 import type { Driver } from './driver.ts';
 import type { Profile } from './profiles.ts';
 import { RunBudget } from './run-control/budget.ts';
+import type { PluginInvariant } from '../model/invariants/plugins.ts';
+import { validatePluginInvariants } from '../model/invariants/plugins.ts';
+import type { PluginCommand } from './commands/plugin-commands.ts';
+import { validatePluginCommands } from './commands/plugin-commands.ts';
 import type { CampaignHooks, FailureReport, HistoryRole, LaneSystem, RunStatus } from './run-control/campaign.ts';
 import { Campaign } from './run-control/campaign.ts';
 import type { Level } from './run-control/levels.ts';
@@ -26,7 +30,7 @@ import type { RunReport } from './run-control/report.ts';
 import { RunWindows, SystemNotFresh } from './run-control/windows.ts';
 
 export type { FailureReport, HistoryRole, RunStatus } from './run-control/campaign.ts';
-export type { InvariantStatus, Verdict } from './run-control/verdict.ts';
+export type { InvariantStatus, PluginInvariantOutcome, Verdict } from './run-control/verdict.ts';
 export type { RunReport } from './run-control/report.ts';
 export { REPORT_VERSION } from './run-control/report.ts';
 export type { Level } from './run-control/levels.ts';
@@ -60,6 +64,10 @@ export interface SuiteOptions {
    * system at the same time (`run --parallel N`); the prelude runs on the first
    */
   moreSystems?: readonly { harness: Harness; makeDriver: DriverFactory }[];
+  /** plug-in invariants (model/invariants/plugins.ts), judged after INV-1…INV-6 on every run */
+  invariants?: readonly PluginInvariant[];
+  /** plug-in commands (commands/plugin-commands.ts), drawn among the built-in ones */
+  commands?: readonly PluginCommand[];
   /** receives every history the run hands on, exactly once each (evidence kits, reports) */
   onHistory?: CampaignHooks['onHistory'];
   onProgress?: (line: string) => void;
@@ -119,6 +127,8 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
     profile,
     seed,
     acceptanceWindowSec: ACCEPTANCE_WINDOW_SEC,
+    ...(options.invariants?.length ? { pluginInvariants: validatePluginInvariants(options.invariants) } : {}),
+    ...(options.commands?.length ? { pluginCommands: validatePluginCommands(options.commands) } : {}),
     hooks: { ...(options.onHistory ? { onHistory: options.onHistory } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.onStatus ? { onStatus: options.onStatus } : {}) },
     ...(options.replay ? { replay: { path: options.replay.path, ...(options.replay.replayPath ? { replayPath: options.replay.replayPath } : {}) } } : {}),
   });
@@ -161,6 +171,7 @@ export async function runSuite(makeDriver: DriverFactory, options: SuiteOptions)
     ...(unfinished ? { unfinished } : {}),
     ...(unobservable ? { unobservable } : {}),
     ...(shard ? { shard } : {}),
+    ...(options.invariants?.length ? { pluginInvariants: options.invariants } : {}),
     durationMs: Date.now() - started,
   });
 }

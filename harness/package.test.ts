@@ -79,6 +79,15 @@ describe('the npm package', () => {
       'tsconfig.json',
       'types/harness/vitest/conformance.d.ts',
       'types/conformance/runner.d.ts',
+      'harness/api/index.ts',
+      'types/harness/api/index.d.ts',
+      'examples/invariants/max-actions-per-minute.ts',
+      'examples/invariants/denials-audited-promptly.ts',
+      'examples/commands/retry-after-outage.ts',
+      'examples/drivers/library-gate.ts',
+      'docs/extending/invariants.md',
+      'docs/extending/commands.md',
+      'docs/extending/drivers.md',
     ]) expect(files).toContain(file);
     expect(files.filter((f) => f.startsWith('conformance/contract/schemas/')).length).toBe(19);
   });
@@ -121,6 +130,14 @@ function vendorProject(compilerOptions: Record<string, unknown>): string {
   return dir;
 }
 
+/** The docs' complete plug-in example (docs/extending/invariants.md), as a user copies it. */
+function docsInvariantFile(): string {
+  const page = readFileSync(join(ROOT, 'docs/extending/invariants.md'), 'utf8');
+  const block = /```ts\n(\/\/ no-large-transfers\.ts\n[^]*?)```/.exec(page);
+  if (!block) throw new Error('docs/extending/invariants.md has no ```ts block starting "// no-large-transfers.ts"');
+  return block[1]!;
+}
+
 /** Our tsc on a project, once: its exit status, its error lines, and the files of the program. */
 function tsc(dir: string): { status: number; errors: string[]; programFiles: string[] } {
   const bin = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -155,5 +172,55 @@ describe("the package's type declarations", () => {
     const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' });
     expect(git('check-ignore', 'types/harness/vitest/conformance.d.ts').trim()).toBe('types/harness/vitest/conformance.d.ts');
     expect(git('ls-files', 'types').trim()).toBe('');
+  });
+});
+
+describe('plug-ins from an installed package (failclosed/api)', () => {
+  let vendor: string;
+  const failclosed = (...args: string[]) => {
+    try {
+      return { status: 0, stdout: execFileSync(process.execPath, [join(vendor, 'node_modules/failclosed/bin/failclosed.mjs'), ...args], { cwd: vendor, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, env: { ...process.env, CI: 'true' } }) };
+    } catch (error) {
+      const e = error as { status: number; stdout?: string; stderr?: string };
+      return { status: e.status, stdout: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+    }
+  };
+  beforeAll(() => {
+    vendor = vendorProject({ module: 'nodenext' });
+    writeFileSync(join(vendor, 'no-large-transfers.ts'), docsInvariantFile());
+  });
+
+  it("the docs' example type-checks against the declarations alone", { timeout: 60_000 }, () => {
+    const result = tsc(vendor);
+    expect(result.errors.slice(0, 10)).toEqual([]);
+    expect(result.programFiles.filter((f) => f.endsWith('/node_modules/failclosed/types/harness/api/index.d.ts'))).toHaveLength(1);
+  });
+
+  it('run --invariants loads it from the user\'s folder and reports it held; the packed example with K=3 breaks', { timeout: 90_000 }, () => {
+    const held = failclosed('run', '--runs', '1', '--parallel', '1', '--seed', '3', '--report', 'held', '--invariants', './no-large-transfers.ts');
+    expect(held.stdout).toMatch(/^ {2}NO-LARGE-TRANSFER {2}held \(plug-in\)$/m);
+    expect(held.status).toBe(0);
+    process.env.FAILCLOSED_MAX_ACTIONS_PER_MINUTE = '3';
+    try {
+      const broken = failclosed('run', '--runs', '1', '--parallel', '1', '--seed', '3', '--report', 'broken', '--invariants', 'node_modules/failclosed/examples/invariants/max-actions-per-minute.ts');
+      expect(broken.stdout).toMatch(/^ {2}RATE-3-PER-MINUTE {2}broken \(plug-in\)$/m);
+      expect(broken.status).toBe(1);
+    } finally {
+      delete process.env.FAILCLOSED_MAX_ACTIONS_PER_MINUTE;
+    }
+  });
+
+  it('explore --html writes the model explorer from an installed package (esbuild bundles the model)', { timeout: 60_000 }, () => {
+    const written = failclosed('explore', '--html', 'explorer.html');
+    expect(written.status).toBe(0);
+    const html = readFileSync(join(vendor, 'explorer.html'), 'utf8');
+    expect(html).toContain('failclosed model explorer');
+    expect(html).toContain('data-chart-tab="executionLayer"');
+  });
+
+  it('run --driver / --commands run the packed examples: a library gate through its adapter, with a plug-in command', { timeout: 60_000 }, () => {
+    const run = failclosed('run', '--runs', '1', '--parallel', '1', '--seed', '3', '--report', 'driver', '--driver', 'node_modules/failclosed/examples/drivers/library-gate.ts', '--commands', 'node_modules/failclosed/examples/commands/retry-after-outage.ts');
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('COMPLIANT at level full — library gate (plug-in driver), profile quick, seed 3 (exit 0)');
+    expect(run.status).toBe(0);
   });
 });

@@ -3,6 +3,7 @@
  * else is printed comes before it, so the last thing a reader sees is the answer.
  */
 import type { RunReport } from '../conformance/runner.ts';
+import { invariantRows } from './reports/scenario-matrix.ts';
 
 export interface RunOutputPaths {
   /** the report folder's report.html */
@@ -36,9 +37,9 @@ export function verdictLine(report: RunReport): string {
 export function formatRunReport(report: RunReport, paths: RunOutputPaths = {}): string {
   const lines: string[] = [''];
   lines.push(`Invariants (${report.profileVersion}):`);
-  for (const [id, status] of Object.entries(report.invariants)) {
-    const note = status !== 'held' && status !== 'broken' ? report.invariantNotes[id as keyof RunReport['invariantNotes']] : undefined;
-    lines.push(`  ${id}  ${status}${note ? ` — ${note}` : ''}`);
+  for (const { id, status, note, plugin } of invariantRows(report)) {
+    const why = status !== 'held' && status !== 'broken' ? note : undefined;
+    lines.push(`  ${id}  ${status}${plugin ? ' (plug-in)' : ''}${why ? ` — ${why}` : ''}`);
   }
   const c = report.counts;
   const camp = report.campaign;

@@ -5,12 +5,16 @@
  *   in-process  the embedded reference (or a planted-bug variant) inside the harness
  *   http        the reference as its own `failclosed serve` process, behind the harness's services
  *   url         a gate someone else started, configured as `failclosed doctor --print-config` says
+ *   image, command  a gate the harness starts (a container, a command line)
+ *   driver      a gate that does not speak HTTP, through a user's adapter module (failclosed/api defineDriver)
  */
 import type { DriverFactory, Harness } from '../conformance/runner.ts';
 import { createHarness } from '../conformance/runner.ts';
 import type { ReferenceTarget } from '../reference-impl/in-process-target.ts';
 import { appliesOverHttp, referenceTarget } from '../reference-impl/in-process-target.ts';
 import { InProcessDriver } from './drivers/in-process.ts';
+import type { DriverOptions, PluginDriver } from './drivers/plugin-driver.ts';
+import { AdapterDriver, PluginDriverError, loadPluginDriver } from './drivers/plugin-driver.ts';
 import { HttpDriver, fetchHello } from './drivers/http.ts';
 import { HarnessListenError, harnessPorts, startHttpHarness } from './http-harness.ts';
 import { referenceOverHttp } from './reference-over-http.ts';
@@ -26,7 +30,9 @@ export type TargetSpec =
   | { kind: 'url'; url: string; harnessHost: string; harnessPort: number; executionLayer?: string }
   | { kind: 'image'; image: string; replicas?: number; store?: string }
   /** a gate the harness starts from a command line (run with sh -c), on free ports and a fresh data directory */
-  | { kind: 'command'; command: string; cwd?: string; env?: Record<string, string> };
+  | { kind: 'command'; command: string; cwd?: string; env?: Record<string, string> }
+  /** a gate reached by a user's adapter module (harness/drivers/plugin-driver.ts): a library, a CLI; module is an absolute path */
+  | { kind: 'driver'; module: string; options?: DriverOptions };
 
 /** The target cannot be opened: why (the message), and what to do about it. */
 export class TargetError extends Error {
@@ -94,6 +100,16 @@ export async function openTarget(spec: TargetSpec): Promise<OpenTarget> {
       const container = await imageTarget(harness, spec.image, replicas, store);
       return { harness, makeDriver: container.makeDriver, logs: container.logs, ...(container.imageDigest ? { digest: container.imageDigest } : {}), close: container.close };
     }
+    case 'driver': {
+      let plugin: PluginDriver;
+      try {
+        plugin = await loadPluginDriver(spec.module);
+      } catch (error) {
+        if (error instanceof PluginDriverError) throw new TargetError(error.message, 'give --driver a module whose default export is defineDriver({ name, start }) from failclosed/api (docs/extending/drivers.md)');
+        throw error;
+      }
+      return { harness, makeDriver: (h) => new AdapterDriver(plugin, spec.options ?? {}, h), close: async () => undefined };
+    }
     case 'url': {
       const ports = harnessPorts(spec.harnessPort);
       const services = await startHttpHarness(harness, { host: spec.harnessHost, ports }).catch((error: unknown) => {
@@ -155,5 +171,7 @@ export function describeTarget(spec: TargetSpec): string {
       return `the image ${spec.image} (${spec.replicas && spec.replicas > 1 ? `${spec.replicas} containers` : 'container'})`;
     case 'command':
       return `the gate started by \`${spec.command}\`${spec.cwd ? ` in ${spec.cwd}` : ''}`;
+    case 'driver':
+      return `the gate behind the driver ${spec.module}`;
   }
 }

@@ -7,7 +7,7 @@ import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import { getShortestPaths } from '@xstate/graph';
 import { gateMachine } from './gate-machine.ts';
 import type { PriorHistory } from './predict.ts';
-import { MODEL_REQUEST, PRIOR_HISTORIES, memoryFor } from './predict.ts';
+import { MODEL_REQUEST, PRIOR_HISTORIES, enumerateDirectCallScenarios, memoryFor } from './predict.ts';
 import type { AnswerEvent } from './questions.ts';
 import { QUESTIONS, answerEvent } from './questions.ts';
 import { askedQuestions } from './simulate.ts';
@@ -49,6 +49,22 @@ export function shortestTerminalPaths(machine: AnyStateMachine = gateMachine): T
       const known = best.get(terminal);
       if (!known || steps.length < known.steps.length) best.set(terminal, { terminal, prior, steps });
     }
+  }
+  return [...best.values()].sort((a, b) => a.steps.length - b.steps.length || a.terminal.localeCompare(b.terminal));
+}
+
+/**
+ * The shortest path to every terminal outcome of a call made straight to the Execution Layer.
+ * Its chart asks few questions, so the exhaustive enumeration is small and its shortest run per
+ * outcome is exact; the Gate's, above, is found by graph traversal instead.
+ */
+export function shortestDirectCallPaths(): TerminalPath[] {
+  const best = new Map<string, TerminalPath>();
+  for (const run of enumerateDirectCallScenarios()) {
+    const terminal = terminalKey(run.terminal === 'executed' ? 'executed' : 'denied', (run.outcome as { acceptableCodes?: string[] }).acceptableCodes ?? []);
+    const steps = run.steps.map((s) => `${s.question}.${s.answer}`);
+    const known = best.get(terminal);
+    if (!known || steps.length < known.steps.length) best.set(terminal, { terminal, prior: run.prior, steps });
   }
   return [...best.values()].sort((a, b) => a.steps.length - b.steps.length || a.terminal.localeCompare(b.terminal));
 }

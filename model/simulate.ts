@@ -5,8 +5,8 @@
  * This is the only way predictions are made — there is no second, hand-written decision
  * function. The driver knows nothing of the Gate; it only answers what the chart asks.
  */
-import type { AnyStateMachine, MachineSnapshot } from 'xstate';
-import { initialTransition, transition } from 'xstate';
+import type { AnyActorScope, AnyStateMachine, EventObject, MachineSnapshot } from 'xstate';
+import { createActor } from 'xstate';
 import type { AskMeta, AnswerEvent, Question, Scenario } from './questions.ts';
 import { QUESTIONS, answerEvent, healthyAnswer } from './questions.ts';
 
@@ -38,14 +38,44 @@ export function askedQuestions(snapshot: AnySnapshot): { state: string; question
   return asked;
 }
 
+/**
+ * XState's pure `transition()` builds a throwaway actor on every call, and that actor's
+ * constructor runs the chart's context factory without input (which throws, caught inside
+ * XState): over half of a model step's cost. The charts have no children, delays or custom
+ * actions, so nothing reads the scope but the assign actions' arguments, which ours ignore: one
+ * inert scope per chart, made the way `transition()` makes its own, does the same work once.
+ */
+const inertScopes = new WeakMap<AnyStateMachine, AnyActorScope>();
+
+function inertScope(machine: AnyStateMachine, input: unknown): AnyActorScope {
+  let scope = inertScopes.get(machine);
+  if (!scope) {
+    const self = createActor(machine, { input });
+    const ignore = (): void => {};
+    scope = { self, id: '', sessionId: '', logger: ignore, defer: ignore, emit: ignore, system: self.system, stopChild: ignore, actionExecutor: ignore };
+    inertScopes.set(machine, scope);
+  }
+  return scope;
+}
+
+/** `initialTransition(machine, input)` of XState, on the chart's inert scope. */
+export function initialSnapshot(machine: AnyStateMachine, input: unknown): AnySnapshot {
+  return machine.getInitialSnapshot(inertScope(machine, input), input) as AnySnapshot;
+}
+
+/** `transition(machine, snapshot, event)` of XState, on the chart's inert scope. */
+export function nextSnapshot(machine: AnyStateMachine, snapshot: AnySnapshot, event: EventObject): AnySnapshot {
+  return machine.transition(snapshot, event, inertScope(machine, undefined)) as AnySnapshot;
+}
+
 function terminalOf(snapshot: AnySnapshot): string {
   const value = snapshot.value;
   return typeof value === 'string' ? value : Object.keys(value).join('|');
 }
 
 function send(machine: AnyStateMachine, snapshot: AnySnapshot, event: AnswerEvent, step: ModelStep): AnySnapshot {
-  const [next] = transition(machine, snapshot, event);
-  if (next === snapshot || JSON.stringify(next.value) === JSON.stringify(snapshot.value) && next.context === snapshot.context) {
+  const next = nextSnapshot(machine, snapshot, event);
+  if (next === snapshot || (next.context === snapshot.context && JSON.stringify(next.value) === JSON.stringify(snapshot.value))) {
     throw new Error(`model bug: state ${step.state} asks ${step.question} but ignores the answer "${step.answer}"`);
   }
   return next as AnySnapshot;
@@ -53,7 +83,7 @@ function send(machine: AnyStateMachine, snapshot: AnySnapshot, event: AnswerEven
 
 /** One run: every question is answered from the scenario, or healthily when it is silent. */
 export function runScenario<Outcome>(machine: AnyStateMachine, input: unknown, scenario: Scenario): ModelRun<Outcome> {
-  let [snapshot] = initialTransition(machine, input) as [AnySnapshot, unknown];
+  let snapshot = initialSnapshot(machine, input);
   const steps: ModelStep[] = [];
   while (snapshot.status === 'active') {
     const [first] = askedQuestions(snapshot);
@@ -75,7 +105,7 @@ export function runScenario<Outcome>(machine: AnyStateMachine, input: unknown, s
  */
 export function enumerateRuns<Outcome>(machine: AnyStateMachine, input: unknown): ModelRun<Outcome>[] {
   const runs: ModelRun<Outcome>[] = [];
-  const [initial] = initialTransition(machine, input) as [AnySnapshot, unknown];
+  const initial = initialSnapshot(machine, input);
   const explore = (snapshot: AnySnapshot, steps: ModelStep[]): void => {
     if (snapshot.status === 'done') {
       runs.push({ steps, terminal: terminalOf(snapshot), outcome: snapshot.output as Outcome });

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { ALL_DENIAL_CODES, PROFILE_VERSION } from '../../model/profile/denial-codes.ts';
 import { ID_PATTERN, NAME_PATTERN, NONCE_PATTERN, SIGNATURE_LENGTH } from '../../model/profile/messages.ts';
 
-export const CONTRACT_VERSION = 'failclosed-contract/1' as const;
-export const CONTRACT_BASE_URI = 'https://failclosed.dev/contract/1/';
+export const CONTRACT_VERSION = 'failclosed-contract/2' as const;
+export const CONTRACT_BASE_URI = 'https://failclosed.dev/contract/2/';
 export const PROFILE_DEFS_FILE = 'profile-defs.schema.json';
 
 /** RFC 4648 §5, in value order. */

@@ -14,6 +14,7 @@ import { runSuite } from '../runner.ts';
 import type { Threat } from '../threats.ts';
 import type { Mutant } from './index.ts';
 import { MUTANTS } from './index.ts';
+import { isProfileInvariant } from '../../model/invariants/plugins.ts';
 
 export interface KillRow {
   id: string;
@@ -99,13 +100,13 @@ export async function runKillMatrix(options: KillMatrixOptions): Promise<KillMat
       breaks: mutant.breaks,
       expected: [...mutant.expected],
       verdict: report.verdict,
-      caughtBy: f ? [...f.invariants] : [],
+      caughtBy: f ? f.invariants.filter(isProfileInvariant) : [],
       durationMs: report.durationMs,
       ...(f
         ? { threat: f.threat, timeToDetectionMs: f.timeToDetectionMs, counterexampleLength: f.commands.length, runsToDetection: report.counts.runs, phase: f.phase, message: f.message }
         : {}),
     });
-    progress(`${mutant.id}: ${f ? `caught by ${f.invariants.join(', ')} (${f.phase}, ${f.timeToDetectionMs} ms)` : `NOT CAUGHT (${report.verdict})`}`);
+    progress(`${mutant.id}: ${f ? `caught by ${f.invariants.length > 0 ? f.invariants.join(', ') : 'the model (an answer the oracle does not allow, no invariant broken)'} (${f.phase}, ${f.timeToDetectionMs} ms)` : `NOT CAUGHT (${report.verdict})`}`);
   }
   return {
     profile: options.profile.name,
@@ -148,7 +149,7 @@ export function formatKillMatrix(matrix: KillMatrix): string {
   const times = caught.map((r) => r.timeToDetectionMs).filter((t): t is number => t !== undefined);
   const lengths = caught.map((r) => r.counterexampleLength).filter((n): n is number => n !== undefined);
   const inPrelude = caught.filter((r) => r.phase === 'prelude').length;
-  lines.push('✗ caught by that invariant   · expected but not the one reported');
+  lines.push('✗ caught by that invariant   · expected but not the one reported   caught with no ✗: by the model (an answer it does not allow, no invariant broken)');
   lines.push(
     `${matrix.ok ? 'OK' : 'FAILED'}: reference ${matrix.reference.verdict}${matrix.over === 'http' ? ' over HTTP' : ''}; ${caught.length}/${applicable.length} mutants caught ` +
       `(${inPrelude} in the prelude, ${caught.length - inPrelude} in the random phase); ` +

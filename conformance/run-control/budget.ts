@@ -58,7 +58,7 @@ export class RunBudget {
     return this.now() - (this.startedAt ?? this.now());
   }
 
-  /** May another random run start, after `runsDone` random runs and `steps` steps in all? */
+  /** May another random run start, after `runsDone` random runs (started, in all lanes) and `steps` steps in all? */
   mayStartRun(runsDone: number, steps: number): boolean {
     if (this.failureAt !== undefined) return this.mayShrink();
     if (runsDone >= this.requestedRuns) return false;

@@ -12,7 +12,6 @@
  */
 import fc from 'fast-check';
 import type { History } from '../../model/history.ts';
-import type { InvariantId } from '../../model/profile/denial-codes.ts';
 import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
 import type { ScriptedControlPlane } from '../../harness/control-plane/scripted-control-plane.ts';
 import type { HistoryRecorder } from '../../harness/history-recorder.ts';
@@ -23,11 +22,15 @@ import { ConformanceFailure, RunContext } from '../run-context.ts';
 import type { Threat } from '../threats.ts';
 import type { RunBudget, StopReason } from './budget.ts';
 import { judgeHistory, snapshot } from './judge.ts';
+import type { PluginCommand } from '../commands/plugin-commands.ts';
+import { pluginCommandArbitraries, pluginPreludeCommands } from '../commands/plugin-commands.ts';
+import type { InvariantName, PluginInvariant } from '../../model/invariants/plugins.ts';
 import { runPrelude } from './prelude.ts';
 import type { RunWindows } from './windows.ts';
 
 export interface FailureReport {
-  invariants: InvariantId[];
+  /** INV-1…INV-6, or plug-in invariants' ids */
+  invariants: InvariantName[];
   threat: Threat | 'history';
   message: string;
   /** the steps of the (shrunk) counterexample, in order */
@@ -56,7 +59,8 @@ export interface RunStatus {
   elapsedMs: number;
   /** runs that failed so far (shrinking fails many on purpose) */
   failures: number;
-  invariants: Record<InvariantId, 'held so far' | 'broken'>;
+  /** INV-1…INV-6, then the plug-in invariants */
+  invariants: Record<InvariantName, 'held so far' | 'broken'>;
 }
 
 export interface CampaignHooks {
@@ -85,6 +89,10 @@ export interface CampaignSetup {
   hooks: CampaignHooks;
   /** re-run exactly one recorded counterexample */
   replay?: { path: string; replayPath?: string };
+  /** judged after INV-1…INV-6 on every run's history */
+  pluginInvariants?: readonly PluginInvariant[];
+  /** drawn among the built-in commands; those with a prelude value run once in the prelude */
+  pluginCommands?: readonly PluginCommand[];
 }
 
 const MAX_FINDINGS_KEPT = 20;
@@ -108,7 +116,9 @@ export class CampaignTally {
   /** runs whose history the predicates judged and found holding */
   judgedHistories = 0;
   failingRuns = 0;
-  readonly broken = new Set<InvariantId>();
+  readonly broken = new Set<InvariantName>();
+  /** plug-in id → items its predicate examined over the judged histories of the campaign (not shrinking) */
+  readonly pluginExamined = new Map<string, number>();
   readonly timing = { preludeMs: 0, randomMs: 0, shrinkMs: 0 };
   /** wrong-but-safe denial codes, one per distinct step (the first few kept in full) */
   readonly contractFindings: { threat: Threat; message: string }[] = [];
@@ -137,6 +147,8 @@ interface LaneShared {
   /** the first lane whose run failed: the only one that goes on (to shrink) */
   failedLane: number | undefined;
   shrinkStarted: number | undefined;
+  /** random runs started by all lanes together: the count every lane's next run is decided on */
+  startedRuns: number;
 }
 
 /** Lane 0 runs under the run's own seed; the others under seeds derived from it, the same every time. */
@@ -163,6 +175,11 @@ export class Campaign {
 
   constructor(private readonly setup: CampaignSetup) {}
 
+  /** The plug-ins and where their examined counts go (a shrinking attempt counts nowhere). */
+  private plugins(shrinking: boolean): { invariants: readonly PluginInvariant[]; examined: Map<string, number> } {
+    return { invariants: this.setup.pluginInvariants ?? [], examined: shrinking ? new Map() : this.tally.pluginExamined };
+  }
+
   private progress(line: string): void {
     this.setup.hooks.onProgress?.(line);
   }
@@ -181,7 +198,9 @@ export class Campaign {
       steps: t.steps,
       elapsedMs: Date.now() - this.started,
       failures: t.failingRuns,
-      invariants: Object.fromEntries(INVARIANT_IDS.map((id) => [id, t.broken.has(id) ? 'broken' : 'held so far'])) as RunStatus['invariants'],
+      invariants: Object.fromEntries(
+        [...INVARIANT_IDS, ...(this.setup.pluginInvariants ?? []).map((p) => p.id)].map((id) => [id, t.broken.has(id) ? 'broken' : 'held so far']),
+      ),
     });
   }
 
@@ -199,8 +218,8 @@ export class Campaign {
     const system = this.setup.systems[0];
     const ctx = await this.newContext(system);
     try {
-      this.tally.preludeScenarios = await runPrelude(ctx);
-      await judgeHistory(ctx, system.windows, (history, failed) => this.handOn(history, 0, 'prelude', failed));
+      this.tally.preludeScenarios = await runPrelude(ctx, pluginPreludeCommands(this.setup.pluginCommands ?? []));
+      await judgeHistory(ctx, system.windows, (history, failed) => this.handOn(history, 0, 'prelude', failed), this.plugins(false));
       this.tally.held(ctx);
     } catch (error) {
       if (!(error instanceof ConformanceFailure)) throw error;
@@ -238,22 +257,21 @@ export class Campaign {
   /**
    * Random command sequences until the budget says stop; a failure is shrunk. One lane per system,
    * all at the same time, each its own fast-check campaign with its own seed (the first lane's is
-   * the run's seed) and its share of the runs; the first lane that fails shrinks, the others stop.
+   * the run's seed), taking runs from one shared count until the requested runs have started; the
+   * first lane that fails shrinks, the others stop.
    */
   async randomPhase(): Promise<void> {
     if (this.failure) return;
     const { budget, seed, replay, systems } = this.setup;
     const tally = this.tally;
     const t0 = Date.now();
-    const shared: LaneShared = { harnessError: undefined, failedLane: undefined, shrinkStarted: undefined };
+    const shared: LaneShared = { harnessError: undefined, failedLane: undefined, shrinkStarted: undefined, startedRuns: 0 };
     budget.start();
     const lanes = replay ? [systems[0]] : systems;
-    const results = await Promise.all(
-      lanes.map((system, lane) => {
-        const runs = Math.floor(budget.requestedRuns / lanes.length) + (lane < budget.requestedRuns % lanes.length ? 1 : 0);
-        return this.lane(system, lane, laneSeed(seed, (this.setup.laneOffset ?? 0) + lane), runs, shared);
-      }),
-    );
+    // The lanes take runs from one shared count rather than a fixed share each: runs differ in
+    // length (late answers are watched for up to seconds), and a fixed split left a lane that drew
+    // short runs idle while another finished its long ones. Each lane may run them all.
+    const results = await Promise.all(lanes.map((system, lane) => this.lane(system, lane, laneSeed(seed, (this.setup.laneOffset ?? 0) + lane), budget.requestedRuns, shared)));
     const ended = Date.now();
     tally.timing.randomMs = (shared.shrinkStarted ?? ended) - t0;
     tally.timing.shrinkMs = shared.shrinkStarted ? ended - shared.shrinkStarted : 0;
@@ -295,21 +313,27 @@ export class Campaign {
     const tally = this.tally;
     let lastFailure: RandomFailure | undefined;
     const property = fc.asyncProperty(
-      fc.commands(commandArbitraries(acceptanceWindowSec), { maxCommands: profile.maxCommands, ...(replay?.replayPath ? { replayPath: replay.replayPath } : {}) }),
+      fc.commands([...commandArbitraries(acceptanceWindowSec), ...pluginCommandArbitraries(this.setup.pluginCommands ?? [])], { maxCommands: profile.maxCommands, ...(replay?.replayPath ? { replayPath: replay.replayPath } : {}) }),
       async (commands) => {
         // Decided before the run starts: a run that starts is finished and judged. Another lane's
         // failure stops this one; only the lane that failed goes on, to shrink.
         const stopped = shared.harnessError !== undefined || (shared.failedLane !== undefined && shared.failedLane !== lane);
-        if (stopped || !budget.mayStartRun(tally.randomRuns, tally.steps)) throw new fc.PreconditionFailure(true);
+        if (stopped || !budget.mayStartRun(shared.startedRuns, tally.steps)) throw new fc.PreconditionFailure(true);
         const shrinking = lastFailure !== undefined;
+        if (!shrinking) shared.startedRuns += 1;
         const index = tally.runs;
         const ctx = await this.newContext(system);
         let judged: History | undefined;
         try {
           await fc.asyncModelRun(() => ({ model: {}, real: ctx }), commands);
-          await judgeHistory(ctx, system.windows, (history) => {
-            judged = history;
-          });
+          await judgeHistory(
+            ctx,
+            system.windows,
+            (history) => {
+              judged = history;
+            },
+            this.plugins(shrinking),
+          );
           if (!shrinking) {
             this.handOn(judged!, index, 'random', false);
             tally.held(ctx);

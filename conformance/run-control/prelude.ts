@@ -161,7 +161,7 @@ const PRELUDE_BURST: readonly BurstMember[] = Array.from({ length: BURST_LIMIT }
 const isLate = (scenario: ModelScenario) => scenario.answers.controlPlane === 'lateAllow' || scenario.answers.executionLink === 'delayed';
 
 /** Drives the prelude through one run context; returns how many scenarios it drove. */
-export async function runPrelude(ctx: RunContext): Promise<number> {
+export async function runPrelude(ctx: RunContext, pluginCommands: readonly Command[] = []): Promise<number> {
   let driven = 0;
   // The slow ones last: a system that fails elsewhere is caught before they cost their wait.
   const ordered = [...modelScenarios().filter((s) => !isLate(s)), ...modelScenarios().filter(isLate)];
@@ -172,7 +172,7 @@ export async function runPrelude(ctx: RunContext): Promise<number> {
     else await ctx.directCall({ label: scenario.label, tag, answers: scenario.answers, prior: scenario.prior === 'approvalConsumed' ? 'approvalConsumed' : 'none' });
     driven += 1;
   }
-  for (const command of preludeCommands(ctx.acceptanceWindowSec)) {
+  for (const command of [...preludeCommands(ctx.acceptanceWindowSec), ...pluginCommands]) {
     ctx.beginSegment(command.toString());
     await command.run({}, ctx);
     driven += 1;

@@ -11,8 +11,9 @@ import type { Threat } from '../threats.ts';
 import type { StopReason } from './budget.ts';
 import type { FailureReport } from './campaign.ts';
 import type { Level } from './levels.ts';
-import type { InvariantStatus, LevelOutcome, TallyView, Verdict } from './verdict.ts';
-import { allLevelOutcomes, judgeInvariants, levelRemedy } from './verdict.ts';
+import type { InvariantStatus, LevelOutcome, PluginInvariantOutcome, TallyView, Verdict } from './verdict.ts';
+import { allLevelOutcomes, judgeInvariants, judgePluginInvariants, levelRemedy } from './verdict.ts';
+import type { PluginInvariant } from '../../model/invariants/plugins.ts';
 
 export const REPORT_VERSION = 'failclosed-run/2';
 
@@ -76,6 +77,8 @@ export interface RunReport {
   invariants: Record<InvariantId, InvariantStatus>;
   /** why an invariant is not held (broken, not tested, not reached) */
   invariantNotes: Partial<Record<InvariantId, string>>;
+  /** the plug-in invariants the run judged (model/invariants/plugins.ts), in the order given; absent when none */
+  pluginInvariants?: PluginInvariantOutcome[];
   /** checked steps per threat, in runs whose history held */
   exercised: Partial<Record<Threat, number>>;
   notTested: { scenario: string; needs: string }[];
@@ -98,6 +101,7 @@ export interface ReportInputs {
   unobservable?: string;
   shard?: { index: number; count: number };
   durationMs: number;
+  pluginInvariants?: readonly Pick<PluginInvariant, 'id' | 'statement' | 'needsAuditExport'>[];
 }
 
 export function buildRunReport(input: ReportInputs): RunReport {
@@ -163,6 +167,7 @@ export function buildRunReport(input: ReportInputs): RunReport {
     coverage: wanted.coverage,
     invariants: Object.fromEntries(INVARIANT_IDS.map((id) => [id, judged[id].status])) as RunReport['invariants'],
     invariantNotes: Object.fromEntries(INVARIANT_IDS.flatMap((id) => (judged[id].note ? [[id, judged[id].note]] : []))),
+    ...(input.pluginInvariants?.length ? { pluginInvariants: judgePluginInvariants(input.pluginInvariants, tally, failure, capabilities) } : {}),
     exercised: Object.fromEntries(tally.exercised),
     notTested: [...tally.notTested].map(([scenario, needs]) => ({ scenario, needs })),
     contractFindings: [...tally.contractFindings],

@@ -12,6 +12,7 @@
 import type { InvariantId } from '../../model/profile/denial-codes.ts';
 import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
 import type { Capability } from '../driver.ts';
+import type { PluginInvariant } from '../../model/invariants/plugins.ts';
 import type { Profile } from '../profiles.ts';
 import type { Threat } from '../threats.ts';
 import { THREATS, THREAT_INVARIANTS } from '../threats.ts';
@@ -39,6 +40,8 @@ export interface TallyView {
   readonly preludeScenarios: number;
   readonly judgedHistories: number;
   readonly timing: { preludeMs: number; randomMs: number; shrinkMs: number };
+  /** plug-in id → items examined over the judged histories */
+  readonly pluginExamined?: ReadonlyMap<string, number>;
 }
 export type InvariantStatus = 'held' | 'broken' | 'not tested' | 'not reached';
 
@@ -80,6 +83,34 @@ export function judgeInvariants(
     } else result[id] = { status: 'held' };
   }
   return result;
+}
+
+/** A plug-in invariant as a report shows it, beside INV-1…INV-6. */
+export interface PluginInvariantOutcome {
+  id: string;
+  statement: string;
+  status: InvariantStatus;
+  /** why, when not held */
+  note?: string;
+  /** items its predicate examined over every judged history: 0 means it was vacuous */
+  examined: number;
+}
+
+/** The plug-ins' statuses, by the same rules as the six (judged over histories; 'history' is their only scenario). */
+export function judgePluginInvariants(
+  plugins: readonly Pick<PluginInvariant, 'id' | 'statement' | 'needsAuditExport'>[],
+  tally: Pick<TallyView, 'judgedHistories' | 'pluginExamined'>,
+  failure: FailureReport | undefined,
+  capabilities: ReadonlySet<Capability>,
+): PluginInvariantOutcome[] {
+  return plugins.map(({ id, statement, needsAuditExport }) => {
+    const examined = tally.pluginExamined?.get(id) ?? 0;
+    const judged = (status: InvariantStatus, note?: string): PluginInvariantOutcome => ({ id, statement, status, ...(note ? { note } : {}), examined });
+    if (failure?.invariants.includes(id)) return judged('broken', failure.message);
+    if (needsAuditExport && !capabilities.has('audit-export')) return judged('not tested', 'needs the audit export');
+    if (tally.judgedHistories === 0) return judged('not reached', 'the run stopped at a failure before any history was judged');
+    return judged('held');
+  });
 }
 
 export interface LevelOutcome {

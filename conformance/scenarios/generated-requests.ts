@@ -22,7 +22,7 @@ import { TEST_KEYS } from '../../model/history-builder.ts';
 import type { PriorHistory } from '../../model/predict.ts';
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
 import { canonicalBytes, canonicalize } from '../../model/profile/canonical-json.ts';
-import type { InvariantId } from '../../model/profile/denial-codes.ts';
+import type { InvariantName } from '../../model/invariants/plugins.ts';
 import { digestJson, sha256Digest } from '../../model/profile/digest.ts';
 import { toBase64Url, utf8Encode } from '../../model/profile/encoding.ts';
 import type { ClientRequest } from '../../model/profile/messages.ts';
@@ -204,7 +204,7 @@ export async function spelledScenario(ctx: RunContext, step: GeneratedStep, retr
       if (canonicalError instanceof ConformanceFailure) throw withSpelling(ctx, error, spelt, 'the canonical spelling fails too: the spelling is not the cause');
       throw canonicalError;
     }
-    const invariants: InvariantId[] = [...new Set<InvariantId>([...error.invariants, 'INV-2'])];
+    const invariants = [...new Set<InvariantName>([...error.invariants, 'INV-2'])];
     const line = `${error.message}\nthe same value spelt canonically was answered as the model predicts: the Gate bound the bytes, not the value`;
     ctx.trail.push(...(spelt ? spellingLines(spelt) : []));
     throw new ConformanceFailure(invariants, error.threat, `${line}\n${spelt ? spellingLines(spelt).join('\n') : ''}`, error.eventIndexes);

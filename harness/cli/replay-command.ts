@@ -14,7 +14,8 @@ export const replayCommand: CommandSpec = {
     '       seed and fast-check path are in it)',
     '',
     'A failure found in the random phase is replayed exactly (seed, path and command replay path);',
-    'one found in the prelude re-runs the prelude, which is deterministic.',
+    'one found in the prelude re-runs the prelude, which is deterministic. Plug-ins the run loaded',
+    '(--invariants, --commands, --driver) are loaded again from the files it recorded.',
     'Exit status: as for run — 1 when the counterexample still fails, 0 when it no longer does.',
   ],
   options: {},
@@ -35,13 +36,18 @@ export const replayCommand: CommandSpec = {
     if (!failure) return io.fail(`${file} records a run that did not fail: there is nothing to replay`, 'replay the counterexample.json of a run that failed');
     // The replay's own report goes beside the counterexample it replays.
     const report = join(dirname(resolve(file)), `replay-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    const plugins = {
+      ...(document.invariantFiles?.length ? { invariantFiles: document.invariantFiles } : {}),
+      ...(document.commandFiles?.length ? { commandFiles: document.commandFiles } : {}),
+    };
     if (failure.phase === 'prelude' || !failure.path) {
-      return executeRun(io, document.target, { profile: document.profile, ...(document.level ? { level: document.level } : {}), seed: failure.seed, runs: 0, report });
+      return executeRun(io, document.target, { profile: document.profile, ...(document.level ? { level: document.level } : {}), seed: failure.seed, runs: 0, report, ...plugins });
     }
     return executeRun(io, document.target, {
       profile: document.profile,
       ...(document.level ? { level: document.level } : {}),
       report,
+      ...plugins,
       replay: { seed: failure.seed, path: failure.path, ...(failure.replayPath ? { replayPath: failure.replayPath } : {}) },
     });
   },

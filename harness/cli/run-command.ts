@@ -14,6 +14,13 @@ import { progressDisplay, wantsLiveProgress } from '../progress.ts';
 import { DEFAULT_HARNESS_PORT } from '../http-harness.ts';
 import { defaultReportDir, reportDirProblem, writeRunEvidence } from '../reports/run-evidence.ts';
 import type { CommandIO, CommandSpec } from './command.ts';
+import type { LoadedCommands, LoadedInvariants } from '../api/load-plugins.ts';
+import { loadCommandFiles } from '../api/load-plugins.ts';
+import { invariantsOption } from './plugin-options.ts';
+import { PluginCommandError } from '../../conformance/commands/plugin-commands.ts';
+import type { DriverOptions } from '../drivers/plugin-driver.ts';
+import { resolve } from 'node:path';
+import { PluginError } from '../../model/invariants/plugins.ts';
 
 export type { CounterexampleFile } from '../reports/run-evidence.ts';
 export { COUNTEREXAMPLE_VERSION } from '../reports/run-evidence.ts';
@@ -39,6 +46,10 @@ export interface RunOptions {
   parallel?: number;
   /** one shard of a campaign */
   shard?: { index: number; count: number };
+  /** plug-in invariant modules (--invariants), judged after INV-1…INV-6 */
+  invariantFiles?: string[];
+  /** plug-in command modules (--commands), drawn among the built-in commands */
+  commandFiles?: string[];
   /** how the target is opened (tests put a failing one here) */
   open?: (spec: TargetSpec) => Promise<OpenTarget>;
 }
@@ -63,6 +74,23 @@ export async function executeRun(io: CommandIO, spec: TargetSpec, options: RunOp
   const reportDir = options.report ?? defaultReportDir(started, seed);
   const problem = reportDirProblem(reportDir);
   if (problem) return io.fail(problem, 'give --report a new or empty folder (every run writes its own), or remove that one');
+
+  let plugins: LoadedInvariants | undefined;
+  if (options.invariantFiles?.length) {
+    const loaded = await invariantsOption(options.invariantFiles, io);
+    if (typeof loaded === 'number') return loaded;
+    plugins = loaded;
+  }
+
+  let commands: LoadedCommands | undefined;
+  if (options.commandFiles?.length) {
+    try {
+      commands = await loadCommandFiles(options.commandFiles);
+    } catch (error) {
+      if (!(error instanceof PluginCommandError)) throw error;
+      return io.fail(error.message, 'give --commands a module that exports defineCommand(…) values (see docs/extending/commands.md)');
+    }
+  }
 
   const parallel = options.replay ? 1 : (options.parallel ?? defaultParallelism(spec));
   if (parallel > 1 && spec.kind === 'url') return io.usageError('--parallel needs systems the harness starts itself (in-process, --over http, --command, --image): a running --target is one gate');
@@ -100,12 +128,16 @@ export async function executeRun(io: CommandIO, spec: TargetSpec, options: RunOp
       ...(options.budgetSec !== undefined ? { timeBudgetMs: options.budgetSec * 1000 } : {}),
       ...(options.replay ? { replay: options.replay } : {}),
       ...(options.shard ? { shard: options.shard } : {}),
+      ...(plugins ? { invariants: plugins.invariants } : {}),
+      ...(commands ? { commands: commands.commands } : {}),
       onProgress: (line) => display.line(`  ${line}`),
       onStatus: (s) => display.status(s),
       onHistory: (history) => histories.push(history),
     });
   } catch (error) {
     display.end();
+    if (error instanceof PluginError) return io.fail(`a plug-in invariant failed, not the gate: ${error.message}`, 'fix the plug-in (its predicate must not throw and must name witnesses inside the history)');
+    if (error instanceof PluginCommandError) return io.fail(`a plug-in command failed, not the gate: ${error.message}`, 'fix the plug-in command (its steps take answers of model/questions.ts)');
     if (error instanceof HarnessError) {
       return io.fail(`inconclusive — the run could not observe the system: ${error.message}`, error.remedy);
     }
@@ -123,6 +155,8 @@ export async function executeRun(io: CommandIO, spec: TargetSpec, options: RunOp
     ...(logs ? { logs: logs.slice(-20_000) } : {}),
     ...(digest ? { targetDigest: digest } : {}),
     ...(options.json ? { jsonFile: options.json } : {}),
+    ...(plugins ? { invariantFiles: plugins.files } : {}),
+    ...(commands ? { commandFiles: commands.files } : {}),
   });
   if (report.failure && logs) io.out(`The system under test printed (last lines):\n${logs.trimEnd().split('\n').slice(-15).map((l) => `  | ${l}`).join('\n')}\n`);
   io.out(
@@ -156,6 +190,20 @@ export function targetSpecOf(values: Record<string, string | boolean | string[] 
     return { kind: 'command', command: values.command, ...(typeof values.cwd === 'string' ? { cwd: values.cwd } : {}) };
   }
   if (values.cwd !== undefined) return '--cwd goes with --command';
+  if (typeof values.driver === 'string') {
+    if (typeof values.target === 'string' || typeof values.image === 'string' || variant || values.over !== undefined || replicas) return '--driver takes neither --target, --image, --variant, --over nor --replicas';
+    let options: DriverOptions | undefined;
+    if (typeof values['driver-options'] === 'string') {
+      try {
+        options = JSON.parse(values['driver-options']) as DriverOptions;
+      } catch {
+        return `--driver-options must be a JSON object, not "${values['driver-options']}"`;
+      }
+      if (typeof options !== 'object' || options === null || Array.isArray(options)) return `--driver-options must be a JSON object, not "${values['driver-options']}"`;
+    }
+    return { kind: 'driver', module: resolve(values.driver), ...(options ? { options } : {}) };
+  }
+  if (values['driver-options'] !== undefined) return '--driver-options goes with --driver';
   if (typeof values.image === 'string') {
     if (typeof values.target === 'string' || variant || values.over !== undefined) return '--image takes neither --target, --variant nor --over';
     return { kind: 'image', image: values.image, ...(replicas ? { replicas } : {}), ...(store ? { store } : {}) };
@@ -201,7 +249,7 @@ export const runCommand: CommandSpec = {
   name: 'run',
   summary: 'run the conformance suite (default: the embedded reference, in-process)',
   usage:
-    'failclosed run [--target URL [--harness-port N] [--execution-layer URL] | --command CMD [--cwd DIR] | --image IMAGE [--replicas N] [--store S] | --over in-process|http [--replicas N] [--store S]] [--level core|full] [--profile quick|standard|thorough] [--seed N] [--runs N] [--budget SECONDS] [--parallel N] [--shard i/n] [--report DIR] [--json FILE] [--variant ID]',
+    'failclosed run [--target URL [--harness-port N] [--execution-layer URL] | --command CMD [--cwd DIR] | --image IMAGE [--replicas N] [--store S] | --over in-process|http [--replicas N] [--store S]] [--level core|full] [--profile quick|standard|thorough] [--seed N] [--runs N] [--budget SECONDS] [--parallel N] [--shard i/n] [--report DIR] [--json FILE] [--variant ID] [--driver FILE [--driver-options JSON]] [--commands FILE]… [--invariants FILE]…',
   details: [
     `--level LEVEL    the conformance level to certify (default ${DEFAULT_LEVEL}):`,
     ...LEVELS.map((l) => `                   ${l.padEnd(5)} ${LEVEL_SUMMARY[l]}`),
@@ -248,6 +296,15 @@ export const runCommand: CommandSpec = {
     '--over WIRING    without --target: the embedded reference in-process (default) or over http',
     '                 (its own `failclosed serve` process, configured through the contract)',
     '--variant ID     test a planted-bug variant of the reference instead (see failclosed mutants)',
+    '--driver FILE    test a gate that does not speak HTTP (a library, a CLI) through your adapter: a',
+    '                 module whose default export is defineDriver({ name, capabilities, start })',
+    '                 (failclosed/api); --driver-options JSON is handed to its start',
+    '--commands FILE  plug-in commands: a module exporting defineCommand(…) values (failclosed/api),',
+    '                 drawn among the built-in commands (and run once in the prelude when they say',
+    '                 so); repeatable',
+    '--invariants FILE  plug-in invariants: a .ts or .js module exporting defineInvariant(…) values',
+    '                 (failclosed/api); judged after INV-1…INV-6 on every run and reported beside',
+    '                 them (text, result.json, junit.xml, report.html); repeatable',
     '',
     'A failure writes counterexample.json in the report folder (and --json FILE); re-run it exactly',
     'with `failclosed replay FILE`. The verdict is the last line printed.',
@@ -276,6 +333,10 @@ export const runCommand: CommandSpec = {
     'harness-host': { type: 'string' },
     'execution-layer': { type: 'string' },
     over: { type: 'string' },
+    invariants: { type: 'string', multiple: true },
+    commands: { type: 'string', multiple: true },
+    driver: { type: 'string' },
+    'driver-options': { type: 'string' },
   },
   async run(values, io) {
     const seed = parseCount(values.seed, '--seed');
@@ -309,6 +370,8 @@ export const runCommand: CommandSpec = {
       ...(runs !== undefined ? { runs } : {}),
       ...(typeof values.json === 'string' ? { json: values.json } : {}),
       ...(typeof values.report === 'string' ? { report: values.report } : {}),
+      ...(Array.isArray(values.invariants) ? { invariantFiles: values.invariants } : {}),
+      ...(Array.isArray(values.commands) ? { commandFiles: values.commands } : {}),
     });
   },
 };

@@ -22,7 +22,7 @@ import type { HistoryRecorder } from '../history-recorder.ts';
 import { directCallFields } from '../history-recorder.ts';
 import { RecordingSink } from '../recording-sink.ts';
 
-const ALL_CAPABILITIES: Capability[] = [
+export const ALL_CAPABILITIES: readonly Capability[] = [
   ...DRIVER_FAULTS,
   'clock-offset',
   'crash-restart',

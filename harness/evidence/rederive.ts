@@ -13,7 +13,6 @@
  * one of them.
  */
 import type { AnyStateMachine, MachineSnapshot } from 'xstate';
-import { initialTransition, transition } from 'xstate';
 import type { DirectCallOutcome } from '../../model/execution-layer-machine.ts';
 import { executionLayerMachine } from '../../model/execution-layer-machine.ts';
 import type { GateOutcome } from '../../model/gate-machine.ts';
@@ -27,7 +26,7 @@ import type { ApprovalEnvelope, ClientRequest } from '../../model/profile/messag
 import { authenticateRequest } from '../../model/profile/request-checks.ts';
 import type { Question } from '../../model/questions.ts';
 import { QUESTIONS, answerEvent } from '../../model/questions.ts';
-import { askedQuestions } from '../../model/simulate.ts';
+import { askedQuestions, initialSnapshot, nextSnapshot } from '../../model/simulate.ts';
 import type { ModelRequest, SystemMemory } from '../../model/system-memory.ts';
 import { nonceKeyOf } from '../../model/system-memory.ts';
 
@@ -90,7 +89,7 @@ export function exploreAllowed<Outcome>(
   allowed: (question: Question) => readonly string[],
 ): ({ kind: 'done'; outcome: Outcome } | { kind: 'unanswered'; question: Question })[] {
   const leaves: ({ kind: 'done'; outcome: Outcome } | { kind: 'unanswered'; question: Question })[] = [];
-  const [initial] = initialTransition(machine, input) as [AnySnapshot, unknown];
+  const initial = initialSnapshot(machine, input);
   const explore = (snapshot: AnySnapshot, depth: number): void => {
     if (leaves.length >= MAX_LEAVES) throw new Error('re-derivation: too many model runs for one request');
     if (snapshot.status === 'done') {
@@ -105,8 +104,7 @@ export function exploreAllowed<Outcome>(
       return;
     }
     for (const answer of answers) {
-      const [next] = transition(machine, snapshot, answerEvent(first.question, answer as never));
-      explore(next as AnySnapshot, depth + 1);
+      explore(nextSnapshot(machine, snapshot, answerEvent(first.question, answer as never)), depth + 1);
     }
   };
   explore(initial, 0);

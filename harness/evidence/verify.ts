@@ -19,6 +19,8 @@ import type { Dirent } from 'node:fs';
 import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { History, HistoryEvent, InvariantVerdict } from '../../model/history.ts';
+import type { PluginInvariant, PluginVerdict } from '../../model/invariants/plugins.ts';
+import { checkPluginInvariants } from '../../model/invariants/plugins.ts';
 import type { HistoryIndex } from '../../model/invariants/history-index.ts';
 import { buildHistoryIndex } from '../../model/invariants/history-index.ts';
 import { checkInvariants } from '../../model/invariants/index.ts';
@@ -69,7 +71,8 @@ export interface RunVerification {
   run: number;
   requests: number;
   directCalls: number;
-  invariants: InvariantVerdict[];
+  /** INV-1…INV-6, then the plug-in invariants given (VerifyOptions.invariants) */
+  invariants: (InvariantVerdict | PluginVerdict)[];
 }
 
 /** What the kit holds and what was re-derived, for the summary. */
@@ -120,6 +123,8 @@ export interface VerifyOptions {
   harnessPublicKey?: string;
   /** hand back the histories read (to merge kits) */
   keepHistories?: boolean;
+  /** plug-in invariants to re-judge on every history, after INV-1…INV-6 (`verify --invariants`) */
+  invariants?: readonly PluginInvariant[];
 }
 
 const GIVE_A_KIT = 'give the kit folder a run wrote: <report folder>/kit (`failclosed run` prints the verify command)';
@@ -526,8 +531,8 @@ async function verifyKitFolder(dir: string, options: VerifyOptions): Promise<Kit
       decisionProblems,
     );
 
-    // 4. INV-1…INV-6
-    const verdicts = checkInvariants(history);
+    // 4. INV-1…INV-6, then the plug-ins
+    const verdicts = [...checkInvariants(history), ...checkPluginInvariants(options.invariants ?? [], history, index)];
     runs.push({ run, requests: rederived.requests.length, directCalls: rederived.directCalls.length, invariants: verdicts });
     kept.push(history);
     totals.examinedRuns += 1;
@@ -584,7 +589,8 @@ function invariantLines(v: KitVerification): string[] {
   const total = v.totals?.runs ?? v.runs.length;
   const where = v.runs.length === total ? `in all ${count(total, 'run')}` : `in ${v.runs.length} of ${count(total, 'run')}`;
   return ids.map((id) => {
-    const verdicts = v.runs.map((r) => ({ run: r.run, verdict: r.invariants.find((i) => i.invariant === id)! }));
+    // A plug-in that needs the audit export is absent from runs without one.
+    const verdicts = v.runs.flatMap((r) => r.invariants.filter((i) => i.invariant === id).map((verdict) => ({ run: r.run, verdict })));
     const examined = verdicts.reduce((sum, x) => sum + x.verdict.examined, 0).toLocaleString('en-US');
     const broken = verdicts.filter((x) => !x.verdict.holds);
     if (broken.length === 0) return `${id} holds (${examined === '0' ? '0 examined: nothing to judge' : `${examined} examined`} ${where})`;

@@ -5,32 +5,17 @@
  * path it takes is exact. Commands of the random phase ("RevokedKey()") name no answers; they are
  * reported as not placed rather than guessed at.
  */
-import type { AnyStateMachine, InspectedMicrostepEvent } from 'xstate';
-import { createActor } from 'xstate';
 import type { ChartDescription, ChartTransition } from '../../model/describe.ts';
-import { describeChart } from '../../model/describe.ts';
-import { executionLayerMachine } from '../../model/execution-layer-machine.ts';
-import { gateMachine } from '../../model/gate-machine.ts';
 import type { PriorHistory } from '../../model/predict.ts';
 import { MODEL_REQUEST, memoryFor, predictDirectCall, predictRequest } from '../../model/predict.ts';
 import type { Question, Scenario } from '../../model/questions.ts';
 import { isHealthy } from '../../model/questions.ts';
-import type { ModelStep } from '../../model/simulate.ts';
 import { answerTokens } from './scenario-matrix.ts';
+import type { ChartId } from './chart-transitions.ts';
+import { CHARTS, MACHINES, transitionsOfRun } from './chart-transitions.ts';
 
-export type ChartId = 'gate' | 'executionLayer';
-
-const MACHINES: Readonly<Record<ChartId, AnyStateMachine>> = { gate: gateMachine, executionLayer: executionLayerMachine };
-
-export const CHARTS: Readonly<Record<ChartId, ChartDescription>> = {
-  gate: describeChart(gateMachine),
-  executionLayer: describeChart(executionLayerMachine),
-};
-
-export const CHART_TITLES: Readonly<Record<ChartId, string>> = {
-  gate: 'Gate: one request through the pipeline',
-  executionLayer: 'Execution Layer: a call made straight to it (INV-6)',
-};
+export type { ChartId } from './chart-transitions.ts';
+export { CHARTS, CHART_TITLES, transitionsOfRun } from './chart-transitions.ts';
 
 export interface PlacedStep {
   placed: true;
@@ -59,38 +44,6 @@ export type StepPlacement = PlacedStep | UnplacedStep;
 /** Every state a chart asks `question` in. */
 function asks(chart: ChartDescription, question: Question): boolean {
   return chart.states.some((s) => s.asks === question);
-}
-
-const pathOf = (node: { path: string[] }) => node.path.join('.') || '(root)';
-const eventOf = (type: string) => (type === '' ? 'always' : type.startsWith('xstate.done.state.') ? 'done' : type);
-const keyOf = (source: string, event: string, targets: readonly string[]) => `${source}|${event}|${targets.join(',')}`;
-
-/**
- * The transitions the chart takes when its questions are answered in this order, eventless ones
- * (`done` of a parallel state, `always`) included: xstate reports every microstep to an inspector,
- * so nothing is inferred. Returned as indexes into `chart.transitions`.
- */
-export function transitionsOfRun(machine: AnyStateMachine, chart: ChartDescription, input: unknown, steps: readonly ModelStep[]): number[] | string {
-  const index = new Map(chart.transitions.map((t, i) => [keyOf(t.source, t.event, t.targets), i]));
-  const taken: number[] = [];
-  let unknown: string | undefined;
-  const actor = createActor(machine, {
-    input,
-    inspect: (e) => {
-      if (e.type !== '@xstate.microstep') return;
-      for (const t of (e as InspectedMicrostepEvent)._transitions) {
-        const key = keyOf(pathOf(t.source), eventOf(t.eventType), (t.target ?? []).map(pathOf));
-        const i = index.get(key);
-        if (i === undefined) unknown ??= key;
-        else taken.push(i);
-      }
-    },
-  });
-  actor.start();
-  for (const step of steps) actor.send({ type: `${step.question}.${step.answer}` });
-  actor.stop();
-  if (unknown) return `the chart took a transition its description does not list (${unknown})`;
-  return taken;
 }
 
 const LABEL = /^(direct call )?(?:\[(nonceClaimed|approvalConsumed)\] )?(.+)$/;

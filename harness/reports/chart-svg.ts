@@ -167,7 +167,7 @@ export function chartSvg(chart: ChartDescription, id: string, highlight: ChartHi
   const lanes = new Map<number, { lane: number; y1: number; y2: number; target: string }[]>();
   const wire = (index: number, from: Box, rowY: number, target: string): string => {
     const t = chart.transitions[index]!;
-    const attrs = `class="${classes(index, 'wire')}" data-event="${esc(t.event)}" data-source="${esc(t.source)}" data-target="${esc(target)}"`;
+    const attrs = `class="${classes(index, 'wire')}" data-event="${esc(t.event)}" data-source="${esc(t.source)}" data-target="${esc(target)}" data-index="${index}"`;
     if (denied && target === denied.path) {
       return `<path ${attrs} d="M${from.x + from.w} ${rowY} H${barX - 2}" marker-end="url(#${arrow(index)})"/>`;
     }
@@ -217,7 +217,7 @@ export function chartSvg(chart: ChartDescription, id: string, highlight: ChartHi
       const steps = highlight.steps?.get(row.index);
       const tip = `${t.source}: ${t.event}${t.guard ? ` [${t.guard}]` : ''}${t.code ? ` / ${t.code}` : ''} → ${t.targets.join(', ')}${steps ? ` (step ${steps.join(', ')})` : ''}${highlight.uncovered?.has(row.index) ? ' — not exercised by this run' : ''}`;
       parts.push(
-        `<g class="${classes(row.index, 'transition')}" data-event="${esc(t.event)}" data-source="${esc(t.source)}"><title>${esc(tip)}</title>` +
+        `<g class="${classes(row.index, 'transition')}" data-event="${esc(t.event)}" data-source="${esc(t.source)}" data-index="${row.index}"><title>${esc(tip)}</title>` +
           `<rect x="${box.x + 2}" y="${row.y - ROW_H / 2 + 1}" width="${box.w - 4}" height="${ROW_H - 2}" rx="3"/>` +
           `<text class="answer" x="${box.x + PAD}" y="${row.y + 4}">${steps ? `<tspan class="step">${esc(steps.join(','))}</tspan> ` : ''}${esc(left)}</text>` +
           (right ? `<text class="code" x="${box.x + box.w - PAD}" y="${row.y + 4}" text-anchor="end">${esc(right)}</text>` : '') +

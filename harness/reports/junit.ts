@@ -6,9 +6,10 @@
  */
 import type { RunReport } from '../../conformance/runner.ts';
 import { THREATS } from '../../conformance/threats.ts';
-import { INVARIANT_CHECKS } from '../../model/invariants/index.ts';
+import { isProfileInvariant } from '../../model/invariants/plugins.ts';
 import { escapeMarkup as esc } from './escape.ts';
 import type { ScenarioMatrix } from './scenario-matrix.ts';
+import { invariantRows } from './scenario-matrix.ts';
 
 export interface JunitCase {
   classname: string;
@@ -49,7 +50,7 @@ export function junitCases(report: RunReport, matrix: ScenarioMatrix, replayComm
   for (const cell of matrix.cells) {
     // A failure outside THREAT_INVARIANTS is still a case, or CI would not show it at all.
     if (!cell.atStake && cell.status !== 'broken') continue;
-    const base = { classname: `failclosed.${cell.invariant}`, name: cell.scenario === 'history' ? 'history (INV predicates over every recorded history)' : `${cell.scenario}` };
+    const base = { classname: `failclosed.${cell.invariant}`, name: cell.scenario === 'history' ? `history (${isProfileInvariant(cell.invariant) ? 'INV' : 'plug-in'} predicates over every recorded history)` : `${cell.scenario}` };
     switch (cell.status) {
       case 'broken':
         cases.push({ ...base, outcome: 'failed', message: `${cell.invariant} broke under ${cell.scenario}: ${report.failure?.message ?? ''}`, details });
@@ -143,7 +144,7 @@ export function renderJunit(
   }
   const out = [
     `${report.verdict.toUpperCase()} at level ${report.level.requested}: ${report.target}, profile ${report.profile}, seed ${report.seed}`,
-    ...Object.entries(report.invariants).map(([id, status]) => `${id} ${status}: ${INVARIANT_CHECKS[id as keyof typeof INVARIANT_CHECKS].statement}`),
+    ...invariantRows(report).map((row) => `${row.id} ${row.status}${row.plugin ? ' (plug-in)' : ''}: ${row.statement}`),
     ...report.reasons.map((r) => `why: ${r}`),
     ...matrix.notTested.map((n) => `not tested: ${n.scenario} (needs ${n.needs}${n.threat ? `; ${n.threat}: ${THREATS[n.threat]}` : ''})`),
     ...(report.failure ? ['The suite stops at its first failure: what it did not judge before is skipped as not reached.'] : []),

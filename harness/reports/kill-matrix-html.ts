@@ -105,7 +105,7 @@ export function renderKillMatrixHtml(matrix: KillMatrix, generatedAt: Date = new
 <h1>failclosed kill matrix</h1>
 <p class="sub">${esc(matrix.profile)} profile, seed ${esc(matrix.seed)}, ${esc(matrix.over)}${matrix.skipPrelude ? ', random phase only' : ''}</p>
 <div class="banner ${matrix.ok ? 'ok' : 'failed'}">${matrix.ok ? 'OK' : 'FAILED'}<small>reference ${esc(matrix.reference.verdict)}; ${esc(summary)}</small></div>
-<p class="note">Each variant is the reference with one planted bug. A variant the suite does not catch is a blind spot of the suite. ✗: caught by that invariant; ·: expected, but not the one reported.</p>
+<p class="note">Each variant is the reference with one planted bug. A variant the suite does not catch is a blind spot of the suite. ✗: caught by that invariant; ·: expected, but not the one reported; a caught row without ✗ was caught by the model (an answer it does not allow, no invariant broken).</p>
 <div class="table-wrap">
 <table>
 <colgroup>${cols}</colgroup>

@@ -22,6 +22,7 @@ import type { Threat } from '../../conformance/threats.ts';
 import { writeKit } from '../evidence/kit.ts';
 import type { KitSummary } from '../evidence/kit.ts';
 import { verifyKit } from '../evidence/verify.ts';
+import type { PluginInvariant } from '../../model/invariants/plugins.ts';
 import { REPORT_FILES, writeReportFolder } from './report-folder.ts';
 import type { ResultDocument } from './result-json.ts';
 import { RESULT_VERSION } from './result-json.ts';
@@ -76,7 +77,10 @@ export interface MergedShards {
   replayCommand?: string;
 }
 
-export async function mergeShards(dirs: readonly string[], outDir: string): Promise<MergedShards> {
+/** The plug-in invariants a shard's result.json reports (plugin: true), in its order. */
+const pluginIdsOf = (shard: ShardFolder) => Object.entries(shard.result.invariants).filter(([, v]) => v.plugin).map(([id]) => id);
+
+export async function mergeShards(dirs: readonly string[], outDir: string, options: { invariants?: readonly PluginInvariant[] } = {}): Promise<MergedShards> {
   if (dirs.length === 0) throw new MergeError('give the report folders of the shards');
   const shards = dirs.map((d) => readShard(resolve(d))).sort((a, b) => a.result.shard.index - b.result.shard.index);
   const first = shards[0]!.result;
@@ -86,6 +90,16 @@ export async function mergeShards(dirs: readonly string[], outDir: string): Prom
     if (!same) {
       throw new MergeError(
         `${s.dir} is not of the same campaign as ${shards[0]!.dir}: seed ${r.seed}, profile ${r.profile}, level ${r.level.requested}, ${r.shard.count} shards against seed ${first.seed}, profile ${first.profile}, level ${first.level.requested}, ${first.shard.count} shards`,
+      );
+    }
+  }
+  // The shards' plug-in invariants must be given again: merge re-judges them on every kit's histories.
+  const given = (options.invariants ?? []).map((p) => p.id);
+  for (const s of shards) {
+    const ids = pluginIdsOf(s);
+    if (ids.join(',') !== given.join(',')) {
+      throw new MergeError(
+        `${s.dir} was judged with the plug-in invariants [${ids.join(', ')}], and the merge was given [${given.join(', ')}]: give merge the same --invariants files as the shards, in the same order`,
       );
     }
   }
@@ -101,10 +115,14 @@ export async function mergeShards(dirs: readonly string[], outDir: string): Prom
   // Every kit must verify on its own: a merge never rests on evidence that does not.
   const histories: History[] = [];
   const unverified: string[] = [];
+  const pluginExamined = new Map<string, number>();
   for (const s of shards) {
-    const verified = await verifyKit(join(s.dir, 'kit'), { keepHistories: true });
+    const verified = await verifyKit(join(s.dir, 'kit'), { keepHistories: true, ...(options.invariants?.length ? { invariants: options.invariants } : {}) });
     if (!verified.ok) unverified.push(`shard ${s.result.shard.index} (${s.dir}/kit: ${verified.notAKit?.problem ?? 'it does not verify'})`);
     histories.push(...(verified.histories ?? []));
+    for (const run of verified.runs) {
+      for (const v of run.invariants) if (given.includes(v.invariant)) pluginExamined.set(v.invariant, (pluginExamined.get(v.invariant) ?? 0) + v.examined);
+    }
   }
 
   const sum = (pick: (r: ShardFolder['result']) => number) => shards.reduce((n, s) => n + pick(s.result), 0);
@@ -133,6 +151,7 @@ export async function mergeShards(dirs: readonly string[], outDir: string): Prom
     preludeScenarios: sum((r) => r.counts.preludeScenarios),
     judgedHistories: sum((r) => r.shard.judgedHistories),
     timing: { preludeMs: sum((r) => r.timing.preludeMs), randomMs: sum((r) => r.timing.randomMs), shrinkMs: sum((r) => r.timing.shrinkMs) },
+    pluginExamined,
   };
   const failing = shards.find((s) => s.result.failure);
   const failure = failing ? failureOf(failing) : undefined;
@@ -164,6 +183,7 @@ export async function mergeShards(dirs: readonly string[], outDir: string): Prom
     },
     ...(explicitRuns && !failure && tally.randomRuns < requestedRuns ? { unfinished: `${requestedRuns} random runs were requested but only ${tally.randomRuns} ran in the shards` } : {}),
     ...(problems.length > 0 ? { unobservable: problems.join('; ') } : {}),
+    ...(options.invariants?.length ? { pluginInvariants: options.invariants } : {}),
     durationMs: shards.reduce((m, s) => Math.max(m, s.result.durationMs), 0),
   });
   const merged: RunReport = { ...report, target: `${first.target} (${shards.length} of ${count} shards merged)` };

@@ -299,7 +299,7 @@ describe('report.html', () => {
     expect(html).toContain(REPLAY_COMMAND);
     expect(html).toMatch(/<td class="broken"[^>]*data-invariant="INV-3" data-scenario="forged-request"/);
     // The revoked key's transition, and only the model's path for it, is highlighted.
-    expect(html).toMatch(/<g class="transition on-path injected denial" data-event="identityKey\.revoked" data-source="authenticate\.identity\.lookUpKey">/);
+    expect(html).toMatch(/<g class="transition on-path injected denial" data-event="identityKey\.revoked" data-source="authenticate\.identity\.lookUpKey" data-index="\d+">/);
     expect(html).toMatch(/<path class="wire on-path injected denial" data-event="identityKey\.revoked"/);
     const onPath = [...html.matchAll(/<g class="transition on-path[^"]*" data-event="([^"]+)"/g)].map((m) => m[1]);
     expect(onPath.sort()).toEqual(['done', 'identityKey.revoked', 'requestShape.wellFormed', 'signature.valid', 'timestamp.inWindow'].sort());

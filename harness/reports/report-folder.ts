@@ -11,8 +11,9 @@ import { renderJunit } from './junit.ts';
 import { renderReportHtml } from './report-html.ts';
 import { buildResult } from './result-json.ts';
 import { scenarioMatrix } from './scenario-matrix.ts';
+import { buildExplorerHtml } from '../explorer/explorer-page.ts';
 
-export const REPORT_FILES = { result: 'result.json', junit: 'junit.xml', html: 'report.html' } as const;
+export const REPORT_FILES = { result: 'result.json', junit: 'junit.xml', html: 'report.html', explorer: 'explorer.html' } as const;
 
 export interface ReportExtra {
   /** the end of what the system under test printed (container logs) */
@@ -40,10 +41,13 @@ export async function writeReportFolder(dir: string, report: RunReport, extra: R
   const placements = report.failure ? placeSteps(report.failure.modelPaths?.length ? report.failure.modelPaths : report.failure.commands) : [];
   const result = buildResult(report, matrix, common);
   const junit = renderJunit(report, matrix, common);
+  // A counterexample on the chart gets the model explorer beside it, each step a link into it.
+  const explorer = placements.some((p) => p.placed) ? await buildExplorerHtml() : undefined;
   const html = renderReportHtml(report, matrix, placements, {
     ...common,
     ...(extra.logs ? { logs: extra.logs } : {}),
     siblings: [REPORT_FILES.result, REPORT_FILES.junit],
+    ...(explorer ? { explorer: REPORT_FILES.explorer } : {}),
   });
   const folder = resolve(dir);
   await mkdir(folder, { recursive: true });
@@ -51,6 +55,7 @@ export async function writeReportFolder(dir: string, report: RunReport, extra: R
     [REPORT_FILES.result, `${JSON.stringify(result, null, 2)}\n`],
     [REPORT_FILES.junit, junit],
     [REPORT_FILES.html, html],
+    ...(explorer ? [[REPORT_FILES.explorer, explorer] as [string, string]] : []),
   ];
   const written: string[] = [];
   for (const [name, content] of files) {

@@ -5,14 +5,14 @@
  */
 import type { RunReport } from '../../conformance/runner.ts';
 import { THREATS } from '../../conformance/threats.ts';
-import { INVARIANT_CHECKS } from '../../model/invariants/index.ts';
 import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
 import type { ChartId, StepPlacement } from './chart-path.ts';
 import { CHARTS, CHART_TITLES, describePath } from './chart-path.ts';
+import { explorerFragment } from '../explorer/fragment.ts';
 import { chartSvg } from './chart-svg.ts';
 import { escapeMarkup as esc } from './escape.ts';
 import type { CellStatus, ScenarioMatrix } from './scenario-matrix.ts';
-import { SCENARIOS } from './scenario-matrix.ts';
+import { SCENARIOS, invariantRows } from './scenario-matrix.ts';
 
 export interface HtmlOptions {
   generatedAt: Date;
@@ -21,6 +21,8 @@ export interface HtmlOptions {
   logs?: string;
   /** the other files of the folder, linked relatively */
   siblings?: string[];
+  /** the model explorer page beside the report (relative): each placed counterexample step links to its scenario there */
+  explorer?: string;
 }
 
 const CELL_MARK: Record<CellStatus, string> = {
@@ -33,6 +35,33 @@ const CELL_MARK: Record<CellStatus, string> = {
 };
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9]+/g, '-');
+
+/** How the statecharts look, shared with the model explorer page (harness/explorer/). */
+export const CHART_STYLE = `
+svg.chart { display: block; max-width: none; }
+svg.chart text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 11px; fill: #1f2328; }
+svg.chart .state rect { fill: #fff; stroke: #8c959f; stroke-width: 1; }
+svg.chart .state.container rect { fill: #f6f8fa; stroke-dasharray: 5 3; }
+svg.chart .state.final rect { fill: #eaeef2; }
+svg.chart .state.denied-bar rect { fill: #ffebe9; stroke: #cf222e; }
+svg.chart .state .name { font-size: 12px; font-weight: 700; }
+svg.chart .state .asks, svg.chart .state .kind { fill: var(--muted); font-weight: 400; }
+svg.chart .state.on-path rect { stroke: var(--path); stroke-width: 2.5; }
+svg.chart .transition rect { fill: transparent; }
+svg.chart .transition .code { fill: #cf222e; }
+svg.chart .transition.uncovered text { fill: #afb8c1; text-decoration: line-through; }
+svg.chart .transition.on-path rect { fill: #ddf4ff; stroke: var(--path); stroke-width: 1; }
+svg.chart .transition.on-path .answer { font-weight: 700; fill: var(--path); }
+svg.chart .transition.injected rect { fill: #fff1e6; stroke: var(--inject); stroke-width: 1.5; }
+svg.chart .transition.injected .answer { fill: var(--inject); }
+svg.chart .transition .step { fill: #fff; font-weight: 700; }
+svg.chart .transition.on-path .step { fill: var(--path); }
+svg.chart .wire { fill: none; stroke: #afb8c1; stroke-width: 1; }
+svg.chart .wire.denial { stroke: #f0b4b0; }
+svg.chart .wire.uncovered { stroke-dasharray: 3 3; }
+svg.chart .wire.on-path { stroke: var(--path); stroke-width: 2.5; }
+svg.chart .arrowhead { fill: #afb8c1; } svg.chart .arrowhead.arrowhead-on { fill: var(--path); }
+`;
 
 const STYLE = `
 :root { --held:#1a7f37; --broken:#cf222e; --untested:#8a6d00; --partly:#b08800; --muted:#6e7781; --line:#d0d7de; --path:#0969da; --inject:#d4380d; }
@@ -90,41 +119,18 @@ details { background: #fff; border: 1px solid var(--line); border-radius: 6px; p
 details > summary { cursor: pointer; font-weight: 600; }
 figure { margin: 10px 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px; overflow-x: auto; }
 figcaption { font-weight: 600; margin-bottom: 6px; }
-svg.chart { display: block; max-width: none; }
-svg.chart text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 11px; fill: #1f2328; }
-svg.chart .state rect { fill: #fff; stroke: #8c959f; stroke-width: 1; }
-svg.chart .state.container rect { fill: #f6f8fa; stroke-dasharray: 5 3; }
-svg.chart .state.final rect { fill: #eaeef2; }
-svg.chart .state.denied-bar rect { fill: #ffebe9; stroke: #cf222e; }
-svg.chart .state .name { font-size: 12px; font-weight: 700; }
-svg.chart .state .asks, svg.chart .state .kind { fill: var(--muted); font-weight: 400; }
-svg.chart .state.on-path rect { stroke: var(--path); stroke-width: 2.5; }
-svg.chart .transition rect { fill: transparent; }
-svg.chart .transition .code { fill: #cf222e; }
-svg.chart .transition.uncovered text { fill: #afb8c1; text-decoration: line-through; }
-svg.chart .transition.on-path rect { fill: #ddf4ff; stroke: var(--path); stroke-width: 1; }
-svg.chart .transition.on-path .answer { font-weight: 700; fill: var(--path); }
-svg.chart .transition.injected rect { fill: #fff1e6; stroke: var(--inject); stroke-width: 1.5; }
-svg.chart .transition.injected .answer { fill: var(--inject); }
-svg.chart .transition .step { fill: #fff; font-weight: 700; }
-svg.chart .transition.on-path .step { fill: var(--path); }
-svg.chart .wire { fill: none; stroke: #afb8c1; stroke-width: 1; }
-svg.chart .wire.denial { stroke: #f0b4b0; }
-svg.chart .wire.uncovered { stroke-dasharray: 3 3; }
-svg.chart .wire.on-path { stroke: var(--path); stroke-width: 2.5; }
-svg.chart .arrowhead { fill: #afb8c1; } svg.chart .arrowhead.arrowhead-on { fill: var(--path); }
-.chartlegend .sw { display: inline-block; width: 26px; height: 12px; vertical-align: middle; margin-right: 4px; border-radius: 2px; }
+${CHART_STYLE}.chartlegend .sw { display: inline-block; width: 26px; height: 12px; vertical-align: middle; margin-right: 4px; border-radius: 2px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 `;
 
 function invariantCards(report: RunReport): string {
-  return INVARIANT_IDS.map((id) => {
-    const status = report.invariants[id];
+  return invariantRows(report).map(({ id, status, statement, note, plugin }) => {
     return (
-      `<div class="card ${slug(status)}" id="${id}"><span class="id">${id}</span><span class="status">${esc(status)}</span>` +
+      `<div class="card ${slug(status)}" id="${esc(id)}"${plugin ? ' data-plugin="true"' : ''}><span class="id">${esc(id)}</span><span class="status">${esc(status)}</span>` +
+      (plugin ? '<span class="note"> plug-in</span>' : '') +
       (status === 'held' && report.failure ? '<span class="note"> judged before the failure stopped the run</span>' : '') +
-      `<p>${esc(INVARIANT_CHECKS[id].statement)}</p>` +
-      (status !== 'held' && status !== 'broken' && report.invariantNotes[id] ? `<p class="note">${esc(report.invariantNotes[id]!)}</p>` : '') +
+      `<p>${esc(statement)}</p>` +
+      (status !== 'held' && status !== 'broken' && note ? `<p class="note">${esc(note)}</p>` : '') +
       '</div>'
     );
   }).join('\n');
@@ -150,17 +156,17 @@ function facts(report: RunReport, options: HtmlOptions): string {
   ].join('\n');
 }
 
-function matrixTable(matrix: ScenarioMatrix): string {
+function matrixTable(report: RunReport, matrix: ScenarioMatrix): string {
   const head = SCENARIOS.map(
     (s) => `<th class="threat" scope="col" title="${esc(s === 'history' ? 'the INV predicates over every recorded history' : THREATS[s])}"><span>${esc(s)}</span></th>`,
   ).join('');
-  const rows = INVARIANT_IDS.map((id) => {
+  const rows = invariantRows(report).map(({ id, statement }) => {
     const cells = SCENARIOS.map((s) => {
       const cell = matrix.cells.find((c) => c.invariant === id && c.scenario === s)!;
       const title = `${id} × ${s}: ${cell.status}${cell.note ? ` — ${cell.note}` : ''}`;
-      return `<td class="${slug(cell.status)}" title="${esc(title)}" data-invariant="${id}" data-scenario="${esc(s)}" data-status="${esc(cell.status)}">${CELL_MARK[cell.status]}</td>`;
+      return `<td class="${slug(cell.status)}" title="${esc(title)}" data-invariant="${esc(id)}" data-scenario="${esc(s)}" data-status="${esc(cell.status)}">${CELL_MARK[cell.status]}</td>`;
     }).join('');
-    return `<tr><th class="inv" scope="row" title="${esc(INVARIANT_CHECKS[id].statement)}">${id}</th>${cells}</tr>`;
+    return `<tr><th class="inv" scope="row" title="${esc(statement)}">${esc(id)}</th>${cells}</tr>`;
   }).join('\n');
   const legend = (Object.keys(CELL_MARK) as CellStatus[])
     .map((s) => `<span><span class="sw ${slug(s)}">${CELL_MARK[s]}</span>${esc(s)}</span>`)
@@ -173,9 +179,9 @@ function notTestedSection(report: RunReport, matrix: ScenarioMatrix): string {
   const items = matrix.notTested.map(
     (n) => `<li><span class="mono">${esc(n.scenario)}</span> — needs <code>${esc(n.needs)}</code>${n.threat ? ` <span class="note">(${esc(n.threat)})</span>` : ' <span class="note">(not attributed to one threat)</span>'}</li>`,
   );
-  const invariants = INVARIANT_IDS.filter((id) => report.invariants[id] === 'not tested' || report.invariants[id] === 'not reached').map(
-    (id) => `<li>${id} ${esc(report.invariants[id])}: ${esc(report.invariantNotes[id] ?? '')}</li>`,
-  );
+  const invariants = invariantRows(report)
+    .filter((row) => row.status === 'not tested' || row.status === 'not reached')
+    .map((row) => `<li>${esc(row.id)} ${esc(row.status)}: ${esc(row.note ?? '')}</li>`);
   const all = [...invariants, ...items];
   return [
     all.length > 0 ? `<ul>${all.join('')}</ul>` : '<p>No scenario was skipped for want of a capability of the driver.</p>',
@@ -199,7 +205,7 @@ function counterexample(report: RunReport, placements: readonly StepPlacement[],
   if (!f) return '';
   const steps = placements.map((p) => {
     const where = p.placed
-      ? `<div class="placed">on the ${esc(p.chart)} chart: ${esc(describePath(p))}</div>`
+      ? `<div class="placed">on the ${esc(p.chart)} chart: ${esc(describePath(p))}${options.explorer ? ` — <a class="explore" href="${esc(`${options.explorer}${explorerFragment(p.chart, p.prior, p.injected)}`)}">open in the model explorer</a>` : ''}</div>`
       : `<div class="unplaced">not placed on the chart: ${esc(p.why)}</div>`;
     return `<li><span class="steplabel mono">${esc(p.label)}</span>${where}</li>`;
   });
@@ -305,7 +311,7 @@ ${facts(report, options)}
 </div>
 <h2 id="matrix">Invariant × threat scenario</h2>
 <p class="note">Each column is a threat scenario of the suite; a cell is judged where the threat puts the invariant at stake. “history”: the invariant’s predicate over every recorded history.</p>
-${matrixTable(matrix)}
+${matrixTable(report, matrix)}
 ${histories}
 <h2 id="not-tested">Not tested</h2>
 ${notTestedSection(report, matrix)}

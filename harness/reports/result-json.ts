@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import type { RunReport } from '../../conformance/runner.ts';
 import type { Threat } from '../../conformance/threats.ts';
-import { INVARIANT_CHECKS } from '../../model/invariants/index.ts';
+import type { InvariantName } from '../../model/invariants/plugins.ts';
 import type { InvariantId } from '../../model/profile/denial-codes.ts';
-import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
 import type { CellStatus, Scenario, ScenarioMatrix } from './scenario-matrix.ts';
+import { invariantRows } from './scenario-matrix.ts';
 
 export const RESULT_VERSION = 'failclosed-result/2' as const;
 export const RESULT_SCHEMA_FILE = new URL('result.schema.json', import.meta.url);
@@ -35,13 +35,14 @@ export interface ResultDocument {
   campaign: RunReport['campaign'];
   timing: RunReport['timing'];
   coverage: RunReport['coverage'];
-  invariants: Record<InvariantId, { status: RunReport['invariants'][InvariantId]; statement: string; note?: string }>;
+  /** INV-1…INV-6, then the run's plug-in invariants (plugin: true) under their own ids */
+  invariants: Record<InvariantName, { status: RunReport['invariants'][InvariantId]; statement: string; note?: string; plugin?: true }>;
   /** the invariant × threat cells at stake (and any broken outside them), as junit.xml has them */
-  scenarios: { invariant: InvariantId; scenario: Scenario; status: Exclude<CellStatus, 'not at stake'>; note?: string }[];
+  scenarios: { invariant: InvariantName; scenario: Scenario; status: Exclude<CellStatus, 'not at stake'>; note?: string }[];
   notTested: { scenario: string; needs: string; threat: Threat | null }[];
   contractFindings: RunReport['contractFindings'];
   failure: null | {
-    invariants: InvariantId[];
+    invariants: InvariantName[];
     threat: Threat | 'history';
     message: string;
     commands: string[];
@@ -83,11 +84,8 @@ export function buildResult(
     timing: { ...report.timing },
     coverage: { ...report.coverage, missing: [...report.coverage.missing] },
     invariants: Object.fromEntries(
-      INVARIANT_IDS.map((id) => [
-        id,
-        { status: report.invariants[id], statement: INVARIANT_CHECKS[id].statement, ...(report.invariantNotes[id] ? { note: report.invariantNotes[id] } : {}) },
-      ]),
-    ) as ResultDocument['invariants'],
+      invariantRows(report).map((row) => [row.id, { status: row.status, statement: row.statement, ...(row.note ? { note: row.note } : {}), ...(row.plugin ? { plugin: true as const } : {}) }]),
+    ),
     scenarios: matrix.cells.flatMap((c) =>
       c.status === 'not at stake' ? [] : [{ invariant: c.invariant, scenario: c.scenario, status: c.status, ...(c.note ? { note: c.note } : {}) }],
     ),

@@ -26,6 +26,10 @@ export interface CounterexampleFile {
   report: RunReport;
   /** the end of what the system under test printed, when the harness could see it */
   logs?: string;
+  /** the plug-in invariant modules the run loaded (absolute): replay loads them again */
+  invariantFiles?: string[];
+  /** the plug-in command modules (absolute): replay needs the same commands to follow the path */
+  commandFiles?: string[];
 }
 
 /** The folder a run writes when none is given: new for every run. */
@@ -58,7 +62,7 @@ export interface RunEvidence {
 export async function writeRunEvidence(
   reportDir: string,
   report: RunReport,
-  inputs: { histories: History[]; target: TargetSpec; level: string; logs?: string; targetDigest?: string; jsonFile?: string },
+  inputs: { histories: History[]; target: TargetSpec; level: string; logs?: string; targetDigest?: string; jsonFile?: string; invariantFiles?: string[]; commandFiles?: string[] },
 ): Promise<RunEvidence> {
   const counterexampleFile = report.failure ? join(reportDir, 'counterexample.json') : undefined;
   const replayCommand = counterexampleFile ? `npx failclosed replay ${counterexampleFile}` : undefined;
@@ -75,6 +79,8 @@ export async function writeRunEvidence(
     level: inputs.level,
     report,
     ...(inputs.logs ? { logs: inputs.logs } : {}),
+    ...(inputs.invariantFiles?.length ? { invariantFiles: [...inputs.invariantFiles] } : {}),
+    ...(inputs.commandFiles?.length ? { commandFiles: [...inputs.commandFiles] } : {}),
   };
   for (const file of [counterexampleFile, inputs.jsonFile].filter((f): f is string => !!f)) {
     mkdirSync(dirname(resolve(file)), { recursive: true });

@@ -10,7 +10,9 @@ import type { RunReport } from '../../conformance/runner.ts';
 import type { Threat } from '../../conformance/threats.ts';
 import { THREATS, THREAT_INVARIANTS } from '../../conformance/threats.ts';
 import type { History } from '../../model/history.ts';
-import { checkInvariants } from '../../model/invariants/index.ts';
+import { INVARIANT_CHECKS, checkInvariants } from '../../model/invariants/index.ts';
+import type { InvariantName } from '../../model/invariants/plugins.ts';
+import type { InvariantStatus } from '../../conformance/run-control/verdict.ts';
 import type { InvariantId } from '../../model/profile/denial-codes.ts';
 import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
 import type { Question } from '../../model/questions.ts';
@@ -29,7 +31,8 @@ export interface NotTestedEntry {
 }
 
 export interface MatrixCell {
-  invariant: InvariantId;
+  /** INV-1…INV-6, or a plug-in invariant's id */
+  invariant: InvariantName;
   scenario: Scenario;
   status: CellStatus;
   /** THREAT_INVARIANTS puts the invariant at stake under this threat (always, for history) */
@@ -52,6 +55,29 @@ export interface ScenarioMatrix {
   /** a failure that names no invariant: the system's answer diverged from the model's */
   modelDivergence?: { threat: Scenario; message: string };
   histories?: HistorySummary;
+}
+
+/** One invariant as every report lists it: INV-1…INV-6, then the run's plug-ins in their order. */
+export interface InvariantRow {
+  id: InvariantName;
+  statement: string;
+  status: InvariantStatus;
+  note?: string;
+  /** a plug-in invariant (model/invariants/plugins.ts), not one of the profile's */
+  plugin: boolean;
+}
+
+export function invariantRows(report: RunReport): InvariantRow[] {
+  return [
+    ...INVARIANT_IDS.map((id) => ({
+      id,
+      statement: INVARIANT_CHECKS[id].statement,
+      status: report.invariants[id],
+      ...(report.invariantNotes[id] ? { note: report.invariantNotes[id] } : {}),
+      plugin: false,
+    })),
+    ...(report.pluginInvariants ?? []).map((p) => ({ id: p.id, statement: p.statement, status: p.status, ...(p.note ? { note: p.note } : {}), plugin: true })),
+  ];
 }
 
 /** The threat a scenario stands for, by its first unhealthy answer (the prelude's table). */
@@ -152,6 +178,18 @@ export function scenarioMatrix(report: RunReport, histories?: readonly History[]
       const required = THREAT_REQUIRES[scenario];
       if ((required && missing.some((n) => n.needs === required)) || !exercised) cell('not tested', `not tested: ${list}`);
       else cell('partly tested', `held where tested; not tested: ${list}`);
+    }
+  }
+  // A plug-in is judged over histories only: 'history' is the one scenario it is at stake in.
+  for (const plugin of report.pluginInvariants ?? []) {
+    for (const scenario of SCENARIOS) {
+      const atStake = scenario === 'history';
+      const cell = (status: CellStatus, note?: string) => cells.push({ invariant: plugin.id, scenario, status, atStake, ...(note ? { note } : {}) });
+      if (failure && failure.threat === scenario && failure.invariants.includes(plugin.id)) cell('broken', failure.message);
+      else if (!atStake) cell('not at stake');
+      else if (plugin.status === 'not tested' || plugin.status === 'not reached') cell(plugin.status, `${plugin.status}: ${plugin.note ?? ''}`);
+      else if (plugin.examined === 0) cell('not tested', `vacuous: over the judged histories the ${plugin.id} predicate found nothing to examine`);
+      else cell('held');
     }
   }
   return {

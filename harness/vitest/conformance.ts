@@ -1,10 +1,13 @@
 /**
  * failclosed inside a vendor's own vitest run: one call registers a suite with one test per
- * invariant (INV-1…INV-6) against a target, plus one that the run was conclusive at its level.
+ * invariant (INV-1…INV-6, then each plug-in invariant given as `invariants`) against a target,
+ * plus one that the run was conclusive at its level.
  *
  *   // gate.conformance.test.ts
  *   import { failclosedSuites } from 'failclosed/vitest';
  *   failclosedSuites({ target: { kind: 'url', url: 'http://127.0.0.1:9000', harnessHost: '127.0.0.1', harnessPort: 8790 } });
+ *
+ * A gate without the HTTP contract: target { kind: 'driver', module: '/abs/path/adapter.ts' }.
  *
  * The suite runs once (in beforeAll) and writes the same report folder and verification kit as
  * `failclosed run`. Each test reports its invariant: held passes, broken fails with the
@@ -13,7 +16,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { History } from '../../model/history.ts';
-import type { InvariantId } from '../../model/profile/denial-codes.ts';
+import type { InvariantName, PluginInvariant } from '../../model/invariants/plugins.ts';
+import { validatePluginInvariants } from '../../model/invariants/plugins.ts';
+import type { PluginCommand } from '../../conformance/commands/plugin-commands.ts';
+import { invariantRows } from '../reports/scenario-matrix.ts';
 import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
 import { INVARIANT_CHECKS } from '../../model/invariants/index.ts';
 import type { Profile } from '../../conformance/profiles.ts';
@@ -37,6 +43,10 @@ export interface FailclosedSuiteOptions {
   runs?: number;
   /** where the report folder and kit go (default: a new failclosed-report/run-…/ in the working directory) */
   reportDir?: string;
+  /** plug-in invariants (failclosed/api defineInvariant), judged on every run and tested beside INV-1…INV-6 */
+  invariants?: readonly PluginInvariant[];
+  /** plug-in commands (failclosed/api defineCommand), drawn among the built-in commands */
+  commands?: readonly PluginCommand[];
   /** for beforeAll (default 10 minutes) */
   timeoutMs?: number;
 }
@@ -53,10 +63,12 @@ export function evidenceLine(report: RunReport, evidence?: Pick<RunEvidence, 're
 /** What the test of one invariant should say about a report. */
 export function invariantOutcome(
   report: RunReport,
-  id: InvariantId,
+  id: InvariantName,
   evidence?: Pick<RunEvidence, 'reportDir' | 'kit' | 'replayCommand'>,
 ): { state: InvariantStatus; message: string } {
-  const state = report.invariants[id];
+  const row = invariantRows(report).find((r) => r.id === id);
+  if (!row) throw new Error(`${id} is not an invariant of this run`);
+  const state = row.status;
   const where = evidenceLine(report, evidence);
   if (state === 'broken' && report.failure) {
     const f = report.failure;
@@ -64,7 +76,7 @@ export function invariantOutcome(
     const trail = f.trail.slice(-6).map((t) => `  - ${t}`).join('\n');
     return { state, message: `${id} broke (${f.threat}): ${f.message}\ncounterexample:\n${steps}\nwhat the system did:\n${trail}\nseed ${f.seed}${f.path ? `, path ${f.path}` : ''}\n${where}` };
   }
-  if (state === 'not tested' || state === 'not reached') return { state, message: `${id} ${state}: ${report.invariantNotes[id] ?? 'the system cannot show it'} (${where})` };
+  if (state === 'not tested' || state === 'not reached') return { state, message: `${id} ${state}: ${row.note ?? 'the system cannot show it'} (${where})` };
   return { state, message: `${id} held over ${report.counts.steps} steps in ${report.counts.runs} runs (${where})` };
 }
 
@@ -72,6 +84,7 @@ export function failclosedSuites(options: FailclosedSuiteOptions = {}): void {
   const spec: TargetSpec = options.target ?? { kind: 'in-process' };
   const profile = PROFILES[options.profile ?? 'quick'];
   const level = options.level ?? DEFAULT_LEVEL;
+  const plugins = validatePluginInvariants(options.invariants ?? [], 'failclosedSuites({ invariants })');
   describe(`failclosed conformance — ${describeTarget(spec)}, level ${level}`, () => {
     let report: RunReport | undefined;
     let evidence: RunEvidence | undefined;
@@ -90,6 +103,8 @@ export function failclosedSuites(options: FailclosedSuiteOptions = {}): void {
           level,
           seed,
           ...(options.runs !== undefined ? { runs: options.runs } : {}),
+          ...(plugins.length > 0 ? { invariants: plugins } : {}),
+          ...(options.commands?.length ? { commands: options.commands } : {}),
           onHistory: (history) => histories.push(history),
         });
       } finally {
@@ -112,8 +127,9 @@ export function failclosedSuites(options: FailclosedSuiteOptions = {}): void {
       expect(report!.verdict, `${report!.reasons.join('; ')} (${evidenceLine(report!, evidence)})`).not.toBe('inconclusive');
     });
 
-    for (const id of INVARIANT_IDS) {
-      it(`${id} — ${INVARIANT_CHECKS[id].statement}`, async (ctx) => {
+    const tested = [...INVARIANT_IDS.map((id) => ({ id, statement: INVARIANT_CHECKS[id].statement })), ...plugins.map((p) => ({ id: p.id, statement: `${p.statement} (plug-in)` }))];
+    for (const { id, statement } of tested) {
+      it(`${id} — ${statement}`, async (ctx) => {
         expect(report, 'the suite did not run').toBeDefined();
         const outcome = invariantOutcome(report!, id, evidence);
         if (outcome.state === 'not tested' || outcome.state === 'not reached') {

@@ -36,36 +36,39 @@ export function findLoneSurrogate(text: string): number {
   return -1;
 }
 
-const SHORT_ESCAPES: Readonly<Record<number, string>> = {
-  0x08: '\\b',
-  0x09: '\\t',
-  0x0a: '\\n',
-  0x0c: '\\f',
-  0x0d: '\\r',
-  0x22: '\\"',
-  0x5c: '\\\\',
-};
+/** Any surrogate code unit: only strings that have one need the pairing check. */
+const ANY_SURROGATE = /[\ud800-\udfff]/;
 
-/** RFC 8785 §3.2.2.2: only `"`, `\` and C0 controls are escaped; everything else is literal. */
-function serializeString(text: string, path: string): string {
-  if (findLoneSurrogate(text) !== -1) throw new CanonicalJsonError(`${path}: string contains a lone surrogate`);
-  let out = '"';
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    const short = SHORT_ESCAPES[unit];
-    if (short !== undefined) out += short;
-    else if (unit < 0x20) out += '\\u' + unit.toString(16).padStart(4, '0');
-    else out += text[i];
+/**
+ * Where the serialiser is, from the root: keys and array indexes, turned into "$.a[0]" only when
+ * an error needs it (building the path text for every value cost more than serialising it).
+ */
+type Trail = (string | number)[];
+
+function pathOf(trail: Trail): string {
+  let out = '$';
+  for (const step of trail) out += typeof step === 'number' ? `[${step}]` : `.${step}`;
+  return out;
+}
+
+/**
+ * RFC 8785 §3.2.2.2: only `"`, `\` and C0 controls are escaped (\b \t \n \f \r short, the rest
+ * \u00xx in lower case); everything else is literal. That is exactly JSON.stringify of a well-formed
+ * string (ES2019), which is native; lone surrogates, which it would escape, are refused first.
+ */
+function serializeString(text: string, trail: Trail, isKey: boolean): string {
+  if (ANY_SURROGATE.test(text) && findLoneSurrogate(text) !== -1) {
+    throw new CanonicalJsonError(`${pathOf(trail)}${isKey ? ' key' : ''}: string contains a lone surrogate`);
   }
-  return out + '"';
+  return JSON.stringify(text);
 }
 
 /**
  * RFC 8785 §3.2.2.3: the ECMAScript Number-to-String algorithm, which JS implements natively
  * (String(-0) is already "0").
  */
-function serializeNumber(value: number, path: string): string {
-  if (!Number.isFinite(value)) throw new CanonicalJsonError(`${path}: ${value} is not a JSON number`);
+function serializeNumber(value: number, trail: Trail): string {
+  if (!Number.isFinite(value)) throw new CanonicalJsonError(`${pathOf(trail)}: ${value} is not a JSON number`);
   return String(value);
 }
 
@@ -74,47 +77,53 @@ function isPlainObject(value: object): boolean {
   return prototype === Object.prototype || prototype === null;
 }
 
-function serialize(value: unknown, path: string, ancestors: Set<object>): string {
+function serialize(value: unknown, trail: Trail, ancestors: Set<object>): string {
   switch (typeof value) {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
-      return serializeNumber(value, path);
+      return serializeNumber(value, trail);
     case 'string':
-      return serializeString(value, path);
+      return serializeString(value, trail, false);
     case 'object':
       break;
     default:
-      throw new CanonicalJsonError(`${path}: a ${typeof value} is not JSON`);
+      throw new CanonicalJsonError(`${pathOf(trail)}: a ${typeof value} is not JSON`);
   }
   if (value === null) return 'null';
-  if (ancestors.has(value)) throw new CanonicalJsonError(`${path}: cycle`);
+  if (ancestors.has(value)) throw new CanonicalJsonError(`${pathOf(trail)}: cycle`);
   ancestors.add(value);
   try {
     if (Array.isArray(value)) {
-      const items: string[] = [];
+      let out = '[';
       for (let i = 0; i < value.length; i++) {
+        trail.push(i);
         // Own-index check catches holes of sparse arrays (which would otherwise read as undefined).
-        if (!Object.hasOwn(value, i)) throw new CanonicalJsonError(`${path}[${i}]: hole in array`);
-        items.push(serialize(value[i], `${path}[${i}]`, ancestors));
+        if (!Object.hasOwn(value, i)) throw new CanonicalJsonError(`${pathOf(trail)}: hole in array`);
+        out += (i === 0 ? '' : ',') + serialize(value[i], trail, ancestors);
+        trail.pop();
       }
-      return `[${items.join(',')}]`;
+      return out + ']';
     }
     if (!isPlainObject(value)) {
-      throw new CanonicalJsonError(`${path}: ${value.constructor?.name ?? 'exotic'} object is not plain JSON`);
+      throw new CanonicalJsonError(`${pathOf(trail)}: ${value.constructor?.name ?? 'exotic'} object is not plain JSON`);
     }
     if (Object.getOwnPropertySymbols(value).length > 0) {
-      throw new CanonicalJsonError(`${path}: symbol-keyed property`);
+      throw new CanonicalJsonError(`${pathOf(trail)}: symbol-keyed property`);
     }
     // Default sort compares UTF-16 code units, which is what RFC 8785 §3.2.3 prescribes.
     const keys = Object.keys(value).sort();
-    const members: string[] = [];
-    for (const key of keys) {
+    let out = '{';
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
       const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
-      if (!('value' in descriptor)) throw new CanonicalJsonError(`${path}.${key}: accessor property`);
-      members.push(`${serializeString(key, `${path} key`)}:${serialize(descriptor.value, `${path}.${key}`, ancestors)}`);
+      const name = serializeString(key, trail, true);
+      trail.push(key);
+      if (!('value' in descriptor)) throw new CanonicalJsonError(`${pathOf(trail)}: accessor property`);
+      out += (k === 0 ? '' : ',') + name + ':' + serialize(descriptor.value, trail, ancestors);
+      trail.pop();
     }
-    return `{${members.join(',')}}`;
+    return out + '}';
   } finally {
     ancestors.delete(value);
   }
@@ -122,7 +131,7 @@ function serialize(value: unknown, path: string, ancestors: Set<object>): string
 
 /** The RFC 8785 canonical JSON text of `value`; throws CanonicalJsonError for anything not JSON. */
 export function canonicalize(value: unknown): string {
-  return serialize(value, '$', new Set());
+  return serialize(value, [], new Set());
 }
 
 /** UTF-8 of `canonicalize(value)`: the bytes that get hashed and signed. */

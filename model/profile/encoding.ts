@@ -5,9 +5,9 @@
  */
 
 const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const BASE64URL_VALUES: ReadonlyMap<string, number> = new Map(
-  [...BASE64URL_ALPHABET].map((char, index) => [char, index]),
-);
+/** Each ASCII code's value in the alphabet, -1 for every other code (decoding reads by code unit). */
+const BASE64URL_VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE64URL_ALPHABET.length; i++) BASE64URL_VALUES[BASE64URL_ALPHABET.charCodeAt(i)] = i;
 
 /** base64url (RFC 4648 §5) without padding. */
 export function toBase64Url(bytes: Uint8Array): string {
@@ -34,9 +34,11 @@ export function fromBase64Url(text: string): Uint8Array | undefined {
   let buffer = 0;
   let bufferedBits = 0;
   let written = 0;
-  for (const char of text) {
-    const value = BASE64URL_VALUES.get(char);
-    if (value === undefined) return undefined;
+  // By code unit, through a table: this runs for every signature and key the profile reads.
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const value = code < 128 ? BASE64URL_VALUES[code]! : -1;
+    if (value < 0) return undefined;
     buffer = (buffer << 6) | value;
     bufferedBits += 6;
     if (bufferedBits >= 8) {
