@@ -28,6 +28,7 @@ const BENCHES: readonly { name: string; load: () => Promise<BenchModule> }[] = [
   { name: 'mutants', load: () => import('./mutants.bench.ts') },
   { name: 'reference-http', load: () => import('./reference-http.bench.ts') },
   { name: 'suite-http', load: () => import('./suite-http.bench.ts') },
+  { name: 'replicas-postgres', load: () => import('./replicas-postgres.bench.ts') },
   { name: 'parallel-http', load: () => import('./parallel-http.bench.ts') },
   { name: 'container', load: () => import('./container.bench.ts') },
   { name: 'blind-gates', load: () => import('./blind-gates.bench.ts') },

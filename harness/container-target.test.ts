@@ -9,10 +9,17 @@ import { describe, expect, it } from 'vitest';
 import { PROFILES } from '../conformance/profiles.ts';
 import { createHarness, runSuite } from '../conformance/runner.ts';
 import { dockerEngine, imageTarget } from './container-target.ts';
+import { targetSpecOf } from './cli/run-command.ts';
+import { postgresAvailability } from './postgres-cluster.ts';
+import type { TargetSpec } from './targets.ts';
+import { openTarget } from './targets.ts';
 
 const engine = await dockerEngine();
 if (!engine.ok) console.log(`container-target.test.ts: SKIPPED — ${engine.reason}`);
-const IMAGE = 'failclosed/reference:local';
+const postgres = postgresAvailability();
+if (engine.ok && !postgres.ok) console.log(`container-target.test.ts: replicas over PostgreSQL SKIPPED — ${postgres.reason}`);
+// FAILCLOSED_TEST_IMAGE: test an image built under another tag (a worktree must not retag the shared one).
+const IMAGE = process.env.FAILCLOSED_TEST_IMAGE ?? 'failclosed/reference:local';
 const BUILD = fileURLToPath(new URL('../reference-impl/docker/build-image.sh', import.meta.url));
 
 describe('the reference as a container image', () => {
@@ -33,14 +40,15 @@ describe('the reference as a container image', () => {
     }
   });
 
-  it.skipIf(!engine.ok)('with two replicas sharing the primary\'s stores, concurrent duplicates still execute once', { timeout: 300_000 }, async () => {
-    const harness = createHarness();
-    const target = await imageTarget(harness, IMAGE, 2);
+  it.skipIf(!engine.ok || !postgres.ok)('three replicas over PostgreSQL (run --image IMAGE --replicas 3 --store postgres): compliant, concurrent duplicates execute once', { timeout: 300_000 }, async () => {
+    const spec = targetSpecOf({ image: IMAGE, replicas: '3', store: 'postgres' });
+    expect(spec).toEqual({ kind: 'image', image: IMAGE, replicas: 3, store: 'postgres' });
+    const target = await openTarget(spec as TargetSpec);
     try {
-      const report = await runSuite(target.makeDriver, { harness, profile: PROFILES.quick, seed: 32, runs: 3 });
+      const report = await runSuite(target.makeDriver, { harness: target.harness, profile: PROFILES.quick, seed: 32, runs: 3 });
       expect(report.reasons).toEqual([]);
       expect(report.verdict).toBe('compliant');
-      expect(report.target).toContain('1 replica(s)');
+      expect(report.target).toContain('2 replica(s), on PostgreSQL');
     } finally {
       await target.close();
     }

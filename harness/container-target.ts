@@ -10,6 +10,8 @@ import type { StartedTestContainer } from 'testcontainers';
 import type { DriverFactory, Harness } from '../conformance/runner.ts';
 import { HarnessError, HttpDriver, fetchHello } from './drivers/http.ts';
 import { freePort, startHttpHarness } from './http-harness.ts';
+import type { SharedPostgres, StoreChoice } from './reference-over-http.ts';
+import { closeSharedPostgres, databaseFaults, replicaStoreEnvironment, sharedPostgres } from './reference-over-http.ts';
 import { HARNESS_CONTROL_PLANE_DEADLINE_MS, HARNESS_EXECUTION_DEADLINE_MS, contractEnvironment } from './reference-over-http.ts';
 
 // The resource reaper is itself an image from a registry; this harness cleans up after itself.
@@ -43,26 +45,35 @@ export interface ContainerTarget {
   close(): Promise<void>;
 }
 
-export async function imageTarget(harness: Harness, image: string, replicas = 1): Promise<ContainerTarget> {
+/**
+ * `store`: for an image of the reference, where its instances keep their state — `postgres` (a
+ * throw-away cluster on the host's loopback, which the containers reach over the host network), a
+ * postgres:// URL (a database is created there), or `file` (each its own /data). Replicas default
+ * to `postgres`. An image that is not the reference ignores FAILCLOSED_STORE_URL.
+ */
+export async function imageTarget(harness: Harness, image: string, replicas = 1, store: StoreChoice = replicas > 1 ? 'postgres' : 'file'): Promise<ContainerTarget> {
   const services = await startHttpHarness(harness);
   const containers: StartedTestContainer[] = [];
   const logs: string[] = [];
+  let postgres: SharedPostgres | undefined;
   const stopAll = async () => {
     for (const c of [...containers].reverse()) await c.stop({ timeout: 2_000 }).catch(() => undefined);
     await services.close();
+    if (postgres) await closeSharedPostgres(postgres);
   };
   try {
+    // The containers share the host's network: each reaches the database through its own proxy on loopback.
+    if (store !== 'file') postgres = await sharedPostgres(store, replicas);
     const executionLayerPort = await freePort();
-    const nonceStorePort = replicas > 1 ? await freePort() : undefined;
     await services.proxyExecutionLayer(`http://127.0.0.1:${executionLayerPort}`);
     const gateUrls: string[] = [];
     const started = Date.now();
     for (let i = 0; i < replicas; i++) {
       const gatePort = await freePort();
-      const role: Record<string, string> =
-        i === 0
-          ? { FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT: String(executionLayerPort), ...(nonceStorePort ? { FAILCLOSED_NONCE_STORE_LISTEN_PORT: String(nonceStorePort) } : {}) }
-          : { FAILCLOSED_NONCE_STORE_URL: `http://127.0.0.1:${nonceStorePort}`, FAILCLOSED_EXECUTION_LAYER_EXTERNAL: '1' };
+      const role: Record<string, string> = {
+        ...(i === 0 ? { FAILCLOSED_EXECUTION_LAYER_LISTEN_PORT: String(executionLayerPort) } : { FAILCLOSED_EXECUTION_LAYER_EXTERNAL: '1' }),
+        ...(postgres ? replicaStoreEnvironment(postgres, i) : {}),
+      };
       const env = contractEnvironment(harness, services, {
         FAILCLOSED_LISTEN_HOST: '127.0.0.1',
         FAILCLOSED_LISTEN_PORT: String(gatePort),
@@ -99,10 +110,16 @@ export async function imageTarget(harness: Harness, image: string, replicas = 1)
         controlPlane: harness.controlPlane,
         hello,
         ...(services.executionProxy ? { executionProxy: services.executionProxy } : {}),
-        target: `image ${image} (container ${containers[0]!.getId().slice(0, 12)}${replicas > 1 ? ` + ${replicas - 1} replica(s)` : ''})`,
+        ...(postgres ? { harnessFaults: databaseFaults(postgres) } : {}),
+        target: `image ${image} (container ${containers[0]!.getId().slice(0, 12)}${replicas > 1 ? ` + ${replicas - 1} replica(s)` : ''}${postgres ? ', on PostgreSQL' : ''})`,
         // A real crash: no grace period, then every container starts again on its own data.
         crash: async (replica?: number) => {
           const which = replica === undefined ? containers.map((_, i) => i) : [replica];
+          // The whole system on PostgreSQL: the database is restarted too (immediate shutdown).
+          if (replica === undefined && postgres?.server.owned) {
+            await postgres.server.restart('immediate');
+            postgres.restarts++;
+          }
           for (const i of which) await containers[i]!.restart({ timeout: 0 });
           for (const i of which) await waitHealthy(gateUrls[i]!);
         },

@@ -19,6 +19,12 @@ import type { History } from '../model/history.ts';
 import { writeKit } from './evidence/kit.ts';
 import { formatKitVerification, verifyKit } from './evidence/verify.ts';
 import { referenceOverHttp } from './reference-over-http.ts';
+import { targetSpecOf } from './cli/run-command.ts';
+import { postgresAvailability } from './postgres-cluster.ts';
+import type { TargetSpec } from './targets.ts';
+
+const postgres = postgresAvailability();
+if (!postgres.ok) console.log(`http-target.test.ts: replicas over PostgreSQL SKIPPED — ${postgres.reason}`);
 
 describe('the suite over HTTP', () => {
   it('finds the reference compliant as a separate process behind the harness (--over http)', { timeout: 120_000 }, async () => {
@@ -74,14 +80,16 @@ describe('the suite over HTTP', () => {
     }
   });
 
-  it('replicas sharing one nonce store are compliant; replicas that do not share it are caught replaying', { timeout: 180_000 }, async () => {
-    const shared = await openTarget({ kind: 'http', replicas: 3 });
+  it.skipIf(!postgres.ok)('3 replicas over PostgreSQL (run --over http --replicas 3 --store postgres) are compliant; replicas each on their own files are caught replaying', { timeout: 180_000 }, async () => {
+    const spec = targetSpecOf({ over: 'http', replicas: '3', store: 'postgres' });
+    expect(spec).toEqual({ kind: 'http', replicas: 3, store: 'postgres' });
+    const shared = await openTarget(spec as TargetSpec);
     const histories: History[] = [];
     try {
       const report = await runSuite(shared.makeDriver, { harness: shared.harness, profile: PROFILES.quick, seed: 23, runs: 5, onHistory: (h) => histories.push(h) });
       expect(report.reasons).toEqual([]);
       expect(report.verdict).toBe('compliant');
-      expect(report.target).toContain('2 replica(s)');
+      expect(report.target).toContain('2 replica(s), on PostgreSQL');
     } finally {
       await shared.close();
     }
@@ -93,7 +101,7 @@ describe('the suite over HTTP', () => {
     expect(verification.exitCode, formatKitVerification(verification)).toBe(0);
     rmSync(dirname(kitDir), { recursive: true, force: true });
     const harness = createHarness();
-    const unshared = await referenceOverHttp(harness, undefined, 2, false);
+    const unshared = await referenceOverHttp(harness, undefined, 2, 'file');
     try {
       const report = await runSuite(unshared.makeDriver, { harness, profile: PROFILES.quick, seed: 23, runs: 5 });
       expect(report.verdict).toBe('non-compliant');

@@ -19,14 +19,16 @@ import { HttpDriver, fetchHello } from './drivers/http.ts';
 import { HarnessListenError, harnessPorts, startHttpHarness } from './http-harness.ts';
 import { referenceOverHttp } from './reference-over-http.ts';
 import { dockerEngine, imageTarget } from './container-target.ts';
+import { postgresAvailability } from './postgres-cluster.ts';
 import { processTarget } from './process-target.ts';
 
 export type TargetSpec =
   | { kind: 'in-process'; variant?: string }
-  | { kind: 'http'; variant?: string; replicas?: number }
+  /** store: where the replicas keep their state ('postgres', a postgres:// URL, or 'file'; replicas default to 'postgres') */
+  | { kind: 'http'; variant?: string; replicas?: number; store?: string }
   /** executionLayer: where a gate without a handshake's execution_layer_url has its Execution Layer (the proxy forwards there) */
   | { kind: 'url'; url: string; harnessHost: string; harnessPort: number; executionLayer?: string }
-  | { kind: 'image'; image: string; replicas?: number }
+  | { kind: 'image'; image: string; replicas?: number; store?: string }
   /** a gate the harness starts from a command line (run with sh -c), on free ports and a fresh data directory */
   | { kind: 'command'; command: string; cwd?: string; env?: Record<string, string> }
   /** a gate reached by a user's adapter module (harness/drivers/plugin-driver.ts): a library, a CLI; module is an absolute path */
@@ -72,7 +74,14 @@ export async function openTarget(spec: TargetSpec): Promise<OpenTarget> {
       if (spec.variant && !appliesOverHttp((await variantTarget(spec.variant)).variation)) {
         throw new TargetError(`the variant "${spec.variant}" replaces a store and exists only in-process`, 'test it without --over http');
       }
-      const opened = await referenceOverHttp(harness, spec.variant, spec.replicas ?? 1);
+      const replicas = spec.replicas ?? 1;
+      const store = spec.store ?? (replicas > 1 ? 'postgres' : 'file');
+      if (store === 'file' && replicas > 1) throw new TargetError('replicas of the reference share their state through PostgreSQL', 'pass --store postgres (a throw-away cluster) or --store postgres://… (your server), or run one replica');
+      if (store === 'postgres') {
+        const available = postgresAvailability();
+        if (!available.ok) throw new TargetError(`--store postgres needs a PostgreSQL server: ${available.reason}`, 'install PostgreSQL\'s server binaries (Debian: apt-get install postgresql), or pass --store postgres://USER@HOST:PORT/DB of a server the harness may create databases on');
+      }
+      const opened = await referenceOverHttp(harness, spec.variant, replicas, store);
       return { harness, makeDriver: opened.makeDriver, close: opened.close };
     }
     case 'command': {
@@ -82,7 +91,13 @@ export async function openTarget(spec: TargetSpec): Promise<OpenTarget> {
     case 'image': {
       const engine = await dockerEngine();
       if (!engine.ok) throw new TargetError(`--image needs a Docker engine: ${engine.reason}`, 'start a Docker engine (or point DOCKER_HOST at one), or test without --image');
-      const container = await imageTarget(harness, spec.image, spec.replicas ?? 1);
+      const replicas = spec.replicas ?? 1;
+      const store = spec.store ?? (replicas > 1 ? 'postgres' : 'file');
+      if (store === 'postgres') {
+        const available = postgresAvailability();
+        if (!available.ok) throw new TargetError(`--store postgres needs a PostgreSQL server: ${available.reason}`, 'install PostgreSQL\'s server binaries (Debian: apt-get install postgresql), or pass --store postgres://USER@HOST:PORT/DB');
+      }
+      const container = await imageTarget(harness, spec.image, replicas, store);
       return { harness, makeDriver: container.makeDriver, logs: container.logs, ...(container.imageDigest ? { digest: container.imageDigest } : {}), close: container.close };
     }
     case 'driver': {
@@ -149,7 +164,7 @@ export function describeTarget(spec: TargetSpec): string {
     case 'in-process':
       return `${name} (in-process)`;
     case 'http':
-      return `${name} (failclosed serve, over HTTP${spec.replicas && spec.replicas > 1 ? `, ${spec.replicas} replicas` : ''})`;
+      return `${name} (failclosed serve, over HTTP${spec.replicas && spec.replicas > 1 ? `, ${spec.replicas} replicas` : ''}${(spec.store ?? (spec.replicas && spec.replicas > 1 ? 'postgres' : 'file')) !== 'file' ? ', on PostgreSQL' : ''})`;
     case 'url':
       return `the gate at ${spec.url}`;
     case 'image':

@@ -3,6 +3,9 @@
  * environment the driver hands it, keeping nothing durable of its own. Planted-bug variants pass
  * their own Gate or Execution Layer subclasses, or replace a store.
  */
+import type { Clock } from './clock.ts';
+import type { ClaimStore } from './stores/claim-store.ts';
+import type { PostgresDatabase } from './stores/postgres/postgres-stores.ts';
 import type { JsonValue } from '../model/profile/canonical-json.ts';
 import type { InProcessEnvironment, InProcessSystem, InProcessTarget } from '../conformance/in-process-target.ts';
 import type { InProcessOptions } from './in-process.ts';
@@ -16,6 +19,11 @@ export type ReferenceVariation = Pick<InProcessOptions, 'makeGate' | 'makeExecut
   nonces?: (env: InProcessEnvironment) => InProcessOptions['nonces'];
   approvals?: (env: InProcessEnvironment) => InProcessOptions['approvals'];
   audit?: (env: InProcessEnvironment) => InProcessOptions['audit'];
+  /**
+   * replaces the reference's nonce store on PostgreSQL (`failclosed serve --store postgres://…`):
+   * a bug of how replicas share claims, absent in-process (which has no database)
+   */
+  postgresNonces?: (db: PostgresDatabase, clock: Clock) => ClaimStore;
 };
 
 /** An in-process target that also says how it varies from the reference (for other wirings). */

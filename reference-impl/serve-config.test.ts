@@ -15,6 +15,16 @@ describe('serve configuration', () => {
     expect(config.dataDir).toBe('/srv/failclosed-data');
     expect(config.replayWindowSec).toBeGreaterThanOrEqual(config.acceptanceWindowSec);
     expect(DEFAULT_SERVE_CONFIG.controlPlane.url).toBeNull();
+    // The embedded file stores by default: `npx failclosed serve` needs no database.
+    expect(config.store).toEqual({ url: null, chain: 'gate' });
+  });
+
+  it('puts the state in PostgreSQL when given a postgres:// URL (--store, FAILCLOSED_STORE_URL), each replica on its own chain', () => {
+    expect(parseServeConfig('{"store":{"url":"postgresql://u@db:5432/gate","chain":"r-1"}}').store).toEqual({ url: 'postgresql://u@db:5432/gate', chain: 'r-1' });
+    expect(parseServeConfig('{"store":{"url":"file"}}').store.url).toBeNull();
+    expect(loadServeConfig(undefined, { FAILCLOSED_STORE_URL: 'postgres://u@127.0.0.1:5433/g', FAILCLOSED_AUDIT_CHAIN: 'replica-2' }).store).toEqual({ url: 'postgres://u@127.0.0.1:5433/g', chain: 'replica-2' });
+    expect(() => parseServeConfig('{"store":{"url":"http://127.0.0.1:9"}}')).toThrow(/store.url must be a postgres:\/\/ URL/);
+    expect(() => parseServeConfig('{"store":{"chain":"a b"}}')).toThrow(/store.chain must be/);
   });
 
   it('resolves paths against the configuration file and keeps given values', () => {

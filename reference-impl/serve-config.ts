@@ -32,10 +32,12 @@ export interface ServeConfig {
   /** where the embedded Execution Layer reports effects: a file (default <dataDir>/effects.ndjson) or a URL */
   effects: { file: string | null; url: string | null };
   /**
-   * Replicas sharing one nonce store: the primary serves its journal on servePort; the others
-   * set url to it (and reach the primary's Execution Layer as an external one).
+   * Where the durable state lives. url null: the embedded file stores under dataDir (the default,
+   * one process). url postgres://…: nonce claims, consumed approvals, the audit log and effects
+   * (when no effect sink URL is given) in that PostgreSQL database, so that N replicas share them;
+   * chain: the name of this replica's audit chain there (each replica writes and exports its own).
    */
-  nonceStore: { url: string | null; servePort: number | null };
+  store: { url: string | null; chain: string };
   /** identity keys given inline (instead of a registry file) */
   identityKeys: IdentityKey[] | null;
   /** fsync before acknowledging (turn off only for throwaway benchmarks) */
@@ -64,7 +66,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   controlPlane: { url: null, trustedKeys: null },
   executionLayer: { url: null, via: null },
   effects: { file: null, url: null },
-  nonceStore: { url: null, servePort: null },
+  store: { url: null, chain: 'gate' },
   identityKeys: null,
   fsync: true,
   groupCommit: true,
@@ -94,6 +96,19 @@ function url(v: Json | undefined, where: string): string {
   } catch {
     throw new ConfigError(`${where} must be an http(s) URL`);
   }
+  return s;
+}
+/** A PostgreSQL URL (postgres:// or postgresql://), or "file" (the embedded file stores: null). */
+function storeUrl(v: Json | undefined, where: string): string | null {
+  const s = text(v, where);
+  if (s === 'file') return null;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(s);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')) throw new ConfigError(`${where} must be a postgres:// URL (or "file" for the embedded file stores)`);
   return s;
 }
 function only(obj: { [k: string]: Json }, allowed: string[], where: string): void {
@@ -154,12 +169,14 @@ export function parseServeConfig(source: string, baseDir = process.cwd()): Serve
     if (doc.executionLayer.via != null) c.executionLayer.via = url(doc.executionLayer.via, 'executionLayer.via');
     if (c.executionLayer.url && c.executionLayer.via) throw new ConfigError('executionLayer takes a url (external) or a via (route to the embedded one), not both');
   }
-  if (doc.nonceStore !== undefined) {
-    if (!isObject(doc.nonceStore)) throw new ConfigError('nonceStore must be an object');
-    only(doc.nonceStore, ['url', 'servePort'], 'nonceStore.');
-    if (doc.nonceStore.url != null) c.nonceStore.url = url(doc.nonceStore.url, 'nonceStore.url');
-    if (doc.nonceStore.servePort != null) c.nonceStore.servePort = int(doc.nonceStore.servePort, 'nonceStore.servePort', 0, 65535);
-    if (c.nonceStore.url && c.nonceStore.servePort !== null) throw new ConfigError('nonceStore takes a url (use a shared store) or a servePort (share this one), not both');
+  if (doc.store !== undefined) {
+    if (!isObject(doc.store)) throw new ConfigError('store must be an object');
+    only(doc.store, ['url', 'chain'], 'store.');
+    if (doc.store.url != null) c.store.url = storeUrl(doc.store.url, 'store.url');
+    if (doc.store.chain != null) {
+      c.store.chain = text(doc.store.chain, 'store.chain');
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(c.store.chain)) throw new ConfigError('store.chain must be 1 to 64 letters, digits, ".", "_" or "-"');
+    }
   }
   if (doc.identityKeys != null) {
     if (!Array.isArray(doc.identityKeys)) throw new ConfigError('identityKeys must be an array');
@@ -227,9 +244,12 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): Record<string, un
   if (get('FAILCLOSED_EXECUTION_LAYER_URL')) {
     overlay.executionLayer = get('FAILCLOSED_EXECUTION_LAYER_EXTERNAL') === '1' ? { url: get('FAILCLOSED_EXECUTION_LAYER_URL') } : { via: get('FAILCLOSED_EXECUTION_LAYER_URL') };
   }
-  // The reference's own way for replicas to share one nonce store (not part of the contract).
-  if (get('FAILCLOSED_NONCE_STORE_URL')) overlay.nonceStore = { url: get('FAILCLOSED_NONCE_STORE_URL') };
-  if (int('FAILCLOSED_NONCE_STORE_LISTEN_PORT') !== undefined) overlay.nonceStore = { servePort: int('FAILCLOSED_NONCE_STORE_LISTEN_PORT') };
+  // The reference's own settings (not part of the contract): replicas share their state through a
+  // PostgreSQL database, each writing its own audit chain.
+  const store: Record<string, string> = {};
+  if (get('FAILCLOSED_STORE_URL')) store.url = get('FAILCLOSED_STORE_URL')!;
+  if (get('FAILCLOSED_AUDIT_CHAIN')) store.chain = get('FAILCLOSED_AUDIT_CHAIN')!;
+  if (Object.keys(store).length > 0) overlay.store = store;
   if (get('FAILCLOSED_EFFECT_SINK_URL')) overlay.effects = { url: get('FAILCLOSED_EFFECT_SINK_URL') };
   const identity = json('FAILCLOSED_IDENTITY_KEYS') as { keys?: unknown } | undefined;
   if (identity !== undefined) overlay.identityKeys = identity?.keys ?? identity;

@@ -32,15 +32,14 @@ import type { ServeConfig } from './serve-config.ts';
 import { FileJournalClaimStore } from './stores/file-journal-claim-store.ts';
 import { FaultyClaimStore } from './stores/faulty-claim-store.ts';
 import type { ClaimStore } from './stores/claim-store.ts';
-import { HttpClaimStore } from './stores/http-claim-store.ts';
-import { createClaimStoreServer } from './http/claim-store-server.ts';
+import { PostgresAuditLog, PostgresClaimStore, PostgresDatabase, PostgresEffectSink, redactedUrl, resetPostgres } from './stores/postgres/postgres-stores.ts';
 import { FaultyAuditLog } from './audit/faulty-audit-log.ts';
 import type { ExecutionLinkFault } from './gate/faulty-execution-link.ts';
 import { EXECUTION_LINK_FAULTS, FaultyExecutionLink, isExecutionLinkFault } from './gate/faulty-execution-link.ts';
 import type { ControlChannel } from './http/control-channel.ts';
 
 export interface RunningReference {
-  urls: { gate: string; controlPlane: string | null; executionLayer: string | null; nonceStore?: string };
+  urls: { gate: string; controlPlane: string | null; executionLayer: string | null };
   controlPlaneKeys: TrustedKey[];
   identityKeys: readonly IdentityKey[];
   paths: { dataDir: string; audit: string; spool: string; nonces: string; approvals: string; effects: string | null; policy: string | null; identityKeys: string; demoClientKey: string | null };
@@ -99,25 +98,38 @@ class ReferenceRuntime {
     const { config, paths, clock } = this;
     const closers: (() => Promise<void>)[] = [];
     try {
+      // On PostgreSQL, one pool serves every store of this replica; a restart opens a new one.
+      let db: PostgresDatabase | undefined;
+      if (config.store.url) {
+        const opened = await PostgresDatabase.open(config.store.url, { clock });
+        closers.push(() => opened.close());
+        db = opened;
+      }
+      this.db = db;
       if (!config.executionLayer.url) {
-        const approvals = await FileJournalClaimStore.open(paths.approvals, { clock, fsync: config.fsync, groupCommit: config.groupCommit });
+        const approvals = db ? new PostgresClaimStore(db, 'approvals', clock) : await FileJournalClaimStore.open(paths.approvals, { clock, fsync: config.fsync, groupCommit: config.groupCommit });
         closers.push(() => approvals.close());
-        const sink: EffectSink = config.effects.url ? new UrlEffectSink(config.effects.url) : await FileEffectSink.open(paths.effects!, { groupCommit: config.groupCommit });
+        const sink: EffectSink = config.effects.url
+          ? new UrlEffectSink(config.effects.url)
+          : db
+            ? new PostgresEffectSink(db)
+            : await FileEffectSink.open(paths.effects!, { groupCommit: config.groupCommit });
         closers.push(() => sink.close());
         const elOptions = { trustedKeys: [...this.trustedKeys()], approvals, sink, clock };
         this.executionLayer = this.variation.makeExecutionLayer ? this.variation.makeExecutionLayer(elOptions) : new ExecutionLayer(elOptions);
       }
       let nonces: ClaimStore;
-      if (config.nonceStore.url) {
-        nonces = new HttpClaimStore(config.nonceStore.url);
+      if (db) {
+        nonces = this.variation.postgresNonces ? this.variation.postgresNonces(db, clock) : new PostgresClaimStore(db, 'nonces', clock);
+        const store = nonces;
+        closers.push(() => store.close());
       } else {
         const journal = await FileJournalClaimStore.open(paths.nonces, { clock, fsync: config.fsync, groupCommit: config.groupCommit });
         closers.push(() => journal.close());
         nonces = journal;
       }
-      this.sharedNonces = nonces;
       this.nonces = new FaultyClaimStore(nonces, { mode: this.nonceMode });
-      const audit = await FileAuditLog.open(paths.audit, { clock, fsync: config.fsync, groupCommit: config.groupCommit });
+      const audit = db ? await PostgresAuditLog.open(db, config.store.chain, { clock }) : await FileAuditLog.open(paths.audit, { clock, fsync: config.fsync, groupCommit: config.groupCommit });
       closers.push(() => audit.close());
       this.audit = new FaultyAuditLog(audit, { mode: this.auditMode });
       const spool = await FileAuditSpool.open(paths.spool, { fsync: config.fsync, groupCommit: config.groupCommit });
@@ -153,8 +165,8 @@ class ReferenceRuntime {
   }
 
   embeddedControlPlaneUrl: string | undefined;
-  /** the nonce store itself, without this replica's injected faults (what other replicas share) */
-  sharedNonces!: ClaimStore;
+  /** the PostgreSQL database this generation's stores use, if any */
+  private db: PostgresDatabase | undefined;
 
   async close(): Promise<void> {
     await Promise.allSettled(this.closers.map((close) => close()));
@@ -174,8 +186,11 @@ class ReferenceRuntime {
   async reset(): Promise<void> {
     this.gate.halt();
     await this.gate.drain();
+    // Shared state in PostgreSQL: every claim, approval and effect, and this replica's chain (the
+    // harness resets every replica, one after the other, before it sends anything).
+    if (this.db) await resetPostgres(this.db, this.config.store.chain);
     await this.close();
-    for (const file of [this.paths.nonces, this.paths.approvals, this.paths.audit, this.paths.spool, this.paths.effects]) {
+    for (const file of this.db ? [this.paths.spool] : [this.paths.nonces, this.paths.approvals, this.paths.audit, this.paths.spool, this.paths.effects]) {
       if (file) rmSync(file, { force: true });
     }
     this.nonceMode = 'healthy';
@@ -202,7 +217,7 @@ class ReferenceRuntime {
 const CHANNEL_FAULTS = ['nonce-store-down', 'nonce-store-unconfirmed', 'audit-down'] as const;
 
 /** How a planted-bug variant builds its Gate or Execution Layer (tests of the suite only). */
-export type ServeVariation = Pick<ReferenceVariation, 'makeGate' | 'makeExecutionLayer'>;
+export type ServeVariation = Pick<ReferenceVariation, 'makeGate' | 'makeExecutionLayer' | 'postgresNonces'>;
 
 export async function startReference(config: ServeConfig, variation: ServeVariation = {}): Promise<RunningReference> {
   mkdirSync(config.dataDir, { recursive: true });
@@ -212,11 +227,17 @@ export async function startReference(config: ServeConfig, variation: ServeVariat
     spool: join(config.dataDir, 'audit-spool.ndjson'),
     nonces: join(config.dataDir, 'nonces.journal'),
     approvals: join(config.dataDir, 'approvals.journal'),
-    effects: config.effects.url ? null : (config.effects.file ?? join(config.dataDir, 'effects.ndjson')),
+    effects: config.effects.url ? null : config.store.url ? 'PostgreSQL table effects' : (config.effects.file ?? join(config.dataDir, 'effects.ndjson')),
     policy: null,
     identityKeys: config.identityKeys ? '(inline)' : (config.identityKeysFile ?? join(config.dataDir, 'identity-keys.json')),
     demoClientKey: null,
   };
+  if (config.store.url) {
+    const where = redactedUrl(config.store.url);
+    paths.audit = `${where} (chain "${config.store.chain}")`;
+    paths.nonces = `${where} (nonce_claims)`;
+    paths.approvals = `${where} (consumed_approvals)`;
+  }
 
   let identityKeys: () => readonly IdentityKey[];
   if (config.identityKeys) {
@@ -281,11 +302,6 @@ export async function startReference(config: ServeConfig, variation: ServeVariat
     }
 
     await runtime.open();
-    if (config.nonceStore.servePort !== null) {
-      const server = createClaimStoreServer(() => runtime.sharedNonces);
-      servers.push(server);
-      urls.nonceStore = await listen(server, config.host, config.nonceStore.servePort);
-    }
     const faults = [...CHANNEL_FAULTS, ...(ownExecutionFaults ? EXECUTION_LINK_FAULTS : [])];
     const channel: ControlChannel | undefined = config.conformanceChannel
       ? {

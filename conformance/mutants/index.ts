@@ -34,6 +34,8 @@ import { gateTrustsInternalHeader } from './gate-trusts-internal-header.ts';
 import { keyAcceptedForAnotherIdentity } from './key-accepted-for-another-identity.ts';
 import { replayAnsweredFromCache } from './replay-answered-from-cache.ts';
 import { replicaClaimCache } from './replica-claim-cache.ts';
+import { postgresClaimReadThenInsert } from './postgres-claim-read-then-insert.ts';
+import { postgresClaimInIntentTransaction } from './postgres-claim-in-intent-transaction.ts';
 import { traceIdReusedForIdenticalBytes } from './trace-id-reused-for-identical-bytes.ts';
 import { lateAllowExecuted } from './late-allow-executed.ts';
 import { executionTimeoutAsUnavailable } from './execution-timeout-as-unavailable.ts';
@@ -80,6 +82,8 @@ export const MUTANTS: Mutant[] = [
   traceIdReusedForIdenticalBytes,
   replayAnsweredFromCache,
   replicaClaimCache,
+  postgresClaimReadThenInsert,
+  postgresClaimInIntentTransaction,
   lateAllowExecuted,
   executionTimeoutAsUnavailable,
   executionRetried,

@@ -178,6 +178,12 @@ export function targetSpecOf(values: Record<string, string | boolean | string[] 
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > 8) return `--replicas must be a whole number from 1 to 8, not "${String(values.replicas)}"`;
     if (typeof values.image !== 'string' && values.over !== 'http') return '--replicas goes with --image or --over http (a running --target is one gate)';
   }
+  let store: string | undefined;
+  if (values.store !== undefined) {
+    store = String(values.store);
+    if (store !== 'postgres' && store !== 'file' && !/^postgres(ql)?:\/\/\S+$/.test(store)) return `--store must be postgres, file or a postgres:// URL, not "${store}"`;
+    if (typeof values.image !== 'string' && values.over !== 'http') return '--store goes with --over http or --image (the reference the harness starts)';
+  }
   if (typeof values.command === 'string') {
     if (typeof values.target === 'string' || typeof values.image === 'string' || variant || values.over !== undefined || replicas) return '--command takes neither --target, --image, --variant, --over nor --replicas';
     if (values.command.trim() === '') return '--command needs the command line that starts the gate';
@@ -200,7 +206,7 @@ export function targetSpecOf(values: Record<string, string | boolean | string[] 
   if (values['driver-options'] !== undefined) return '--driver-options goes with --driver';
   if (typeof values.image === 'string') {
     if (typeof values.target === 'string' || variant || values.over !== undefined) return '--image takes neither --target, --variant nor --over';
-    return { kind: 'image', image: values.image, ...(replicas ? { replicas } : {}) };
+    return { kind: 'image', image: values.image, ...(replicas ? { replicas } : {}), ...(store ? { store } : {}) };
   }
   if (typeof values.target === 'string') {
     if (variant || values.over !== undefined) return '--target names a running gate: it takes neither --variant nor --over';
@@ -235,7 +241,7 @@ export function targetSpecOf(values: Record<string, string | boolean | string[] 
   if (values['execution-layer'] !== undefined) return '--execution-layer goes with --target';
   const over = values.over === undefined ? 'in-process' : String(values.over);
   if (over !== 'in-process' && over !== 'http') return `--over must be in-process or http, not "${over}"`;
-  if (over === 'http') return { kind: 'http', ...(variant ? { variant } : {}), ...(replicas ? { replicas } : {}) };
+  if (over === 'http') return { kind: 'http', ...(variant ? { variant } : {}), ...(replicas ? { replicas } : {}), ...(store ? { store } : {}) };
   return { kind: 'in-process', ...(variant ? { variant } : {}) };
 }
 
@@ -243,7 +249,7 @@ export const runCommand: CommandSpec = {
   name: 'run',
   summary: 'run the conformance suite (default: the embedded reference, in-process)',
   usage:
-    'failclosed run [--target URL [--harness-port N] [--execution-layer URL] | --command CMD [--cwd DIR] | --image IMAGE [--replicas N] | --over in-process|http [--replicas N]] [--level core|full] [--profile quick|standard|thorough] [--seed N] [--runs N] [--budget SECONDS] [--parallel N] [--shard i/n] [--report DIR] [--json FILE] [--variant ID] [--driver FILE [--driver-options JSON]] [--commands FILE]… [--invariants FILE]…',
+    'failclosed run [--target URL [--harness-port N] [--execution-layer URL] | --command CMD [--cwd DIR] | --image IMAGE [--replicas N] [--store S] | --over in-process|http [--replicas N] [--store S]] [--level core|full] [--profile quick|standard|thorough] [--seed N] [--runs N] [--budget SECONDS] [--parallel N] [--shard i/n] [--report DIR] [--json FILE] [--variant ID] [--driver FILE [--driver-options JSON]] [--commands FILE]… [--invariants FILE]…',
   details: [
     `--level LEVEL    the conformance level to certify (default ${DEFAULT_LEVEL}):`,
     ...LEVELS.map((l) => `                   ${l.padEnd(5)} ${LEVEL_SUMMARY[l]}`),
@@ -283,6 +289,10 @@ export const runCommand: CommandSpec = {
     '                 through the contract\'s environment; crashes are container restarts; needs Docker',
     '--replicas N     with --image or --over http: N instances of the gate sharing the system\'s own',
     '                 stores; requests (concurrent duplicates included) are spread over all of them',
+    '--store S        where the reference (--over http, or an image of it) keeps its state: postgres',
+    '                 (a throw-away PostgreSQL cluster the harness starts; the default with replicas),',
+    '                 a postgres://… URL of your server (the harness creates and drops a database on',
+    '                 it), or file (one process only)',
     '--over WIRING    without --target: the embedded reference in-process (default) or over http',
     '                 (its own `failclosed serve` process, configured through the contract)',
     '--variant ID     test a planted-bug variant of the reference instead (see failclosed mutants)',
@@ -318,6 +328,7 @@ export const runCommand: CommandSpec = {
     command: { type: 'string' },
     cwd: { type: 'string' },
     replicas: { type: 'string' },
+    store: { type: 'string' },
     'harness-port': { type: 'string' },
     'harness-host': { type: 'string' },
     'execution-layer': { type: 'string' },

@@ -8,12 +8,17 @@ import type { CommandSpec } from './command.ts';
 export const serveCommand: CommandSpec = {
   name: 'serve',
   summary: 'run the reference Gate, Control Plane and Execution Layer over HTTP',
-  usage: 'failclosed serve [--config FILE]',
+  usage: 'failclosed serve [--config FILE] [--store postgres://…]',
   details: [
     '--config FILE   a JSON configuration (every field optional); FAILCLOSED_* environment',
     '                variables of the contract (conformance/contract/CONTRACT.md) override it.',
     '                Defaults: loopback only, gate :8700, control plane :8701, execution layer',
     '                :8702, a default-deny policy with one demo rule. See reference-impl/README.md.',
+    '--store URL     where the durable state lives: a postgres:// URL (or FAILCLOSED_STORE_URL) puts',
+    '                nonce claims, approvals, the audit log and effects in that database, so that',
+    '                N replicas of `serve` share them (each writes its own audit chain, named by',
+    '                FAILCLOSED_AUDIT_CHAIN, default "gate"); "file" (the default): files in the data',
+    '                folder, one process.',
     '',
     'Data: the durable state (nonce and approval journals, lock files, audit log, effects, keys)',
     "lives in ./failclosed-data, in the current directory, unless FAILCLOSED_DATA_DIR or the file's",
@@ -24,11 +29,12 @@ export const serveCommand: CommandSpec = {
     'Prints its endpoints, key ids and where audit and effects go; stops cleanly on SIGINT/SIGTERM.',
     'Exit status: 0 after a clean stop, 2 on a usage or configuration error, 1 if it cannot start.',
   ],
-  options: { config: { type: 'string' }, variant: { type: 'string' } },
+  options: { config: { type: 'string' }, variant: { type: 'string' }, store: { type: 'string' } },
   async run(values, io) {
     let config;
     try {
-      config = loadServeConfig(values.config as string | undefined, process.env);
+      const env = typeof values.store === 'string' ? { ...process.env, FAILCLOSED_STORE_URL: values.store } : process.env;
+      config = loadServeConfig(values.config as string | undefined, env);
     } catch (error) {
       if (error instanceof ConfigError) return io.fail(`bad configuration: ${error.message}`, 'correct it (the fields are in reference-impl/README.md; FAILCLOSED_* variables override the file)');
       throw error;
@@ -57,7 +63,7 @@ export const serveCommand: CommandSpec = {
           1,
         );
       }
-      return io.fail(`cannot start: ${why}`, `check the data folder ${config.dataDir} and the configuration`, 1);
+      return io.fail(`cannot start: ${why}`, config.store.url ? `check that PostgreSQL answers at the store URL, the data folder ${config.dataDir} and the configuration` : `check the data folder ${config.dataDir} and the configuration`, 1);
     }
     const lines = [
       'failclosed reference system is running',
@@ -70,8 +76,7 @@ export const serveCommand: CommandSpec = {
       ...(running.paths.policy ? [`  policy: ${running.paths.policy}`] : []),
       `  audit log: ${running.paths.audit}`,
       `  effects: ${running.paths.effects ?? config.effects.url}`,
-      `  nonces: ${config.nonceStore.url ? `shared, at ${config.nonceStore.url}` : running.paths.nonces}; approvals: ${running.paths.approvals}`,
-      ...(running.urls.nonceStore ? [`  nonce store      ${running.urls.nonceStore}   (shared with replicas: POST /v1/claims)`] : []),
+      `  nonces: ${running.paths.nonces}; approvals: ${running.paths.approvals}`,
       'ready',
       '',
     ];

@@ -134,6 +134,12 @@ export interface HttpDriverOptions {
   directExecutionUrl?: string;
   /** what to close with the driver (the harness services) */
   onClose?: () => Promise<void>;
+  /**
+   * Faults the harness plays itself, outside the gate, on the gate's real links (the TCP proxies
+   * between the reference's replicas and its database): played instead of the gate's own faults of
+   * the same name, so the suite judges the real failure, not a simulation of it.
+   */
+  harnessFaults?: Partial<Record<DriverFault, (active: boolean) => Promise<void>>>;
 }
 
 /**
@@ -166,6 +172,7 @@ export class HttpDriver implements Driver {
     if (options.directExecutionUrl) caps.add('direct-execution');
     else if (!options.hello?.execution_layer_url) caps.delete('direct-execution');
     if (options.crash) caps.add('crash-restart');
+    for (const fault of Object.keys(options.harnessFaults ?? {}) as DriverFault[]) caps.add(fault);
     // The audit export is part of the contract, not of the optional channel.
     caps.add('audit-export');
     this.own = caps;
@@ -295,6 +302,7 @@ export class HttpDriver implements Driver {
     this.gateFaults.clear();
     this.clockOffsetMs = 0;
     await this.proxyMode({ kind: 'pass' });
+    for (const heal of Object.values(this.options.harnessFaults ?? {})) await this.harnessFault(() => heal(false), 'heal');
     if (!this.own.has('reset')) return;
     await this.control('/failclosed/v1/reset', {});
     if (this.routeUnchecked() && !this.routeProbed) {
@@ -429,7 +437,10 @@ export class HttpDriver implements Driver {
 
   async setFault(fault: DriverFault, active: boolean): Promise<void> {
     this.guard();
-    if (this.proxyProvides(fault)) {
+    const played = this.options.harnessFaults?.[fault];
+    if (played) {
+      await this.harnessFault(() => played(active), `${active ? 'start' : 'heal'} ${fault}`);
+    } else if (this.proxyProvides(fault)) {
       const mode: ProxyMode =
         !active ? { kind: 'pass' as const }
         : fault === 'execution-partition' ? { kind: 'partition' as const }
@@ -445,6 +456,15 @@ export class HttpDriver implements Driver {
       throw new CapabilityMissing(fault);
     }
     this.track(fault, fault, active);
+  }
+
+  /** A fault the harness plays itself; if it cannot, the run is inconclusive. */
+  private async harnessFault(play: () => Promise<void>, what: string): Promise<void> {
+    try {
+      await play();
+    } catch (error) {
+      throw this.fail(new HarnessError(`the harness cannot ${what} on the gate's link to its database: ${(error as Error).message}`, 'nothing the gate did; run again, and if it repeats look for a port the harness could not take back', { cause: error }));
+    }
   }
 
   /** Switches the harness's proxy; a proxy that cannot (its port taken meanwhile) makes the run inconclusive. */

@@ -96,7 +96,7 @@ export class Denial extends Error {
 }
 
 /** What the Gate knows about the request so far, for its audit records. */
-interface Attribution {
+export interface Attribution {
   identity: string;
   request_hash: Digest;
   trace_id: string;
