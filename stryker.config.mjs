@@ -16,6 +16,7 @@ export default {
     // fault injection the harness drives (the nemeses' side), not decisions of the reference
     '!**/faulty-*.ts',
     '!**/test-support.ts',
+    '!**/audit-test-entries.ts',
     '!**/crash-fixture.ts',
     // not reachable in-process: the PostgreSQL stores are judged by the HTTP configuration
     '!reference-impl/stores/postgres/**',
