@@ -12,4 +12,9 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 const { main } = await import('../harness/cli/main.ts');
-guard.settled(await main(process.argv.slice(2)));
+const status = await main(process.argv.slice(2));
+guard.settled(status);
+// Every command awaits all it does (reports written, systems stopped, servers closed on a signal),
+// so the process ends here. Left to drain, it sometimes spun at 100% CPU in Node's own teardown
+// after the verdict, never exiting (seen with `run --command`, a child exited but not yet reaped).
+process.exit(status);
