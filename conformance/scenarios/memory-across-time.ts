@@ -113,7 +113,8 @@ export async function replayAfterClockJump(ctx: RunContext, jump: NonceJump, tag
     const until = nonceRememberedUntil(request.timestamp, g0, w);
     const offsetMs = await moveClock(ctx, forwardSec);
     if (restart) await ctx.crashAndRestart();
-    await replayAt(ctx, request, offsetMs, `replay of ${request.request_id} at +${forwardSec}s`, tag, until);
+    const moved = canMove ? `at +${forwardSec}s` : `at once (the clock cannot be moved here, so not the +${jump.forwardSec}s drawn)`;
+    await replayAt(ctx, request, offsetMs, `replay of ${request.request_id} ${moved}`, tag, until);
     if (jump.back && canMove) {
       await moveClock(ctx, 0);
       await replayAt(ctx, request, 0, `replay of ${request.request_id} with the clock back at +0s`, tag, until);
