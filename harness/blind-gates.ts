@@ -15,7 +15,7 @@ import type { TargetSpec } from './targets.ts';
 const ROOT = fileURLToPath(new URL('../blind-gates/', import.meta.url));
 
 export interface BlindGate {
-  id: 'gate-a' | 'gate-b';
+  id: 'gate-a' | 'gate-b' | 'gate-c';
   /** what it is, in a few words */
   summary: string;
   /** the command line, run in its folder */
@@ -65,6 +65,26 @@ export const BLIND_GATES: readonly BlindGate[] = [
       'el-trusts-header': 'the Execution Layer skips re-validation on x-gate-verified: 1',
       'claim-after-policy': 'the nonce is claimed only after the Control Plane allowed',
       'window-off-by-one': 'window edges exclusive instead of inclusive',
+    },
+  },
+  {
+    id: 'gate-c',
+    summary: 'no control channel, written from contract version 2, Gate and Execution Layer in one process, fsync\'d files',
+    command: 'node server.mjs',
+    cwd: `${ROOT}gate-c`,
+    level: 'core',
+    defects: {
+      'ts-round': 'reads now with Math.round instead of floor',
+      'trust-header': 'x-gate-verified: 1 skips authentication',
+      'idempotency-cache': 'answers a repeated request_id from a cache of earlier results',
+      'async-nonce': 'writes claims to disk in batches every 2 s',
+      'stringify-digest': 'digests JSON.stringify (client key order) instead of RFC 8785',
+      'late-allow': 'keeps the Control Plane exchange open and executes a late allow',
+      'exec-retry': 'retries the Execution Layer call once after a lost answer',
+      'async-audit': 'writes the final audit record 50 ms after answering',
+      'expiry-edge': 'treats an envelope as valid at expires_at',
+      'json-parse': 'JSON.parse as the reader (duplicate keys, lone surrogates)',
+      'nonce-ttl-60': 'forgets claims 60 s after claiming (judged at level full only: needs the clock moved)',
     },
   },
 ];

@@ -16,6 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const gateA = BLIND_GATES.find((g) => g.id === 'gate-a')!;
 const gateB = BLIND_GATES.find((g) => g.id === 'gate-b')!;
+const gateC = BLIND_GATES.find((g) => g.id === 'gate-c')!;
 
 describe('gates the harness starts from a command line', () => {
   it('blind gate A (with the control channel) is compliant at level full: no false alarm', { timeout: 240_000 }, async () => {
@@ -36,6 +37,14 @@ describe('gates the harness starts from a command line', () => {
     expect(needs.has('direct-execution')).toBe(false);
     expect(report.invariants['INV-6']).toBe('held');
     expect(report.campaign.windows).toBe('continuous');
+  });
+
+  it('blind gate C (written from contract version 2, no control channel) is compliant at level core', { timeout: 240_000 }, async () => {
+    const report = await runBlindGate(gateC, { profile: PROFILES.quick, seed: 12 });
+    expect(report.reasons).toEqual([]);
+    expect(report.verdict).toBe('compliant');
+    expect(report.level).toMatchObject({ requested: 'core', met: true });
+    expect(report.counts.contractFindings).toBe(0);
   });
 
   it('a planted defect of a blind gate is caught the same way (gate A answering replays from a cache)', { timeout: 240_000 }, async () => {
