@@ -23,6 +23,9 @@ import { targetSpecOf } from './cli/run-command.ts';
 import { postgresAvailability } from './postgres-cluster.ts';
 import type { TargetSpec } from './targets.ts';
 
+/** CI installs Docker, PostgreSQL and Chromium (.ci/run): there a missing one fails these tests, never skips them. */
+const MAY_SKIP = !process.env.CI;
+
 const postgres = postgresAvailability();
 if (!postgres.ok) console.log(`http-target.test.ts: replicas over PostgreSQL SKIPPED — ${postgres.reason}`);
 
@@ -80,7 +83,7 @@ describe('the suite over HTTP', () => {
     }
   });
 
-  it.skipIf(!postgres.ok)('3 replicas over PostgreSQL (run --over http --replicas 3 --store postgres) are compliant; replicas each on their own files are caught replaying', { timeout: 180_000 }, async () => {
+  it.skipIf(MAY_SKIP && (!postgres.ok))('3 replicas over PostgreSQL (run --over http --replicas 3 --store postgres) are compliant; replicas each on their own files are caught replaying', { timeout: 180_000 }, async () => {
     const spec = targetSpecOf({ over: 'http', replicas: '3', store: 'postgres' });
     expect(spec).toEqual({ kind: 'http', replicas: 3, store: 'postgres' });
     const shared = await openTarget(spec as TargetSpec);
