@@ -11,7 +11,7 @@ import type { Answers, EnvelopeOptions, RequestFields } from '../model/concrete-
 import { concreteRequest, envelopeWindow } from '../model/concrete-scenario.ts';
 import { TEST_KEYS } from '../model/history-builder.ts';
 import type { DirectCallRun, GateRun, PriorHistory } from '../model/predict.ts';
-import { predictDirectCall, predictRequest } from '../model/predict.ts';
+import { predictDirectCall, predictionInput, predictRequest } from '../model/predict.ts';
 import type { JsonValue } from '../model/profile/canonical-json.ts';
 import { canonicalBytes } from '../model/profile/canonical-json.ts';
 import type { InvariantName } from '../model/invariants/plugins.ts';
@@ -19,9 +19,9 @@ import { digestJson } from '../model/profile/digest.ts';
 import { utf8Encode } from '../model/profile/encoding.ts';
 import type { ClientRequest } from '../model/profile/messages.ts';
 import { signEnvelope } from '../model/profile/messages.ts';
-import type { Question } from '../model/questions.ts';
+import type { Question, Scenario } from '../model/questions.ts';
 import { isHealthy } from '../model/questions.ts';
-import type { SystemMemory } from '../model/system-memory.ts';
+import type { ModelRequest, SystemMemory } from '../model/system-memory.ts';
 import { EMPTY_MEMORY, restart } from '../model/system-memory.ts';
 import type { MalformedForm, ScriptedControlPlane } from '../harness/control-plane/scripted-control-plane.ts';
 import type { HistoryRecorder } from '../harness/history-recorder.ts';
@@ -45,6 +45,15 @@ export class ConformanceFailure extends Error {
     super(message);
     this.name = 'ConformanceFailure';
   }
+}
+
+/**
+ * A step the system answered with a timeout the harness did not provoke (see
+ * RunContext.judgeRequest): not a failure. It ends the command it was part of; the run's history
+ * is judged as any run's, and the run cannot be compliant.
+ */
+export class StepNotObserved extends Error {
+  override name = 'StepNotObserved';
 }
 
 /** Faults each answer needs switched on inside the system. */
@@ -156,6 +165,12 @@ export class RunContext {
   readonly trail: string[] = [];
   steps = 0;
   effectsSeen = 0;
+  /**
+   * Steps the Gate answered with a timeout the harness did not provoke (CONTRACT.md section 4,
+   * "Deadlines the harness did not provoke"): explained by the model with that timeout, so not a
+   * failure — but the step did not observe what it meant to, so the run cannot be compliant.
+   */
+  readonly unprovokedTimeouts: string[] = [];
   /** safe denials with a code the contract does not allow there (CONTRACT.md section 10) */
   readonly contractFindings: { threat: Threat; message: string }[] = [];
   /** checked steps per threat: which threats this run really exercised */
@@ -237,6 +252,66 @@ export class RunContext {
     }
   }
 
+  /**
+   * Checks a request's answer like `check`, except for a timeout the harness did not provoke: the
+   * Gate answered CONTROL_PLANE_TIMEOUT or EXECUTION_UNCONFIRMED where the harness answered in time
+   * (a loaded machine, a gate's short deadline). When the model, given that timeout, predicts
+   * exactly what was observed, the step is recorded as unprovoked and the model's memory follows
+   * the timeout; anything else — an effect after a Control Plane timeout, a second effect — is
+   * judged as always. `effectsNow` counts this step's effects (it is asked again while a late one
+   * may land). Returns the run whose memory the next step starts from.
+   */
+  async judgeRequest(step: { label: string; tag: Tagged }, predicted: GateRun, observed: Answer, effectsNow: () => number): Promise<GateRun> {
+    let effects = effectsNow();
+    const m = mismatchOf(predicted, observed, effects);
+    const asked = m.wrongDecision || m.wrongCode || m.wrongEffects ? predictionInput(predicted) : undefined;
+    const candidates = asked ? unprovokedTimeoutRuns(asked.scenario as Answers, asked.memory, asked.request, observed) : [];
+    if (candidates.length > 0) {
+      const most = Math.max(...candidates.map((run) => run.outcome.effects.length));
+      // A call the Gate gave up on may still be running: let its effect land here, not in the next step.
+      if (effects < most) {
+        const settled = await effectsSettled(effectsNow, most);
+        this.effectsSeen += settled - effects;
+        effects = settled;
+      }
+      const alternative = explainingRun(candidates, observed, effects);
+      if (alternative) this.acceptUnprovokedTimeout(step.label, alternative, observed, effects);
+    }
+    this.check(step, predicted, observed, effects);
+    return predicted;
+  }
+
+  /**
+   * Copies of one request of which exactly one may execute: none executed, all but one were
+   * replays, and the one left timed out where the harness provoked nothing — explained by the model
+   * (see judgeRequest) from the first copy's prediction: recorded, and the command ends
+   * (StepNotObserved). Returns when that is not what happened: the caller then judges as always.
+   */
+  explainGroupTimeout(label: string, first: GateRun, answers: readonly Answer[], replays: number, effects: number): void {
+    if (answers.some((a) => a.status === 'executed') || replays !== answers.length - 1) return undefined;
+    const asked = predictionInput(first);
+    const timedOut = answers.find((a) => a.status === 'denied' && (a.code === 'CONTROL_PLANE_TIMEOUT' || a.code === 'EXECUTION_UNCONFIRMED'));
+    if (!asked || !timedOut) return undefined;
+    const alternative = explainingRun(unprovokedTimeoutRuns(asked.scenario as Answers, asked.memory, asked.request, timedOut), timedOut, effects);
+    if (!alternative) return undefined;
+    this.acceptUnprovokedTimeout(label, alternative, timedOut, effects);
+  }
+
+  /**
+   * Records a step explained by a timeout the harness did not provoke (see judgeRequest), and ends
+   * the command it belongs to: what follows in it was built on this step doing what it meant to
+   * (an approval used, a nonce executed), so it would test nothing — or blame the gate for the
+   * harness's own plan, e.g. an envelope of the timed-out request replayed straight to the
+   * Execution Layer, which rightly runs an approval no one used. The run's history is judged as any.
+   */
+  acceptUnprovokedTimeout(label: string, alternative: GateRun, observed: Answer, effects: number): never {
+    const line = `${label}: observed denied with ${observed.code}, ${effects} effect(s) — a timeout the harness did not provoke (it answered in time); the model with that timeout predicts the same: not a failure, but this step did not test what it meant to`;
+    this.trail.push(line);
+    this.unprovokedTimeouts.push(line);
+    this.modelPaths.push(modelPathOf(alternative));
+    throw new StepNotObserved(line);
+  }
+
   /** Compares one answer with the model's prediction; throws a ConformanceFailure naming what broke. */
   check(step: { label: string; tag: Tagged }, predicted: GateRun | DirectCallRun, observed: Answer, effects: number): void {
     this.exercise(step.tag.threat);
@@ -247,10 +322,7 @@ export class RunContext {
     const seen = observed.status === 'denied' ? `denied with ${observed.code ?? 'no code'}` : observed.status;
     const line = `${step.label}: expected ${expected}, ${o.effects.length} effect(s); observed ${seen}, ${effects} effect(s)`;
     this.trail.push(line);
-    const wrongDecision = observed.status !== 'indeterminate' && observed.status !== o.decision;
-    const wrongCode = observed.status === 'denied' && o.decision === 'denied' && !o.acceptableCodes.includes(observed.code as never);
-    // An indeterminate answer may or may not have executed: the effects decide (as in Jepsen).
-    const wrongEffects = effects !== o.effects.length;
+    const { wrongDecision, wrongCode, wrongEffects } = mismatchOf(predicted, observed, effects);
     if (wrongDecision || wrongEffects) throw new ConformanceFailure(step.tag.invariants, step.tag.threat, line);
     // Denied as it must be, nothing executed, but with a code of a check that did not fail: safe,
     // so no invariant broke — a finding against the contract (section 10) of its own kind. It is
@@ -328,13 +400,14 @@ export class RunContext {
           ? step.spell(request)
           : canonicalBytes(request);
     const signedIdentity = typeof request === 'string' ? identity : request.identity;
-    const predicted = predictRequest(step.answers as never, this.memory, {
+    const modelRequest: ModelRequest = {
       requestId: fields.request_id,
       identity: signedIdentity,
       action: fields.action,
       nonce: typeof request === 'string' ? fields.nonce : request.nonce,
       approvalId,
-    });
+    };
+    const predicted = predictRequest(step.answers as never, this.memory, modelRequest);
     this.controlPlane.answer({ answers: step.answers, approvalId, ...(step.envelope ? { envelope: step.envelope } : {}), ...(step.controlPlaneForm ? { malformed: step.controlPlaneForm } : {}) });
     const before = this.effectCount();
     const faults = faultsFor(step.answers);
@@ -353,8 +426,8 @@ export class RunContext {
     this.effectsSeen += effects;
     this.sent.push({ body, request: typeof request === 'string' ? undefined : request, answers: step.answers, approvalId, executed: observed.status === 'executed' });
     this.cover(predicted, 'gate');
-    this.check(step, predicted, observed, effects);
-    this.memory = predicted.outcome.memory;
+    const judged = await this.judgeRequest(step, predicted, observed, () => this.effectCount() - before);
+    this.memory = judged.outcome.memory;
     return true;
   }
 
@@ -372,13 +445,14 @@ export class RunContext {
     }
     const approvalId = this.unique('approval');
     const r = earlier.request;
-    const predicted = predictRequest(requestAnswers as never, this.memory, {
+    const modelRequest: ModelRequest = {
       requestId: r?.request_id ?? 'unparsed',
       identity: r?.identity ?? 'unknown',
       action: r?.action ?? ACTION,
       nonce: r?.nonce ?? 'unparsed',
       approvalId,
-    });
+    };
+    const predicted = predictRequest(requestAnswers as never, this.memory, modelRequest);
     this.controlPlane.answer({ answers: requestAnswers, approvalId });
     const before = this.effectCount();
     // The same value in another spelling is the same request: the signature covers its canonical form.
@@ -390,8 +464,8 @@ export class RunContext {
     this.effectsSeen += effects;
     this.cover(predicted, 'gate');
     const what = respell && r ? 're-spelt replay' : 'replay';
-    this.check({ label: `${what} of earlier request ${r?.request_id ?? '(unparsed body)'}`, tag }, predicted, observed, effects);
-    this.memory = predicted.outcome.memory;
+    const judged = await this.judgeRequest({ label: `${what} of earlier request ${r?.request_id ?? '(unparsed body)'}`, tag }, predicted, observed, () => this.effectCount() - before);
+    this.memory = judged.outcome.memory;
   }
 
   /** n identical copies of one valid request, all at once: exactly one may execute. */
@@ -428,6 +502,7 @@ export class RunContext {
     const line = `${n} concurrent copies of one valid request: expected 1 executed, ${n - 1} denied ${rest.outcome.acceptableCodes.join('/')}, 1 effect; observed ${executed} executed, ${replays} replay denials, ${effects} effect(s)`;
     this.trail.push(line);
     this.sent.push({ body, request, answers: {}, approvalId });
+    this.explainGroupTimeout(`${n} concurrent copies`, first, answers, replays, effects);
     if (executed !== 1 || replays !== n - 1 || effects !== 1) throw new ConformanceFailure(tag.invariants, tag.threat, line);
     this.memory = first.outcome.memory;
   }
@@ -500,7 +575,8 @@ export class RunContext {
     const request = concreteRequest({}, fields, this.nowSec(), w) as ClientRequest;
     const body = canonicalBytes(request);
     const approvalId = this.unique('approval');
-    const predicted = predictRequest(systemView as never, this.memory, { requestId: request.request_id, identity: request.identity, action: ACTION, nonce: request.nonce, approvalId });
+    const modelRequest: ModelRequest = { requestId: request.request_id, identity: request.identity, action: ACTION, nonce: request.nonce, approvalId };
+    const predicted = predictRequest(systemView as never, this.memory, modelRequest);
     this.controlPlane.answer({ answers: {}, approvalId });
     const before = this.effectCount();
     await this.driver.setClockOffset(offsetSec * 1000);
@@ -516,8 +592,8 @@ export class RunContext {
     this.effectsSeen += effects;
     this.sent.push({ body, request, answers: {}, approvalId });
     this.cover(predicted, 'gate');
-    this.check({ label: `valid request, system clock ${offsetSec >= 0 ? '+' : ''}${offsetSec}s`, tag }, predicted, observed, effects);
-    this.memory = predicted.outcome.memory;
+    const judged = await this.judgeRequest({ label: `valid request, system clock ${offsetSec >= 0 ? '+' : ''}${offsetSec}s`, tag }, predicted, observed, () => this.effectCount() - before);
+    this.memory = judged.outcome.memory;
   }
 
   /** A call straight to the Execution Layer, with the envelope the answers describe. */
@@ -567,4 +643,66 @@ export class RunContext {
     this.memory = predicted.outcome.memory;
     return true;
   }
+}
+
+/** How long a call the Gate gave up on may take to land its effect before the next step. */
+const LATE_EFFECT_WAIT_MS = 2000;
+
+/** `effectsNow()`, waiting (bounded) until it reaches `expected`. */
+export async function effectsSettled(effectsNow: () => number, expected: number): Promise<number> {
+  const deadline = Date.now() + LATE_EFFECT_WAIT_MS;
+  while (effectsNow() < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+  return effectsNow();
+}
+
+/** After a Control Plane timeout nothing may run; after an unconfirmed execution, at most its one effect. */
+export function unprovokedTimeoutExplains(alternative: GateRun, observed: Answer, effects: number): boolean {
+  const expected = alternative.outcome.effects.length;
+  return observed.code === 'EXECUTION_UNCONFIRMED' ? effects === 0 || effects === expected : effects === expected;
+}
+
+/** How an answer differs from a prediction (an indeterminate answer is judged by its effects alone, as in Jepsen). */
+function mismatchOf(predicted: GateRun | DirectCallRun, observed: Answer, effects: number): { wrongDecision: boolean; wrongCode: boolean; wrongEffects: boolean } {
+  const o = predicted.outcome;
+  return {
+    wrongDecision: observed.status !== 'indeterminate' && observed.status !== o.decision,
+    wrongCode: observed.status === 'denied' && o.decision === 'denied' && !o.acceptableCodes.includes(observed.code as never),
+    wrongEffects: effects !== o.effects.length,
+  };
+}
+
+/**
+ * The model's runs had the dependency been slower than the Gate's deadline, when the answer is
+ * that timeout and the step did not already provoke one: the Control Plane's answer replaced by
+ * `timeout`; or the Execution Layer's answer late — after it ran (`executionOutcome.unconfirmed`),
+ * or the call itself late, as when the Execution Layer's refusal of a used approval comes back too
+ * late (`executionLink.delayed`); or, for a call the Execution Layer must refuse (a tampered link),
+ * that refusal arriving late: nothing ran, the Gate cannot know. Only runs that deny with the
+ * observed code, or that refused at the Execution Layer with no effect; empty when the answer is
+ * no such timeout.
+ */
+export function unprovokedTimeoutRuns(answers: Answers, memory: SystemMemory, request: ModelRequest, observed: Answer): GateRun[] {
+  if (observed.status !== 'denied') return [];
+  const slower: Scenario[] = [];
+  const runs: GateRun[] = [];
+  if (observed.code === 'CONTROL_PLANE_TIMEOUT' && answers.controlPlane !== 'timeout' && answers.controlPlane !== 'lateAllow') {
+    slower.push({ ...(answers as Scenario), controlPlane: 'timeout' });
+  } else if (observed.code === 'EXECUTION_UNCONFIRMED') {
+    if ((answers.executionLink ?? 'up') === 'up' && (answers.executionOutcome ?? 'confirmed') === 'confirmed') {
+      slower.push({ ...(answers as Scenario), executionOutcome: 'unconfirmed' }, { ...(answers as Scenario), executionLink: 'delayed' });
+    }
+    const asIs = predictRequest(answers as Scenario, memory, request);
+    const dispatched = asIs.steps.some((s) => s.question === 'executionLink' && (s.answer === 'up' || s.answer === 'tampered'));
+    if (asIs.outcome.decision === 'denied' && asIs.outcome.effects.length === 0 && dispatched) runs.push(asIs);
+  }
+  for (const scenario of slower) {
+    const run = predictRequest(scenario, memory, request);
+    if (run.outcome.decision === 'denied' && run.outcome.acceptableCodes.includes(observed.code as never)) runs.unshift(run);
+  }
+  return runs;
+}
+
+/** The first of `runs` that explains what was observed (see unprovokedTimeoutExplains). */
+export function explainingRun(runs: readonly GateRun[], observed: Answer, effects: number): GateRun | undefined {
+  return runs.find((run) => unprovokedTimeoutExplains(run, observed, effects));
 }

@@ -40,12 +40,28 @@ export function memoryFor(prior: PriorHistory, request: ModelRequest = MODEL_REQ
 export type GateRun = ModelRun<GateOutcome>;
 export type DirectCallRun = ModelRun<DirectCallOutcome>;
 
+/** What each prediction was asked: kept beside the run, so a judge can ask the model again with one answer changed. */
+const ASKED = new WeakMap<GateRun, PredictionInput>();
+
+export interface PredictionInput {
+  scenario: Scenario;
+  memory: SystemMemory;
+  request: ModelRequest;
+}
+
 export function predictRequest(
   scenario: Scenario,
   memory: SystemMemory = EMPTY_MEMORY,
   request: ModelRequest = MODEL_REQUEST,
 ): GateRun {
-  return runScenario<GateOutcome>(gateMachine, { request, memory }, scenario);
+  const run = runScenario<GateOutcome>(gateMachine, { request, memory }, scenario);
+  ASKED.set(run, { scenario, memory, request });
+  return run;
+}
+
+/** The scenario, memory and request a run of `predictRequest` was predicted from. */
+export function predictionInput(run: GateRun): PredictionInput | undefined {
+  return ASKED.get(run);
 }
 
 export function predictDirectCall(

@@ -18,7 +18,7 @@ import type { HistoryRecorder } from '../../harness/history-recorder.ts';
 import { commandArbitraries } from '../commands/index.ts';
 import type { Driver } from '../driver.ts';
 import type { Profile } from '../profiles.ts';
-import { ConformanceFailure, RunContext } from '../run-context.ts';
+import { ConformanceFailure, RunContext, StepNotObserved } from '../run-context.ts';
 import type { Threat } from '../threats.ts';
 import type { RunBudget, StopReason } from './budget.ts';
 import { judgeHistory, snapshot } from './judge.ts';
@@ -123,8 +123,15 @@ export class CampaignTally {
   /** wrong-but-safe denial codes, one per distinct step (the first few kept in full) */
   readonly contractFindings: { threat: Threat; message: string }[] = [];
   contractFindingCount = 0;
+  /** steps answered with a timeout the harness did not provoke (the first few kept in full) */
+  unprovokedTimeoutCount = 0;
+  readonly unprovokedTimeouts: string[] = [];
 
   absorb(ctx: RunContext): void {
+    for (const line of ctx.unprovokedTimeouts) {
+      this.unprovokedTimeoutCount += 1;
+      if (this.unprovokedTimeouts.length < MAX_FINDINGS_KEPT) this.unprovokedTimeouts.push(line);
+    }
     for (const c of ctx.coverage) this.coverage.add(c);
     for (const [k, v] of ctx.notTested) this.notTested.set(k, v);
     for (const finding of ctx.contractFindings) {
@@ -325,7 +332,12 @@ export class Campaign {
         const ctx = await this.newContext(system);
         let judged: History | undefined;
         try {
-          await fc.asyncModelRun(() => ({ model: {}, real: ctx }), commands);
+          try {
+            await fc.asyncModelRun(() => ({ model: {}, real: ctx }), commands);
+          } catch (error) {
+            // A step answered with a timeout the harness did not provoke ends the run there; what it did is judged as any run's.
+            if (!(error instanceof StepNotObserved)) throw error;
+          }
           await judgeHistory(
             ctx,
             system.windows,

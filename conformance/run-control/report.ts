@@ -46,6 +46,8 @@ export interface RunReport {
   counts: {
     /** wrong-but-safe denial codes seen (contractFindings keeps the first few) */
     contractFindings: number;
+    /** steps answered with a timeout the harness did not provoke (unprovokedTimeouts keeps the first few): the run cannot be compliant */
+    unprovokedTimeouts: number;
     steps: number;
     /** the prelude (1) plus the random runs of the campaign */
     runs: number;
@@ -84,6 +86,8 @@ export interface RunReport {
   notTested: { scenario: string; needs: string }[];
   /** denials that were safe but carried a code the contract does not allow there (the first 20) */
   contractFindings: { threat: Threat; message: string }[];
+  /** the first (up to 20) steps answered with a timeout the harness did not provoke */
+  unprovokedTimeouts: string[];
   failure?: FailureReport;
   durationMs: number;
 }
@@ -154,6 +158,7 @@ export function buildRunReport(input: ReportInputs): RunReport {
     seed: input.seed,
     counts: {
       contractFindings: tally.contractFindingCount,
+      unprovokedTimeouts: tally.unprovokedTimeoutCount,
       steps: tally.steps,
       runs: tally.runs,
       randomRuns: tally.randomRuns,
@@ -171,6 +176,7 @@ export function buildRunReport(input: ReportInputs): RunReport {
     exercised: Object.fromEntries(tally.exercised),
     notTested: [...tally.notTested].map(([scenario, needs]) => ({ scenario, needs })),
     contractFindings: [...tally.contractFindings],
+    unprovokedTimeouts: [...tally.unprovokedTimeouts],
     ...(failure ? { failure } : {}),
     durationMs: input.durationMs,
   };

@@ -31,6 +31,9 @@ export interface TallyView {
   readonly exercised: ReadonlyMap<Threat, number>;
   readonly contractFindings: readonly { threat: Threat; message: string }[];
   readonly contractFindingCount: number;
+  /** steps answered with a timeout the harness did not provoke, and the first few of them */
+  readonly unprovokedTimeoutCount: number;
+  readonly unprovokedTimeouts: readonly string[];
   readonly steps: number;
   readonly effects: number;
   readonly runs: number;
@@ -153,6 +156,7 @@ export function levelOutcome(level: Level, input: FloorInputs): LevelOutcome {
     if (percent < profile.coverageFloor) reasons.push(`model coverage ${percent}% of what level ${level} reaches is below the floor of ${profile.coverageFloor}%`);
     if (tally.effects === 0) reasons.push('no effect was observed at all: the system never executed anything');
     if (input.unfinished) reasons.push(input.unfinished);
+    if (tally.unprovokedTimeoutCount > 0) reasons.push(unprovokedTimeoutReason(tally));
   }
   return {
     level,
@@ -174,4 +178,14 @@ export function levelRemedy(requested: Level, outcomes: Record<Level, LevelOutco
   const lower = LEVELS.slice(0, LEVELS.indexOf(requested)).filter((l) => outcomes[l].met);
   const meets = lower.length > 0 ? `; this run meets level ${lower.at(-1)} — certify that with --level ${lower.at(-1)}` : '';
   return `offer ${wanted.gaps.join(', ')} through the conformance control channel (FAILCLOSED_CONFORMANCE_CHANNEL=1, test deployments only)${meets}`;
+}
+
+/** Why a run with timeouts the harness did not provoke cannot be compliant, and what to do. */
+export function unprovokedTimeoutReason(tally: Pick<TallyView, 'unprovokedTimeoutCount' | 'unprovokedTimeouts'>): string {
+  const n = tally.unprovokedTimeoutCount;
+  return (
+    `${n} step${n === 1 ? ' was' : 's were'} answered with a timeout the harness did not provoke${tally.unprovokedTimeouts[0] ? ` (first: ${tally.unprovokedTimeouts[0]})` : ''}: ` +
+    "those steps did not test what they meant to. The machine was too loaded for the gate's deadlines, or the gate gives up too early; " +
+    're-run on a quieter machine or with longer deadlines (FAILCLOSED_CONTROL_PLANE_DEADLINE_MS, FAILCLOSED_EXECUTION_DEADLINE_MS)'
+  );
 }

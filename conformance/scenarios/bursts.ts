@@ -90,8 +90,8 @@ export async function burst(ctx: RunContext, members: readonly BurstMember[], ta
     const predicted = predictRequest(p.answers as never, memory, modelRequest(p, `${base}-m${i}`));
     cover(ctx, predicted, 'gate');
     ctx.sent.push({ body: p.body, request: p.request, answers: p.answers, approvalId: `${base}-m${i}`, executed: observed.status === 'executed' });
-    ctx.check({ label: `burst member ${i} (${p.member})`, tag }, predicted, observed, effectsSince(ctx, mark, p.requestId));
-    memory = predicted.outcome.memory;
+    const judged = await ctx.judgeRequest({ label: `burst member ${i} (${p.member})`, tag }, predicted, observed, () => effectsSince(ctx, mark, p.requestId));
+    memory = judged.outcome.memory;
   }
   if (original && group.length > 0) {
     const first = predictRequest({}, memory, modelRequest(original, `${base}-first`));
@@ -103,6 +103,7 @@ export async function burst(ctx: RunContext, members: readonly BurstMember[], ta
     const effects = effectsSince(ctx, mark, original.requestId);
     const line = `burst: ${group.length} copies of request ${original.requestId}: expected 1 executed, ${group.length - 1} denied ${rest.outcome.acceptableCodes.join('/')}, 1 effect; observed ${executed} executed, ${replays} replay denials, ${effects} effect(s)`;
     ctx.trail.push(line);
+    ctx.explainGroupTimeout(`burst: ${group.length} copies of request ${original.requestId}`, first, group.map(({ a }) => a), replays, effects);
     if (executed !== 1 || replays !== group.length - 1 || effects !== 1) throw new ConformanceFailure(tag.invariants, tag.threat, line);
     ctx.sent.push({ body: original.body, request: original.request, answers: {}, approvalId: `${base}-first`, executed: true });
     memory = first.outcome.memory;

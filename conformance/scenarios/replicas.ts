@@ -71,6 +71,7 @@ export async function spreadDuplicates(ctx: RunContext, copies: number, staggerM
   const line = `${copies} copies of one request over ${n} replica(s), ${timing}: expected 1 executed, ${copies - 1} denied ${rest.outcome.acceptableCodes.join('/')}, 1 effect; observed ${executed} executed, ${replays} replay denials, ${effects} effect(s) (${answers.map((a, i) => `#${i}@r${i % n} ${a.status === 'denied' ? a.code : a.status}`).join(', ')})`;
   ctx.trail.push(line);
   ctx.sent.push({ body, request, answers: {}, approvalId, executed: executed > 0 });
+  ctx.explainGroupTimeout(`${copies} copies over ${n} replica(s)`, first, answers, replays, effects);
   if (executed !== 1 || replays !== copies - 1 || effects !== 1) throw new ConformanceFailure(tag.invariants, tag.threat, line);
   ctx.memory = first.outcome.memory;
 }

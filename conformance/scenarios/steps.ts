@@ -74,8 +74,8 @@ export async function sendPrepared(ctx: RunContext, p: PreparedRequest): Promise
   ctx.effectsSeen += effects;
   ctx.sent.push({ body: p.body, request: p.request, answers: p.answers, approvalId, executed: observed.status === 'executed' });
   cover(ctx, predicted, 'gate');
-  ctx.check(p, predicted, observed, effects);
-  ctx.memory = predicted.outcome.memory;
+  const judged = await ctx.judgeRequest(p, predicted, observed, () => effectsSince(ctx, mark));
+  ctx.memory = judged.outcome.memory;
   return observed;
 }
 

@@ -17,13 +17,15 @@
  *   for a probe that decides something).
  */
 import type { DirectCallRun, GateRun } from '../../model/predict.ts';
+import { predictionInput } from '../../model/predict.ts';
+import type { Answers } from '../../model/concrete-scenario.ts';
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
 import { canonicalBytes } from '../../model/profile/canonical-json.ts';
 import type { ClientRequest } from '../../model/profile/messages.ts';
 import { secondsOver } from '../../model/time.ts';
 import type { Answer } from '../driver.ts';
 import type { RunContext } from '../run-context.ts';
-import { ConformanceFailure, modelPathOf } from '../run-context.ts';
+import { ConformanceFailure, explainingRun, modelPathOf, unprovokedTimeoutRuns } from '../run-context.ts';
 import type { Tagged } from '../threats.ts';
 
 /** What a time-edge scenario needs when the harness cannot read the system's clock: a clock that agrees with its own. */
@@ -209,6 +211,15 @@ export async function judgeTimed(
   const chosen = distinct.find((r) => matches(r.run, obs, true)) ?? distinct.find((r) => matches(r.run, obs, false));
   const label = distinct.length === 1 ? step.label : `${step.label} (the clock read ${runs[0]!.second}…${runs.at(-1)!.second} while it was in flight)`;
   for (const r of chosen ? [chosen] : distinct) for (const s of r.run.steps) ctx.coverage.add(`${chart}:${s.state}:${s.question}.${s.answer}`);
+  const exact = distinct.find((r) => matches(r.run, obs, true));
+  // A timeout the harness did not provoke, on any second the clock may have read (run-context.ts, judgeRequest).
+  if (!exact && chart === 'gate') {
+    for (const r of distinct) {
+      const asked = predictionInput(r.run as GateRun);
+      const alternative = asked && explainingRun(unprovokedTimeoutRuns(asked.scenario as Answers, asked.memory, asked.request, obs.observed), obs.observed, obs.effects);
+      if (alternative) ctx.acceptUnprovokedTimeout(label, alternative, obs.observed, obs.effects);
+    }
+  }
   if (chosen) {
     // Counts, trails and — for a safe denial with a code of no failing check — records the finding.
     ctx.check({ label, tag: step.tag }, chosen.run, obs.observed, obs.effects);

@@ -142,6 +142,8 @@ export async function mergeShards(dirs: readonly string[], outDir: string, optio
     exercised,
     contractFindings,
     contractFindingCount: sum((r) => r.counts.contractFindings),
+    unprovokedTimeoutCount: sum((r) => r.counts.unprovokedTimeouts),
+    unprovokedTimeouts: shards.flatMap((s) => s.result.unprovokedTimeouts).slice(0, 20),
     steps: sum((r) => r.counts.steps),
     effects: sum((r) => r.counts.effects),
     runs: sum((r) => r.counts.runs),

@@ -11,7 +11,7 @@ import type { InvariantId } from '../../model/profile/denial-codes.ts';
 import type { CellStatus, Scenario, ScenarioMatrix } from './scenario-matrix.ts';
 import { invariantRows } from './scenario-matrix.ts';
 
-export const RESULT_VERSION = 'failclosed-result/2' as const;
+export const RESULT_VERSION = 'failclosed-result/3' as const;
 export const RESULT_SCHEMA_FILE = new URL('result.schema.json', import.meta.url);
 
 export interface ResultDocument {
@@ -41,6 +41,8 @@ export interface ResultDocument {
   scenarios: { invariant: InvariantName; scenario: Scenario; status: Exclude<CellStatus, 'not at stake'>; note?: string }[];
   notTested: { scenario: string; needs: string; threat: Threat | null }[];
   contractFindings: RunReport['contractFindings'];
+  /** the first (up to 20) steps answered with a timeout the harness did not provoke (counts has them all) */
+  unprovokedTimeouts: string[];
   failure: null | {
     invariants: InvariantName[];
     threat: Threat | 'history';
@@ -91,6 +93,7 @@ export function buildResult(
     ),
     notTested: matrix.notTested.map((n) => ({ scenario: n.scenario, needs: n.needs, threat: n.threat })),
     contractFindings: report.contractFindings.map((c) => ({ ...c })),
+    unprovokedTimeouts: [...report.unprovokedTimeouts],
     failure: f
       ? {
           invariants: [...f.invariants],
