@@ -22,6 +22,24 @@ export const DRIVER_FAULTS = [
 ] as const;
 export type DriverFault = (typeof DRIVER_FAULTS)[number];
 
+/**
+ * How `execution-unconfirmed` loses the Execution Layer's answer where the harness plays it (its
+ * proxy, the in-process link) — the call always runs first (CONTRACT.md section 5, *What the Gate
+ * makes of the answer*); every form MUST be answered EXECUTION_UNCONFIRMED:
+ *   reset        the connection is reset instead of answered
+ *   garbage      200, an HTML error page labelled application/json
+ *   status-5xx   502 whose body is the Execution Layer's real `executed` result (only a 200 is a result)
+ *   incomplete   200, the real result without its effect_id
+ * In-process, where there is no status line, status-5xx is played as garbage.
+ */
+export const LOST_CONFIRMATION_FORMS = ['reset', 'garbage', 'status-5xx', 'incomplete'] as const;
+export type LostConfirmationForm = (typeof LOST_CONFIRMATION_FORMS)[number];
+
+export interface FaultOptions {
+  /** for execution-unconfirmed: how the answer is lost (default reset) */
+  confirmation?: LostConfirmationForm;
+}
+
 export type Capability =
   | DriverFault
   /** shift the system's clock */
@@ -90,7 +108,8 @@ export interface Driver {
   health?(): Promise<number[]>;
   /** how many replicas of the gate requests are spread over (absent: one) */
   readonly replicas?: number;
-  setFault(fault: DriverFault, active: boolean): Promise<void>;
+  /** `options`: how a fault the harness plays looks (a driver that cannot vary it plays the default) */
+  setFault(fault: DriverFault, active: boolean, options?: FaultOptions): Promise<void>;
   /** the system's clock runs `offsetMs` ahead of the harness's (needs 'clock-offset') */
   setClockOffset(offsetMs: number): Promise<void>;
   /** hard kill and restart on the same durable state (needs 'crash-restart'); `replica`: that one alone */

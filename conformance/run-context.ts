@@ -25,7 +25,7 @@ import type { ModelRequest, SystemMemory } from '../model/system-memory.ts';
 import { EMPTY_MEMORY, restart } from '../model/system-memory.ts';
 import type { MalformedForm, ScriptedControlPlane } from '../harness/control-plane/scripted-control-plane.ts';
 import type { HistoryRecorder } from '../harness/history-recorder.ts';
-import type { Answer, Capability, Driver, DriverFault } from './driver.ts';
+import type { Answer, Capability, Driver, DriverFault, FaultOptions, LostConfirmationForm } from './driver.ts';
 import type { Tagged, Threat } from './threats.ts';
 import { stillRemembered } from './scenarios/memory-horizon.ts';
 import { deliverLateAnswers } from './scenarios/late-answers.ts';
@@ -125,6 +125,8 @@ export interface GateStep {
   faultsStayOn?: boolean;
   /** how a "malformed" Control Plane answer looks (default: garbage) */
   controlPlaneForm?: MalformedForm;
+  /** how execution-unconfirmed loses the Execution Layer's answer (default: reset) */
+  confirmationForm?: LostConfirmationForm;
   /**
    * The bytes to send for the signed request (default: its canonical form): another spelling of
    * the same value — or, for `requestShape: 'malformed'`, a malformed body made from the valid one.
@@ -243,8 +245,8 @@ export class RunContext {
     for (const s of run.steps) this.coverage.add(`${chart}:${s.state}:${s.question}.${s.answer}`);
   }
 
-  async withFaults<T>(faults: DriverFault[], action: () => Promise<T>): Promise<T> {
-    for (const f of faults) await this.driver.setFault(f, true);
+  async withFaults<T>(faults: DriverFault[], action: () => Promise<T>, options?: FaultOptions): Promise<T> {
+    for (const f of faults) await this.driver.setFault(f, true, options);
     try {
       return await action();
     } finally {
@@ -412,10 +414,11 @@ export class RunContext {
     const before = this.effectCount();
     const faults = faultsFor(step.answers);
     let observed: Answer;
+    const faultOptions: FaultOptions | undefined = step.confirmationForm ? { confirmation: step.confirmationForm } : undefined;
     if (step.faultsStayOn) {
-      for (const f of faults) await this.driver.setFault(f, true);
+      for (const f of faults) await this.driver.setFault(f, true, faultOptions);
       observed = await this.driver.submit(body);
-    } else observed = await this.withFaults(faults, () => this.driver.submit(body));
+    } else observed = await this.withFaults(faults, () => this.driver.submit(body), faultOptions);
     this.controlPlane.answer(undefined);
     // What the harness held back (a late allow, a delayed call) arrives now, after the answer.
     await deliverLateAnswers(this, { label: step.label, tag: step.tag, answers: step.answers, requestId: fields.request_id, ...(step.lateByMs !== undefined ? { lateByMs: step.lateByMs } : {}) }, observed);
@@ -674,7 +677,8 @@ function mismatchOf(predicted: GateRun | DirectCallRun, observed: Answer, effect
 /**
  * The model's runs had the dependency been slower than the Gate's deadline, when the answer is
  * that timeout and the step did not already provoke one: the Control Plane's answer replaced by
- * `timeout`; or the Execution Layer's answer late — after it ran (`executionOutcome.unconfirmed`),
+ * `timeout`; the gate's own nonce store or audit log not answering by its deadline (the codes of
+ * their outage); or the Execution Layer's answer late — after it ran (`executionOutcome.unconfirmed`),
  * or the call itself late, as when the Execution Layer's refusal of a used approval comes back too
  * late (`executionLink.delayed`); or, for a call the Execution Layer must refuse (a tampered link),
  * that refusal arriving late: nothing ran, the Gate cannot know. Only runs that deny with the
@@ -685,8 +689,16 @@ export function unprovokedTimeoutRuns(answers: Answers, memory: SystemMemory, re
   if (observed.status !== 'denied') return [];
   const slower: Scenario[] = [];
   const runs: GateRun[] = [];
+  const healthy = (question: Question) => answers[question] === undefined || isHealthy(question, answers[question]!);
   if (observed.code === 'CONTROL_PLANE_TIMEOUT' && answers.controlPlane !== 'timeout' && answers.controlPlane !== 'lateAllow') {
     slower.push({ ...(answers as Scenario), controlPlane: 'timeout' });
+  } else if (observed.code === 'NONCE_STORE_UNAVAILABLE' && healthy('nonceStore')) {
+    // The gate's own stores have deadlines too: a database slower than them on a loaded machine.
+    slower.push({ ...(answers as Scenario), nonceStore: 'unavailable' });
+  } else if (observed.code === 'NONCE_WRITE_UNCONFIRMED' && healthy('nonceStore')) {
+    slower.push({ ...(answers as Scenario), nonceStore: 'writeUnconfirmed' });
+  } else if (observed.code === 'AUDIT_UNAVAILABLE' && healthy('auditStore')) {
+    slower.push({ ...(answers as Scenario), auditStore: 'failing' });
   } else if (observed.code === 'EXECUTION_UNCONFIRMED') {
     if ((answers.executionLink ?? 'up') === 'up' && (answers.executionOutcome ?? 'confirmed') === 'confirmed') {
       slower.push({ ...(answers as Scenario), executionOutcome: 'unconfirmed' }, { ...(answers as Scenario), executionLink: 'delayed' });

@@ -116,13 +116,15 @@ describe('the suite over HTTP', () => {
   });
 
   it('catches planted bugs over HTTP too, including one only the proxy in front of the Execution Layer reveals', { timeout: 180_000 }, async () => {
-    const ids = ['queued-during-partition', 'execution-layer-skips-validation', 'nonce-store-memory-only'];
+    const ids = ['queued-during-partition', 'execution-layer-skips-validation', 'nonce-store-memory-only', 'execution-answer-trusted'];
     const matrix = await runKillMatrix({ profile: PROFILES.quick, seed: 42, over: 'http', mutants: MUTANTS.filter((m) => ids.includes(m.id)) });
     expect(matrix.reference.verdict).toBe('compliant');
     const rows = Object.fromEntries(matrix.rows.map((r) => [r.id, r]));
     expect(rows['queued-during-partition']?.verdict).toBe('non-compliant');
     expect(rows['execution-layer-skips-validation']?.verdict).toBe('non-compliant');
     expect(rows['nonce-store-memory-only']?.applicable).toBe(false);
+    // A 502 carrying a real result, an error page, a result without effect_id: only the proxy plays them over HTTP.
+    expect(rows['execution-answer-trusted']?.verdict).toBe('non-compliant');
     expect(matrix.ok).toBe(true);
   });
 });

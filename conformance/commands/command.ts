@@ -3,6 +3,7 @@
  * action. `check` is always true — a command whose capability the system lacks records itself as
  * not tested instead of being silently dropped.
  */
+import type { LostConfirmationForm } from '../driver.ts';
 import type fc from 'fast-check';
 import type { InvariantId } from '../../model/profile/denial-codes.ts';
 import type { Answers } from '../../model/concrete-scenario.ts';
@@ -36,6 +37,7 @@ export abstract class ScenarioCommand extends Command {
   protected envelope?: EnvelopeOptions;
   protected malformed?: MalformedKind;
   protected controlPlaneForm?: MalformedForm;
+  protected confirmationForm?: LostConfirmationForm;
   async run(_model: NoModel, ctx: RunContext): Promise<void> {
     await ctx.gateScenario({
       label: this.toString(),
@@ -44,6 +46,7 @@ export abstract class ScenarioCommand extends Command {
       ...(this.envelope ? { envelope: this.envelope } : {}),
       ...(this.malformed ? { malformed: this.malformed } : {}),
       ...(this.controlPlaneForm ? { controlPlaneForm: this.controlPlaneForm } : {}),
+      ...(this.confirmationForm ? { confirmationForm: this.confirmationForm } : {}),
     });
   }
 }

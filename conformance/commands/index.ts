@@ -1,4 +1,5 @@
 /** Every command, with the arbitrary that generates it. Add a command here to put it in every run. */
+import { LOST_CONFIRMATION_FORMS } from '../driver.ts';
 import fc from 'fast-check';
 import type { Command } from './command.ts';
 import { DirectCall } from './bypass-commands.ts';
@@ -39,7 +40,7 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
     fc.constant(new AuditStoreFault()),
     fc.constant(new PartitionThenHeal()),
     fc.constant(new TamperInFlight()),
-    fc.constant(new LostConfirmation()),
+    fc.constantFrom(...LOST_CONFIRMATION_FORMS).map((f) => new LostConfirmation(f)),
     fc.nat({ max: 20 }).map((i) => new ReplayEarlier(i)),
     fc.tuple(fc.integer({ min: 2, max: BURST_LIMIT }), fc.scheduler()).map(([n, s]) => new ConcurrentDuplicates(n, s)),
     fc.constant(new SameNonceOtherIdentity()),

@@ -41,6 +41,7 @@ import { lateAllowExecuted } from './late-allow-executed.ts';
 import { executionTimeoutAsUnavailable } from './execution-timeout-as-unavailable.ts';
 import { executionRetried } from './execution-retried.ts';
 import { nonceClaimedAfterPolicy } from './nonce-claimed-after-policy.ts';
+import { executionAnswerTrusted } from './execution-answer-trusted.ts';
 
 export type { Mutant } from './mutant.ts';
 
@@ -88,4 +89,5 @@ export const MUTANTS: Mutant[] = [
   executionTimeoutAsUnavailable,
   executionRetried,
   nonceClaimedAfterPolicy,
+  executionAnswerTrusted,
 ];

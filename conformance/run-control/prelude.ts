@@ -13,7 +13,7 @@ import type { Command } from '../commands/command.ts';
 import { DirectCall } from '../commands/bypass-commands.ts';
 import { dataPreludeCommands } from '../commands/data-commands.ts';
 import { ApprovalBoundElsewhere, ExpiredApproval } from '../commands/control-plane-commands.ts';
-import { PartitionThenHeal } from '../commands/fault-commands.ts';
+import { LostConfirmation, PartitionThenHeal } from '../commands/fault-commands.ts';
 import { MalformedBody } from '../commands/request-commands.ts';
 import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, SameNonceOtherIdentity } from '../commands/replay-commands.ts';
 import { timePreludeCommands } from '../commands/time-commands.ts';
@@ -125,6 +125,8 @@ export function preludeCommands(acceptanceWindowSec: number): Command[] {
     new ExpiredApproval('expired', true),
     new ApprovalBoundElsewhere('otherParameters', 'nested'),
     new ApprovalBoundElsewhere('otherParameters', 'array-order'),
+    // The lost answer in the forms besides a reset (which the model scenario plays).
+    ...(['garbage', 'status-5xx', 'incomplete'] as const).map((f) => new LostConfirmation(f)),
     ...(['duplicate-key', 'missing-field', 'wrong-type', 'proto-key', 'not-json', 'oversized'] as const).map((k) => new MalformedBody(k)),
     new ClockSkew(acceptanceWindowSec + 30),
     new ClockSkew(-(acceptanceWindowSec + 30)),

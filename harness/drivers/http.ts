@@ -11,7 +11,7 @@ import { request as httpRequest } from 'node:http';
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
 import { canonicalBytes, parseStrictJson } from '../../model/profile/canonical-json.ts';
 import { sha256Digest } from '../../model/profile/digest.ts';
-import type { Answer, Capability, CapturedExecutionCall, DirectCallOptions, Driver, DriverFault, SubmitOptions } from '../../conformance/driver.ts';
+import type { Answer, Capability, CapturedExecutionCall, DirectCallOptions, Driver, DriverFault, FaultOptions, LostConfirmationForm, SubmitOptions } from '../../conformance/driver.ts';
 import { CapabilityMissing } from '../../conformance/driver.ts';
 import { concreteRequest } from '../../model/concrete-scenario.ts';
 import { changeDeepLeaf } from '../../model/deep-leaf.ts';
@@ -20,6 +20,7 @@ import type { FaultKind, FaultSpan } from '../../model/history.ts';
 import type { HistoryRecorder } from '../history-recorder.ts';
 import { directCallFields } from '../history-recorder.ts';
 import type { FaultProxy, ProxyMode } from '../services/fault-proxy.ts';
+import { replacedAnswer } from '../lost-confirmation.ts';
 
 export const CONTROL_PROTOCOL = 'failclosed-control/1';
 
@@ -435,7 +436,7 @@ export class HttpDriver implements Driver {
   }
 
 
-  async setFault(fault: DriverFault, active: boolean): Promise<void> {
+  async setFault(fault: DriverFault, active: boolean, options: FaultOptions = {}): Promise<void> {
     this.guard();
     const played = this.options.harnessFaults?.[fault];
     if (played) {
@@ -446,7 +447,7 @@ export class HttpDriver implements Driver {
         : fault === 'execution-partition' ? { kind: 'partition' as const }
         : fault === 'execution-tamper' ? { kind: 'tamper' as const, rewrite: tamperParameters }
         : fault === 'execution-delayed' ? { kind: 'late' as const, release: this.options.controlPlane!.late }
-        : { kind: 'reset-after-forward' as const };
+        : lostConfirmationMode(options.confirmation ?? 'reset');
       await this.proxyMode(mode);
     } else if (this.own.has(fault)) {
       await this.control('/failclosed/v1/fault', { fault, active });
@@ -667,4 +668,9 @@ function oneLine(text: string): string {
 function tamperParameters(body: JsonValue): JsonValue {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
   return { ...body, parameters: changeDeepLeaf(body.parameters ?? null) };
+}
+
+/** The proxy's mode for execution-unconfirmed in a given form: the call runs, its answer is lost. */
+function lostConfirmationMode(form: LostConfirmationForm): ProxyMode {
+  return form === 'reset' ? { kind: 'reset-after-forward' } : { kind: 'replace-after-forward', replace: (real) => replacedAnswer(form, real) };
 }

@@ -14,7 +14,8 @@ import type { ExecutionLink } from '../../reference-impl/gate/links.ts';
 import { LinkError } from '../../reference-impl/gate/links.ts';
 import { FaultyClaimStore } from '../../reference-impl/stores/faulty-claim-store.ts';
 import { MemoryClaimStore } from '../../reference-impl/stores/memory-claim-store.ts';
-import type { Answer, Capability, CapturedExecutionCall, DirectCallOptions, Driver, DriverFault, SubmitOptions } from '../../conformance/driver.ts';
+import type { Answer, Capability, CapturedExecutionCall, DirectCallOptions, Driver, DriverFault, FaultOptions, LostConfirmationForm, SubmitOptions } from '../../conformance/driver.ts';
+import { replacedResult } from '../lost-confirmation.ts';
 import { DRIVER_FAULTS } from '../../conformance/driver.ts';
 import type { InProcessEnvironment, InProcessSystem, InProcessTarget, TargetSettings } from '../../conformance/in-process-target.ts';
 import type { ScriptedControlPlane } from '../control-plane/scripted-control-plane.ts';
@@ -64,6 +65,8 @@ export class InProcessDriver implements Driver {
   private system!: InProcessSystem;
   private env!: InProcessEnvironment;
   private readonly linkFaults = new Set<DriverFault>();
+  /** how execution-unconfirmed loses the answer while it is on */
+  private confirmationForm: LostConfirmationForm = 'reset';
   private readonly spans = new Map<string, FaultSpan>();
 
   constructor(
@@ -128,7 +131,10 @@ export class InProcessDriver implements Driver {
         const delivered = this.linkFaults.has('execution-tamper') ? { ...call, parameters: changeDeepLeaf(call.parameters) } : call;
         if (delayed) return this.deliverLate(inner, delivered, signal, headers);
         const result = await inner.execute(delivered, signal, headers);
-        if (this.linkFaults.has('execution-unconfirmed')) throw new LinkError('timeout', 'the harness dropped the answer');
+        if (this.linkFaults.has('execution-unconfirmed')) {
+          if (this.confirmationForm === 'reset') throw new LinkError('timeout', 'the harness dropped the answer');
+          return replacedResult(this.confirmationForm, result);
+        }
         return result;
       },
     };
@@ -188,7 +194,8 @@ export class InProcessDriver implements Driver {
   }
 
 
-  async setFault(fault: DriverFault, active: boolean): Promise<void> {
+  async setFault(fault: DriverFault, active: boolean, options: FaultOptions = {}): Promise<void> {
+    if (fault === 'execution-unconfirmed') this.confirmationForm = active ? (options.confirmation ?? 'reset') : 'reset';
     switch (fault) {
       case 'nonce-store-down':
         this.durable.nonces.mode = active ? 'unavailable' : 'healthy';

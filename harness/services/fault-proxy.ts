@@ -7,6 +7,8 @@
  *   blackhole            accept and never answer
  *   reset-after-forward  the dependency processes the request, the client's socket is reset instead
  *                        of answered (a lost confirmation)
+ *   replace-after-forward  the dependency processes the request, the client gets another answer
+ *                        made from the real one (a lost confirmation in another form)
  *   garble               answer 200 with garbage, forward nothing
  *   tamper               forward a rewritten JSON body (a man in the middle)
  *   late                 hold the request until the harness releases it (after the client was
@@ -32,6 +34,7 @@ export type ProxyMode =
   | { kind: 'delay'; ms: number }
   | { kind: 'blackhole' }
   | { kind: 'reset-after-forward' }
+  | { kind: 'replace-after-forward'; replace: (real: { status: number; body: Uint8Array }) => { status: number; contentType: string; body: Uint8Array } }
   | { kind: 'garble' }
   | { kind: 'tamper'; rewrite: (body: JsonValue) => JsonValue }
   | { kind: 'late'; release: LateRelease };
@@ -156,7 +159,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const upstreams = new Set<ClientRequest>();
 
   /** Sends `body` on to the dependency; `then` says what the client gets once it answered. */
-  function forward(req: IncomingMessage, res: ServerResponse, body: Uint8Array, left: AbortSignal, then: 'answer' | 'reset'): Promise<void> {
+  function forward(req: IncomingMessage, res: ServerResponse, body: Uint8Array, left: AbortSignal, then: 'answer' | 'reset' | Extract<ProxyMode, { kind: 'replace-after-forward' }>['replace']): Promise<void> {
     return new Promise((resolve) => {
       const headers = endToEnd(req.headers);
       headers.host = target.host;
@@ -175,6 +178,18 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
             return;
           }
           if (res.headersSent || res.destroyed) return void (answer.resume(), resolve());
+          if (typeof then === 'function') {
+            // Read the real answer to the end, then send what is made of it instead.
+            const chunks: Buffer[] = [];
+            answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+            answer.once('end', () => {
+              const replaced = then({ status: answer.statusCode ?? 502, body: new Uint8Array(Buffer.concat(chunks)) });
+              if (!res.headersSent && !res.destroyed) sendBytes(res, replaced.status, replaced.body, replaced.contentType);
+              resolve();
+            });
+            answer.once('error', () => (reset(res), resolve()));
+            return;
+          }
           res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
           pipeline(answer, res, () => resolve());
         },
@@ -223,6 +238,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         return forward(req, res, body.bytes, left, 'answer');
       case 'reset-after-forward':
         return forward(req, res, body.bytes, left, 'reset');
+      case 'replace-after-forward':
+        return forward(req, res, body.bytes, left, current.replace);
       case 'late': {
         // Delivered when released, whether or not the client still waits; never answered.
         const bytes = body.bytes;

@@ -92,6 +92,9 @@ export class HttpExecutionLink implements ExecutionLink {
   }
 
   async execute(call: ExecutionCall, signal: AbortSignal, headers?: Readonly<Record<string, string>>): Promise<Uint8Array> {
-    return (await post(this.executeUrl, call, signal, 'Execution Layer', headers)).body;
+    const answer = await post(this.executeUrl, call, signal, 'Execution Layer', headers);
+    // Only a 200 (executed) or a 403 (denied) carries a result; whatever a 5xx says, it may have run.
+    if (answer.status !== 200 && answer.status !== 403) throw new LinkError('malformed', `Execution Layer answered HTTP ${answer.status}`);
+    return answer.body;
   }
 }
