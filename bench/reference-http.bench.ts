@@ -153,7 +153,7 @@ function clientMain(): void {
 
 // ================================================================ the parent
 
-class ClientProcess {
+export class ClientProcess {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (r: JobResult) => void; reject: (e: Error) => void }>();
   private readonly exited: Promise<void>;
@@ -228,7 +228,7 @@ async function measure(client: ClientProcess, label: string, url: string, bodies
   return { label, timed, warm, reqPerSec: timed.completed / (timed.elapsedMs / 1000), p50: percentile(sorted, 50), p99: percentile(sorted, 99), problems };
 }
 
-function presign(key: KeyPair, count: number): Uint8Array[] {
+export function presign(key: KeyPair, count: number): Uint8Array[] {
   const now = Math.floor(Date.now() / 1000);
   return Array.from({ length: count }, (_, i) =>
     canonicalBytes(
