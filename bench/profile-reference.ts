@@ -4,18 +4,21 @@
  *
  *   --requests N       timed requests (default 3000), after --warmup N (default 300)
  *   --fsync off        fsync off (default on); --group-commit off likewise
+ *   --role-processes two|three   the serve config's roleProcesses (default one)
  *   --out FILE         also write the V8 CPU profile (.cpuprofile) there
  *
  * The reference runs in this process; V8's sampling profiler runs only over the timed phase. Every
  * sample is put in one operation (the innermost frame that names one: signature verification,
  * SHA-256, canonical JSON, the HTTP stack…) and one role (the innermost frame in a reference-impl
  * file), and the table gives µs per request. fdatasync is timed apart (it runs off the event loop:
- * a wait, not CPU), with how many requests one fsync served. Not a bench: no target, no baseline.
+ * a wait, not CPU), with how many requests one fsync served. The CPU time of every process (this
+ * one, the client, role processes) comes from /proc over the same phase: the profile sees only
+ * this process's event loop. Not a bench: no target, no baseline.
  */
 import { Session } from 'node:inspector/promises';
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fromHex } from '../model/profile/encoding.ts';
@@ -144,6 +147,32 @@ function timeDatasync(prototype: FileHandle): { calls: number; totalMs: number }
   return stats;
 }
 
+/** CPU seconds (user + system) of this process and of each of its children, by pid (Linux /proc). */
+function processCpu(): Map<number, { label: string; cpuSec: number }> {
+  const ticks = 100; // USER_HZ, 100 on Linux
+  const out = new Map<number, { label: string; cpuSec: number }>();
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return out; // not Linux: no per-process figures
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ppid = Number(fields[1]);
+      if (Number(pid) !== process.pid && ppid !== process.pid) continue;
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const label = Number(pid) === process.pid ? 'this process (Gate, and any role not in a child)' : cmdline.includes('--bench-client') ? 'bench client' : cmdline.includes('role-process') ? 'role process' : 'other child';
+      out.set(Number(pid), { label, cpuSec: (Number(fields[11]) + Number(fields[12])) / ticks });
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
   return at === -1 ? fallback : process.argv[at + 1]!;
@@ -155,6 +184,7 @@ async function main(): Promise<void> {
   const fsync = option('fsync', 'on') === 'on';
   const groupCommit = option('group-commit', 'on') === 'on';
   const out = option('out', '');
+  const roleProcesses = option('role-processes', 'one');
   const dir = mkdtempSync(join(tmpdir(), 'failclosed-profile-'));
   const probe = await fs.open(join(dir, 'probe'), 'w');
   const datasync = timeDatasync(Object.getPrototypeOf(probe) as FileHandle);
@@ -163,7 +193,7 @@ async function main(): Promise<void> {
   const session = new Session();
   session.connect();
   try {
-    const config = parseServeConfig(JSON.stringify({ ports: { gate: 0, controlPlane: 0, executionLayer: 0 }, dataDir: join(dir, 'data'), fsync, groupCommit }));
+    const config = parseServeConfig(JSON.stringify({ ports: { gate: 0, controlPlane: 0, executionLayer: 0 }, dataDir: join(dir, 'data'), fsync, groupCommit, roleProcesses }));
     const ref = await startReference(config);
     try {
       const stored = JSON.parse(readFileSync(ref.paths.demoClientKey!, 'utf8')) as { key_id: KeyId; seed_hex: string };
@@ -174,20 +204,23 @@ async function main(): Promise<void> {
       await session.post('Profiler.setSamplingInterval', { interval: 100 });
       const fsyncBefore = { ...datasync };
       const cpuBefore = process.cpuUsage();
+      const processesBefore = processCpu();
       await session.post('Profiler.start');
       const timed = await client.run(url, bodies.slice(warmup));
       const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: CpuProfile };
       const cpu = process.cpuUsage(cpuBefore);
+      const processesAfter = processCpu();
       if (out) writeFileSync(out, JSON.stringify(profile));
       const wrong = Object.entries(timed.answers).filter(([answer]) => answer !== 'executed');
       if (timed.completed !== requests || wrong.length > 0) throw new Error(`measured the wrong thing: ${JSON.stringify(timed.answers)}, ${timed.errors} errors`);
       const fsyncCalls = datasync.calls - fsyncBefore.calls;
       const fsyncMs = datasync.totalMs - fsyncBefore.totalMs;
       const lines = [
-        `profile-reference: fsync ${fsync ? 'on' : 'off'}, group commit ${groupCommit ? 'on' : 'off'}, concurrency 16, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+        `profile-reference: fsync ${fsync ? 'on' : 'off'}, group commit ${groupCommit ? 'on' : 'off'}, role processes ${roleProcesses}, concurrency 16, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
         `  ${(requests / (timed.elapsedMs / 1000)).toFixed(0)} req/s; process CPU (all threads) ${(((cpu.user + cpu.system) / requests)).toFixed(0)} µs/req (user ${(cpu.user / requests).toFixed(0)}, system ${(cpu.system / requests).toFixed(0)})`,
         `  fdatasync: ${fsyncCalls} calls (${(fsyncCalls / requests).toFixed(2)} per request, ${((4 * requests) / Math.max(1, fsyncCalls)).toFixed(1)} appends per fsync), ${(fsyncMs / Math.max(1, fsyncCalls)).toFixed(2)} ms each (off the event loop)`,
-        ...formatBreakdown(breakdown(profile, requests), '  event loop'),
+        ...[...processesAfter].map(([pid, { label, cpuSec }]) => `  CPU of ${label} (pid ${pid}): ${(((cpuSec - (processesBefore.get(pid)?.cpuSec ?? 0)) * 1e6) / requests).toFixed(0)} µs/req`),
+        ...formatBreakdown(breakdown(profile, requests), '  event loop of this process'),
       ];
       console.log(lines.join('\n'));
     } finally {
