@@ -18,7 +18,7 @@
 import { Session } from 'node:inspector/promises';
 import type { FileHandle } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fromHex } from '../model/profile/encoding.ts';
@@ -26,6 +26,7 @@ import type { KeyId } from '../model/profile/signing.ts';
 import { keyPairFromSeed } from '../model/profile/signing.ts';
 import { startReference } from '../reference-impl/serve.ts';
 import { parseServeConfig } from '../reference-impl/serve-config.ts';
+import { processCpu } from './process-cpu.ts';
 import { ClientProcess, presign } from './reference-http.bench.ts';
 
 interface ProfileNode {
@@ -147,32 +148,6 @@ function timeDatasync(prototype: FileHandle): { calls: number; totalMs: number }
   return stats;
 }
 
-/** CPU seconds (user + system) of this process and of each of its children, by pid (Linux /proc). */
-function processCpu(): Map<number, { label: string; cpuSec: number }> {
-  const ticks = 100; // USER_HZ, 100 on Linux
-  const out = new Map<number, { label: string; cpuSec: number }>();
-  let pids: string[] = [];
-  try {
-    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
-  } catch {
-    return out; // not Linux: no per-process figures
-  }
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ppid = Number(fields[1]);
-      if (Number(pid) !== process.pid && ppid !== process.pid) continue;
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      const label = Number(pid) === process.pid ? 'this process (Gate, and any role not in a child)' : cmdline.includes('--bench-client') ? 'bench client' : cmdline.includes('role-process') ? 'role process' : 'other child';
-      out.set(Number(pid), { label, cpuSec: (Number(fields[11]) + Number(fields[12])) / ticks });
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return out;
-}
-
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
   return at === -1 ? fallback : process.argv[at + 1]!;
@@ -219,7 +194,7 @@ async function main(): Promise<void> {
         `profile-reference: fsync ${fsync ? 'on' : 'off'}, group commit ${groupCommit ? 'on' : 'off'}, role processes ${roleProcesses}, concurrency 16, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
         `  ${(requests / (timed.elapsedMs / 1000)).toFixed(0)} req/s; process CPU (all threads) ${(((cpu.user + cpu.system) / requests)).toFixed(0)} µs/req (user ${(cpu.user / requests).toFixed(0)}, system ${(cpu.system / requests).toFixed(0)})`,
         `  fdatasync: ${fsyncCalls} calls (${(fsyncCalls / requests).toFixed(2)} per request, ${((4 * requests) / Math.max(1, fsyncCalls)).toFixed(1)} appends per fsync), ${(fsyncMs / Math.max(1, fsyncCalls)).toFixed(2)} ms each (off the event loop)`,
-        ...[...processesAfter].map(([pid, { label, cpuSec }]) => `  CPU of ${label} (pid ${pid}): ${(((cpuSec - (processesBefore.get(pid)?.cpuSec ?? 0)) * 1e6) / requests).toFixed(0)} µs/req`),
+        ...[...processesAfter].map(([pid, { kind, cpuSec }]) => `  CPU of ${kind === 'self' ? 'this process (Gate, and any role not in a child)' : kind} (pid ${pid}): ${(((cpuSec - (processesBefore.get(pid)?.cpuSec ?? 0)) * 1e6) / requests).toFixed(0)} µs/req`),
         ...formatBreakdown(breakdown(profile, requests), '  event loop of this process'),
       ];
       console.log(lines.join('\n'));
