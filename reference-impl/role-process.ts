@@ -108,8 +108,9 @@ export class RoleProcess {
 }
 
 /**
- * The parent's Node options without its TypeScript loader, then tsx's: the child is this .ts file
- * (whether the parent registered tsx by flag, by the CLI's register() or not at all).
+ * The parent's Node options (a profiler flag, say) without its TypeScript loader and debugger,
+ * then tsx's: the child is this .ts file (whether the parent registered tsx by flag, by the CLI's
+ * register() or not at all).
  */
 function childExecArgv(): string[] {
   const kept: string[] = [];
@@ -120,6 +121,8 @@ function childExecArgv(): string[] {
       continue;
     }
     if (/^--(import|require|loader)=.*tsx/.test(arg)) continue;
+    // A debugger's port is the parent's: a child asking for the same one would fail to start.
+    if (/^--inspect/.test(arg)) continue;
     kept.push(arg);
   }
   return [...kept, '--import', import.meta.resolve('tsx')];
