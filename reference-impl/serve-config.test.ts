@@ -12,6 +12,8 @@ describe('serve configuration', () => {
     expect(config.host).toBe('127.0.0.1');
     expect(config.fsync).toBe(true);
     expect(config.groupCommit).toBe(true);
+    // One process for the three roles unless asked: what the tests and the conformance channel use.
+    expect(config.roleProcesses).toBe('one');
     expect(config.dataDir).toBe('/srv/failclosed-data');
     expect(config.replayWindowSec).toBeGreaterThanOrEqual(config.acceptanceWindowSec);
     expect(DEFAULT_SERVE_CONFIG.controlPlane.url).toBeNull();
@@ -43,6 +45,9 @@ describe('serve configuration', () => {
     ['an effects file and url', '{"effects":{"file":"e","url":"http://127.0.0.1:9"}}', /a file or a url/],
     ['a non-http URL', '{"executionLayer":{"url":"ftp://x"}}', /http\(s\) URL/],
     ['a groupCommit that is not a boolean', '{"groupCommit":"off"}', /groupCommit must be true or false/],
+    ['an unknown roleProcesses', '{"roleProcesses":"four"}', /roleProcesses must be "one", "two", "three"/],
+    ['role processes with the conformance channel', '{"roleProcesses":"two","conformanceChannel":true}', /cannot be combined with conformanceChannel/],
+    ['role processes with a database store', '{"roleProcesses":"three","store":{"url":"postgres://u@db/g"}}', /file stores only/],
   ])('refuses %s with a message naming the field', (_name, text, message) => {
     expect(() => parseServeConfig(text)).toThrow(ConfigError);
     expect(() => parseServeConfig(text)).toThrow(message);

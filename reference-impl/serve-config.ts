@@ -49,7 +49,16 @@ export interface ServeConfig {
   groupCommit: boolean;
   /** the optional conformance control channel (reset, faults, clock, restart): NEVER in production */
   conformanceChannel: boolean;
+  /**
+   * How many processes serve the roles: "one" (the default: all three on one event loop), "two"
+   * (the embedded Control Plane and Execution Layer together in a child process), "three" (each in
+   * its own), so that a machine's cores share the work. The roles talk over HTTP either way.
+   */
+  roleProcesses: RoleProcesses;
 }
+
+export type RoleProcesses = 'one' | 'two' | 'three';
+const ROLE_PROCESSES: readonly RoleProcesses[] = ['one', 'two', 'three'];
 
 export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   host: '127.0.0.1',
@@ -71,6 +80,7 @@ export const DEFAULT_SERVE_CONFIG: ServeConfig = {
   fsync: true,
   groupCommit: true,
   conformanceChannel: false,
+  roleProcesses: 'one',
 };
 
 export class ConfigError extends Error {
@@ -205,6 +215,16 @@ export function parseServeConfig(source: string, baseDir = process.cwd()): Serve
   if (doc.groupCommit !== undefined) {
     if (typeof doc.groupCommit !== 'boolean') throw new ConfigError('groupCommit must be true or false');
     c.groupCommit = doc.groupCommit;
+  }
+  if (doc.roleProcesses !== undefined) {
+    if (!ROLE_PROCESSES.includes(doc.roleProcesses as RoleProcesses)) throw new ConfigError(`roleProcesses must be ${ROLE_PROCESSES.map((n) => `"${n}"`).join(', ')}`);
+    c.roleProcesses = doc.roleProcesses as RoleProcesses;
+  }
+  if (c.roleProcesses !== 'one') {
+    // The control channel restarts, resets, faults and skews the Execution Layer's stores and clock
+    // inside the Gate's process; a database store is opened per process. Neither crosses over.
+    if (c.conformanceChannel) throw new ConfigError(`roleProcesses "${c.roleProcesses}" cannot be combined with conformanceChannel (its restart, reset, faults and clock act inside one process)`);
+    if (c.store.url) throw new ConfigError(`roleProcesses "${c.roleProcesses}" works with the file stores only, not store.url`);
   }
   c.dataDir = resolve(baseDir, c.dataDir);
   return c;

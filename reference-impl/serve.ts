@@ -37,6 +37,8 @@ import { FaultyAuditLog } from './audit/faulty-audit-log.ts';
 import type { ExecutionLinkFault } from './gate/faulty-execution-link.ts';
 import { EXECUTION_LINK_FAULTS, FaultyExecutionLink, isExecutionLinkFault } from './gate/faulty-execution-link.ts';
 import type { ControlChannel } from './http/control-channel.ts';
+import type { RoleSpec } from './role-process.ts';
+import { RoleProcess } from './role-process.ts';
 
 export interface RunningReference {
   urls: { gate: string; controlPlane: string | null; executionLayer: string | null };
@@ -106,7 +108,7 @@ class ReferenceRuntime {
         db = opened;
       }
       this.db = db;
-      if (!config.executionLayer.url) {
+      if (!config.executionLayer.url && this.hostsExecutionLayer) {
         const approvals = db ? new PostgresClaimStore(db, 'approvals', clock) : await FileJournalClaimStore.open(paths.approvals, { clock, fsync: config.fsync, groupCommit: config.groupCommit });
         closers.push(() => approvals.close());
         const sink: EffectSink = config.effects.url
@@ -165,6 +167,8 @@ class ReferenceRuntime {
   }
 
   embeddedControlPlaneUrl: string | undefined;
+  /** false when the embedded Execution Layer runs in a role process of its own (roleProcesses) */
+  hostsExecutionLayer = true;
   /** the PostgreSQL database this generation's stores use, if any */
   private db: PostgresDatabase | undefined;
 
@@ -273,33 +277,63 @@ export async function startReference(config: ServeConfig, variation: ServeVariat
     variation,
     ownExecutionFaults,
   );
+  const roleProcesses: RoleProcess[] = [];
+  const closeRoleProcesses = () => Promise.all(roleProcesses.map((role) => role.close()));
+  const inChildren = config.roleProcesses !== 'one';
+  if (inChildren && variation.makeExecutionLayer) throw new Error(`roleProcesses "${config.roleProcesses}": a planted-bug Execution Layer exists only in the Gate's process`);
   try {
+    const children: RoleSpec[] = [];
     if (config.controlPlane.url) {
       urls.controlPlane = config.controlPlane.url;
     } else {
       paths.policy = config.policyFile ?? join(config.dataDir, 'policy.json');
       if (!config.policyFile && !existsSync(paths.policy)) writeFileSync(paths.policy, `${JSON.stringify(DEMO_POLICY, null, 2)}\n`);
-      // The Control Plane keeps honest time: only the Gate's side of the system is skewed in tests.
-      const controlPlane = new ControlPlane({
-        policy: parsePolicy(readFileSync(paths.policy, 'utf8')),
-        signingKeys: [persistentKey(join(config.dataDir, 'control-plane-key.json'), 'ed25519/control-plane-1')],
-        clock: systemClock,
-        envelopeTtlSec: config.envelopeTtlSec,
-      });
-      trustedKeys = controlPlane.publicKeys();
-      const server = createControlPlaneServer(controlPlane, bodyLimit(config));
-      servers.push(server);
-      urls.controlPlane = await listen(server, config.host, config.ports.controlPlane);
-      runtime.embeddedControlPlaneUrl = urls.controlPlane;
+      const keyFile = join(config.dataDir, 'control-plane-key.json');
+      const signingKey = persistentKey(keyFile, 'ed25519/control-plane-1');
+      const policy = parsePolicy(readFileSync(paths.policy, 'utf8'));
+      if (inChildren) {
+        trustedKeys = [{ key_id: signingKey.keyId, public_key: publicKeyToText(signingKey.publicKey) }];
+        children.push({ host: config.host, controlPlane: { port: config.ports.controlPlane, policyFile: paths.policy, keyFile, envelopeTtlSec: config.envelopeTtlSec, bodyLimit: bodyLimit(config) } });
+      } else {
+        // The Control Plane keeps honest time: only the Gate's side of the system is skewed in tests.
+        const controlPlane = new ControlPlane({ policy, signingKeys: [signingKey], clock: systemClock, envelopeTtlSec: config.envelopeTtlSec });
+        trustedKeys = controlPlane.publicKeys();
+        const server = createControlPlaneServer(controlPlane, bodyLimit(config));
+        servers.push(server);
+        urls.controlPlane = await listen(server, config.host, config.ports.controlPlane);
+      }
     }
 
     if (config.executionLayer.url) {
       urls.executionLayer = config.executionLayer.url;
+    } else if (inChildren) {
+      runtime.hostsExecutionLayer = false;
+      const executionLayer: RoleSpec['executionLayer'] = {
+        port: config.ports.executionLayer,
+        trustedKeys,
+        approvalsPath: paths.approvals,
+        effects: { file: config.effects.url ? null : paths.effects, url: config.effects.url },
+        fsync: config.fsync,
+        groupCommit: config.groupCommit,
+        bodyLimit: bodyLimit(config),
+      };
+      // "two": with the Control Plane (if embedded) in one child; "three": in a child of its own.
+      if (config.roleProcesses === 'two' && children[0]) children[0].executionLayer = executionLayer;
+      else children.push({ host: config.host, executionLayer });
     } else {
       const server = createExecutionLayerServer(() => runtime.executionLayer!, bodyLimit(config));
       servers.push(server);
       urls.executionLayer = await listen(server, config.host, config.ports.executionLayer);
     }
+
+    const started = await Promise.allSettled(children.map((spec) => RoleProcess.start(spec)));
+    for (const result of started) if (result.status === 'fulfilled') roleProcesses.push(result.value);
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
+    for (const role of roleProcesses) {
+      urls.controlPlane = role.urls.controlPlane ?? urls.controlPlane;
+      urls.executionLayer = role.urls.executionLayer ?? urls.executionLayer;
+    }
+    if (!config.controlPlane.url) runtime.embeddedControlPlaneUrl = urls.controlPlane!;
 
     await runtime.open();
     const faults = [...CHANNEL_FAULTS, ...(ownExecutionFaults ? EXECUTION_LINK_FAULTS : [])];
@@ -307,7 +341,7 @@ export async function startReference(config: ServeConfig, variation: ServeVariat
       ? {
           capabilities: [...faults, 'clock-offset', 'crash-restart', 'reset', 'audit-export', ...(config.executionLayer.url ? [] : ['direct-execution'])],
           faults,
-          ...(config.executionLayer.url ? {} : { executionLayerUrl: urls.executionLayer }),
+          ...(config.executionLayer.url ? {} : { executionLayerUrl: urls.executionLayer! }),
           reset: () => runtime.reset(),
           restart: () => runtime.restart(),
           setFault: async (fault, active) => runtime.setFault(fault, active),
@@ -331,11 +365,13 @@ export async function startReference(config: ServeConfig, variation: ServeVariat
       async close() {
         await Promise.all(servers.map(closeServer));
         await runtime.close();
+        await closeRoleProcesses();
       },
     };
   } catch (error) {
     await Promise.all(servers.map(closeServer));
     await runtime.close();
+    await closeRoleProcesses();
     throw error;
   }
 }

@@ -224,7 +224,10 @@ type Frame =
 
 /** Adds a member as a plain own data property: `__proto__` and friends get no special meaning. */
 function defineMember(target: JsonObject, key: string, value: JsonValue): void {
-  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  // A key no prototype has (nearly all) is assigned: the same own data property, several times
+  // faster than defineProperty, which the others (`__proto__`, `toString`…) still need.
+  if (!(key in Object.prototype)) target[key] = value;
+  else Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 class Reader {

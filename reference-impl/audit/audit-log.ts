@@ -48,8 +48,22 @@ export class AuditLogError extends Error {
 
 const SEALED_FIELDS: ReadonlySet<string> = new Set(['record_id', 'timestamp_ms', 'prev_hash', 'record_hash']);
 
+/**
+ * Random bytes are drawn a pool at a time: one randomBytes call per record cost more than sealing
+ * it (a call into OpenSSL's generator each time). Same generator, same 4 bytes per id.
+ */
+const RANDOM_POOL_BYTES = 4096;
+let randomPool = Buffer.alloc(0);
+let randomPoolOffset = 0;
+
 export function newRecordId(sequence: number): string {
-  return `rec-${sequence}-${randomBytes(4).toString('hex')}`;
+  if (randomPoolOffset + 4 > randomPool.length) {
+    randomPool = randomBytes(RANDOM_POOL_BYTES);
+    randomPoolOffset = 0;
+  }
+  const suffix = randomPool.toString('hex', randomPoolOffset, randomPoolOffset + 4);
+  randomPoolOffset += 4;
+  return `rec-${sequence}-${suffix}`;
 }
 
 /**

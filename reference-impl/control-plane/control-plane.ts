@@ -72,7 +72,8 @@ export class ControlPlane {
         request_id: q.request_id,
         identity: q.identity,
         action: q.action,
-        parameters_digest: digestJson(q.parameters),
+        // readQuestion computed it from the parameters themselves (the question's own was only compared)
+        parameters_digest: q.parameters_digest,
         issued_at: now,
         expires_at: now + this.ttlSec,
         key_id: key.keyId,

@@ -289,7 +289,7 @@ export class Gate {
     };
     let raw: Uint8Array | JsonValue;
     try {
-      raw = await this.deps.controlPlane.ask(question, AbortSignal.timeout(this.settings.controlPlaneDeadlineMs));
+      raw = await withDeadlineSignal(this.settings.controlPlaneDeadlineMs, (signal) => this.deps.controlPlane.ask(question, signal));
     } catch (error) {
       if (error instanceof LinkError && error.kind === 'timeout') throw new Denial('CONTROL_PLANE_TIMEOUT', error.message);
       if (error instanceof LinkError && error.kind === 'malformed') throw new Denial('CONTROL_PLANE_MALFORMED', error.message);
@@ -322,10 +322,12 @@ export class Gate {
   protected async dispatch(request: ClientRequest, envelope: ApprovalEnvelope): Promise<string> {
     let raw: Uint8Array | JsonValue;
     try {
-      raw = await this.deps.executionLayer.execute(
-        { envelope: envelope as unknown as JsonValue, request_id: request.request_id, identity: request.identity, action: request.action, parameters: request.parameters },
-        AbortSignal.timeout(this.settings.executionDeadlineMs),
-        this.executionHeaders(),
+      raw = await withDeadlineSignal(this.settings.executionDeadlineMs, (signal) =>
+        this.deps.executionLayer.execute(
+          { envelope: envelope as unknown as JsonValue, request_id: request.request_id, identity: request.identity, action: request.action, parameters: request.parameters },
+          signal,
+          this.executionHeaders(),
+        ),
       );
     } catch (error) {
       // Refused before it arrived: nothing ran. Anything else: it may have run; never claim it did.
@@ -439,6 +441,25 @@ function attributionOf(request: ClientRequest): Partial<Attribution> {
     // parameters without a canonical form: keep the empty-data hash
   }
   return { identity: request.identity, request_id: request.request_id, action: request.action, data_hash };
+}
+
+/**
+ * Calls `call` with a signal that aborts after `ms` (as AbortSignal.timeout: reason a TimeoutError,
+ * timer unref'd), and stops that timer once the call has settled: AbortSignal.timeout's fires
+ * anyway, seconds after the answer, building a DOMException with its stack for every request.
+ */
+function withDeadlineSignal<T>(ms: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
+  timer.unref();
+  let settled: Promise<T>;
+  try {
+    settled = call(controller.signal);
+  } catch (error) {
+    clearTimeout(timer);
+    throw error;
+  }
+  return settled.finally(() => clearTimeout(timer));
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {

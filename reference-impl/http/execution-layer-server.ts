@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { parseStrictJson } from '../../model/profile/canonical-json.ts';
 import type { ExecutionLayer } from '../execution-layer/execution-layer.ts';
-import { flatHeaders, readBody, sendJson } from './http-util.ts';
+import { flatHeaders, pathnameOf, readBody, sendJson } from './http-util.ts';
 
 /** A question or call carries a request's parameters: allow what the Gate allows, with room to spare. */
 export const DEFAULT_BODY_LIMIT = 256 * 1024;
@@ -19,8 +19,8 @@ export function createExecutionLayerServer(executionLayer: ExecutionLayer | (() 
   const current = typeof executionLayer === 'function' ? executionLayer : () => executionLayer;
   return createServer(async (req, res) => {
     try {
-      const url = new URL(req.url ?? '/', 'http://execution-layer');
-      if (req.method === 'POST' && url.pathname === '/v1/execute') {
+      const pathname = pathnameOf(req.url, 'http://execution-layer');
+      if (req.method === 'POST' && pathname === '/v1/execute') {
         const body = await readBody(req, limit);
         if (!body.bytes) return body.truncated ? undefined : sendJson(res, 403, { status: 'denied', code: 'REQUEST_MALFORMED', reason: 'call too large' });
         let call;
@@ -32,8 +32,8 @@ export function createExecutionLayerServer(executionLayer: ExecutionLayer | (() 
         const result = await current().execute(call, { headers: flatHeaders(req) });
         return sendJson(res, result.status === 'executed' ? 200 : 403, result);
       }
-      if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', role: 'execution-layer' });
-      sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` });
+      if (req.method === 'GET' && pathname === '/healthz') return sendJson(res, 200, { status: 'ok', role: 'execution-layer' });
+      sendJson(res, 404, { error: `no route ${req.method} ${pathname}` });
     } catch (error) {
       if (!res.headersSent) sendJson(res, 500, { error: (error as Error).message });
     }

@@ -16,7 +16,7 @@ import { exportJson, exportNdjson } from '../audit/audit-log.ts';
 import type { Gate, GateAnswer } from '../gate/gate.ts';
 import type { ControlChannel } from './control-channel.ts';
 import { handleControlChannel } from './control-channel.ts';
-import { flatHeaders, readBody, sendJson, sendText } from './http-util.ts';
+import { flatHeaders, pathnameOf, readBody, sendJson, sendText } from './http-util.ts';
 
 /** What the server serves; looked up per request, since a restart replaces the Gate. */
 export interface GateRuntime {
@@ -38,10 +38,10 @@ export function createGateServer(runtime: GateRuntime, channel?: ControlChannel)
   };
   return createServer(async (req, res) => {
     try {
-      const url = new URL(req.url ?? '/', 'http://gate');
+      const pathname = pathnameOf(req.url, 'http://gate');
       const { gate, audit, events } = runtime;
-      if (crashing && (await handleControlChannel(req, res, url.pathname, crashing))) return;
-      if (req.method === 'POST' && url.pathname === '/v1/requests') {
+      if (crashing && (await handleControlChannel(req, res, pathname, crashing))) return;
+      if (req.method === 'POST' && pathname === '/v1/requests') {
         inFlight.add(res);
         try {
           const body = await readBody(req, gate.settings.maxBodyBytes);
@@ -56,17 +56,17 @@ export function createGateServer(runtime: GateRuntime, channel?: ControlChannel)
         }
         return;
       }
-      if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok', role: 'gate' });
-      if (req.method === 'GET' && url.pathname === '/v1/audit') {
+      if (req.method === 'GET' && pathname === '/healthz') return sendJson(res, 200, { status: 'ok', role: 'gate' });
+      if (req.method === 'GET' && pathname === '/v1/audit') {
         // Records waiting for the log go out first; while some still wait, the export is not whole.
         if (!(await gate.settle())) return sendJson(res, 503, { error: 'audit records are waiting for the audit log; try again' });
         const records = await audit.records();
-        return url.searchParams.get('format') === 'ndjson'
+        return new URL(req.url ?? '/', 'http://gate').searchParams.get('format') === 'ndjson'
           ? sendText(res, 200, exportNdjson(records), 'application/x-ndjson')
           : sendText(res, 200, exportJson(records), 'application/json');
       }
-      if (req.method === 'GET' && url.pathname === '/v1/events') return sendJson(res, 200, events);
-      sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` });
+      if (req.method === 'GET' && pathname === '/v1/events') return sendJson(res, 200, events);
+      sendJson(res, 404, { error: `no route ${req.method} ${pathname}` });
     } catch (error) {
       if (!res.headersSent) sendJson(res, 500, { error: (error as Error).message });
     }
