@@ -333,6 +333,11 @@ export class RunContext {
       this.contractFindings.push({ threat: step.tag.threat, message: `wrong denial code: ${line}` });
       this.trail.push(`contract finding (wrong denial code): ${step.label}`);
     }
+    const missingId = missingRequestId(predicted, observed);
+    if (missingId) {
+      this.contractFindings.push({ threat: step.tag.threat, message: `answer without its request_id: ${step.label}: ${missingId}` });
+      this.trail.push(`contract finding (answer without its request_id): ${step.label}`);
+    }
   }
 
   private exercise(threat: Threat): void {
@@ -717,4 +722,18 @@ export function unprovokedTimeoutRuns(answers: Answers, memory: SystemMemory, re
 /** The first of `runs` that explains what was observed (see unprovokedTimeoutExplains). */
 export function explainingRun(runs: readonly GateRun[], observed: Answer, effects: number): GateRun | undefined {
   return runs.find((run) => unprovokedTimeoutExplains(run, observed, effects));
+}
+
+/**
+ * CONTRACT.md section 3, *Answers*: an executed answer carries the request's `request_id`, and so
+ * does a denial once the structure check has passed. Says what is wrong, or undefined.
+ */
+export function missingRequestId(predicted: GateRun | DirectCallRun, observed: Answer): string | undefined {
+  const asked = predictionInput(predicted as GateRun);
+  if (!asked || observed.status === 'indeterminate') return undefined;
+  const expected = asked.request.requestId;
+  const structurePassed = (predicted as GateRun).steps.some((s) => s.question === 'requestShape' && s.answer === 'wellFormed');
+  if (observed.status === 'denied' && !structurePassed) return undefined;
+  if (observed.request_id === expected) return undefined;
+  return observed.request_id === undefined ? `expected "${expected}", the answer has none` : `expected "${expected}", the answer says "${observed.request_id}"`;
 }
