@@ -11,7 +11,7 @@ import type { RunningReference } from '../reference-impl/serve.ts';
 import { startReference } from '../reference-impl/serve.ts';
 
 /** The reference, in this process, configured only through the contract's variables. */
-export async function referenceGate(harness: Harness, urls: { controlPlane: string; effectSink: string; executionLayer?: string; executionLayerPort?: number }): Promise<RunningReference & { dispose(): Promise<void> }> {
+export async function referenceGate(harness: Harness, urls: { controlPlane: string; effectSink: string; executionLayer?: string; executionLayerPort?: number; fsync?: boolean; deadlinesMs?: { controlPlane: number; execution: number } }): Promise<RunningReference & { dispose(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'failclosed-route-'));
   const config = loadServeConfig(undefined, {
     FAILCLOSED_LISTEN_HOST: '127.0.0.1',
@@ -24,9 +24,10 @@ export async function referenceGate(harness: Harness, urls: { controlPlane: stri
     ...(urls.executionLayer ? { FAILCLOSED_EXECUTION_LAYER_URL: urls.executionLayer } : {}),
     FAILCLOSED_CONFORMANCE_CHANNEL: '1',
     FAILCLOSED_DATA_DIR: dataDir,
-    FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: '750',
-    FAILCLOSED_EXECUTION_DEADLINE_MS: '1500',
-    FAILCLOSED_FSYNC: '0',
+    FAILCLOSED_CONTROL_PLANE_DEADLINE_MS: String(urls.deadlinesMs?.controlPlane ?? 750),
+    FAILCLOSED_EXECUTION_DEADLINE_MS: String(urls.deadlinesMs?.execution ?? 1500),
+    // fsync costs milliseconds per append and proves nothing here, unless a test asks for the deployed path
+    FAILCLOSED_FSYNC: urls.fsync ? '1' : '0',
   });
   const running = await startReference(config);
   return Object.assign(running, {

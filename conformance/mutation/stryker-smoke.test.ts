@@ -18,6 +18,8 @@ interface MutantResult {
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const GATE = 'reference-impl/gate/gate.ts';
+/** Its own sandbox folder: `npm run mutation` may be running beside npm test, and Stryker empties its folder when it ends. */
+const SMOKE_SANDBOX = '.stryker-tmp-smoke';
 
 it('StrykerJS runs the conformance suite as the judge, and kills a mutant that skips authentication', { timeout: 240_000 }, () => {
   const source = readFileSync(join(ROOT, GATE), 'utf8').split('\n');
@@ -27,7 +29,7 @@ it('StrykerJS runs the conformance suite as the judge, and kills a mutant that s
   try {
     const result = spawnSync(
       process.execPath,
-      [join(ROOT, 'node_modules/@stryker-mutator/core/bin/stryker.js'), 'run', 'stryker.config.mjs', '--mutate', `${GATE}:${line}-${line}`, '--incrementalFile', join(out, 'incremental.json'), '--reporters', 'json', '--concurrency', '1'],
+      [join(ROOT, 'node_modules/@stryker-mutator/core/bin/stryker.js'), 'run', 'stryker.config.mjs', '--mutate', `${GATE}:${line}-${line}`, '--incrementalFile', join(out, 'incremental.json'), '--reporters', 'json', '--concurrency', '1', '--tempDirName', SMOKE_SANDBOX],
       { cwd: ROOT, encoding: 'utf8', env: { ...process.env, STRYKER_JSON_REPORT: join(out, 'mutation.json') }, timeout: 230_000 },
     );
     expect(result.status, `${result.stdout}\n${result.stderr}`.slice(-3000)).toBe(0);
