@@ -49,7 +49,7 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
     fc.constantFrom(-3, 3, w - 5, -(w - 5), w + 30, -(w + 30)).map((s) => new ClockSkew(s)),
     fc.constantFrom('no-envelope', 'forged', 'expired', 'expired-at-edge', 'not-yet-valid', 'replayed', 'mismatched').map((k) => new DirectCall(k as never)),
     fc.constant(new CrashDuringAuditOutage()),
-    fc.constantFrom('wrong-case', 'redirect', 'status-4xx').map((f) => new MalformedControlPlaneAnswer(f as never)),
+    fc.constantFrom('wrong-case', 'redirect', 'status-4xx', 'null', 'array').map((f) => new MalformedControlPlaneAnswer(f as never)),
     // generated data and byte spellings (commands/data-commands.ts)
     ...dataCommandArbitraries(),
     ...timeCommandArbitraries(w),

@@ -12,7 +12,7 @@ import { isHealthy } from '../../model/questions.ts';
 import type { Command } from '../commands/command.ts';
 import { DirectCall } from '../commands/bypass-commands.ts';
 import { dataPreludeCommands } from '../commands/data-commands.ts';
-import { ApprovalBoundElsewhere, ExpiredApproval } from '../commands/control-plane-commands.ts';
+import { ApprovalBoundElsewhere, ExpiredApproval, MalformedControlPlaneAnswer } from '../commands/control-plane-commands.ts';
 import { LostConfirmation, PartitionThenHeal } from '../commands/fault-commands.ts';
 import { MalformedBody } from '../commands/request-commands.ts';
 import { ClockSkew, ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, SameNonceOtherIdentity } from '../commands/replay-commands.ts';
@@ -125,6 +125,8 @@ export function preludeCommands(acceptanceWindowSec: number): Command[] {
     new ExpiredApproval('expired', true),
     new ApprovalBoundElsewhere('otherParameters', 'nested'),
     new ApprovalBoundElsewhere('otherParameters', 'array-order'),
+    // Control Plane answers that are no decision, besides the garbage the model scenario plays.
+    ...(['wrong-case', 'null', 'array'] as const).map((f) => new MalformedControlPlaneAnswer(f)),
     // The lost answer in the forms besides a reset (which the model scenario plays).
     ...(['garbage', 'status-5xx', 'incomplete'] as const).map((f) => new LostConfirmation(f)),
     ...(['duplicate-key', 'missing-field', 'wrong-type', 'proto-key', 'not-json', 'oversized'] as const).map((k) => new MalformedBody(k)),

@@ -26,9 +26,11 @@ export const GARBAGE_ANSWER = '<html><body>502 Bad Gateway</body></html>';
  *   wrong-case   200, {"decision":"ALLOW"} with a valid envelope: a decision is spelt exactly
  *   redirect     307 to a harness URL that answers a valid allow: a redirect is never followed
  *   status-4xx   403 whose body is a valid allow: only a 200 carries a decision
- * The last two exist only over HTTP; in-process they are played as garbage.
+ *   null         200, the JSON `null`
+ *   array        200, an array holding a valid allow: the answer is an object or nothing
+ * redirect and status-4xx exist only over HTTP; in-process they are played as garbage.
  */
-export const MALFORMED_FORMS = ['garbage', 'wrong-case', 'redirect', 'status-4xx'] as const;
+export const MALFORMED_FORMS = ['garbage', 'wrong-case', 'redirect', 'status-4xx', 'null', 'array'] as const;
 export type MalformedForm = (typeof MALFORMED_FORMS)[number];
 
 /** An answer with an HTTP status and headers of its own (the HTTP Control Plane sends it as it is). */
@@ -198,6 +200,15 @@ export class ScriptedControlPlane {
       return utf8Encode(GARBAGE_ANSWER);
     }
     const allow = { decision: 'allow', envelope: concreteEnvelope({}, question, script.approvalId, this.nowSec(), script.envelope) as unknown as JsonValue };
+    if (form === 'null') {
+      record({ kind: 'garbage', body: 'null' });
+      return null;
+    }
+    if (form === 'array') {
+      const answer = [allow];
+      record({ kind: 'garbage', body: new TextDecoder().decode(canonicalBytes(answer)) });
+      return answer;
+    }
     if (form === 'wrong-case') {
       const answer = { ...allow, decision: 'ALLOW' };
       record({ kind: 'garbage', body: new TextDecoder().decode(canonicalBytes(answer)) });
