@@ -307,7 +307,7 @@ export class RunContext {
    * Execution Layer, which rightly runs an approval no one used. The run's history is judged as any.
    */
   acceptUnprovokedTimeout(label: string, alternative: GateRun, observed: Answer, effects: number): never {
-    const line = `${label}: observed denied with ${observed.code}, ${effects} effect(s) — a timeout the harness did not provoke (it answered in time); the model with that timeout predicts the same: not a failure, but this step did not test what it meant to`;
+    const line = `${label}: observed denied with ${observed.code}, ${effects} effect(s) — a timeout the harness did not provoke (it injected no fault there); the model with that dependency too slow predicts the same: not a failure, but this step did not test what it meant to`;
     this.trail.push(line);
     this.unprovokedTimeouts.push(line);
     this.modelPaths.push(modelPathOf(alternative));

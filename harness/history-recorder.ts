@@ -2,6 +2,7 @@
  * Records one run as a History (model/history.ts): every request sent and its answer, every
  * Control Plane exchange, every effect, direct call and fault span, on the harness's clock.
  */
+import { ID_PATTERN, NAME_PATTERN } from '../model/profile/messages.ts';
 import type { DirectCall, ExecutionCallSeen, FaultKind, FaultSpan, GateResponse, GatewayEventObserved, History, HistoryConfig, HistoryEvent, HistoryKeys, PolicyAnswer } from '../model/history.ts';
 import type { JsonValue } from '../model/profile/canonical-json.ts';
 import { ZERO_DIGEST } from '../model/profile/digest.ts';
@@ -12,13 +13,25 @@ import type { Answer } from '../conformance/driver.ts';
 /** What a direct call to the Execution Layer presents, as the history records it. */
 export function directCallFields(call: JsonValue): Omit<DirectCall, 'kind' | 'op' | 'at' | 'status' | 'code'> {
   const c = (typeof call === 'object' && call !== null && !Array.isArray(call) ? call : {}) as Record<string, JsonValue>;
+  const notACall = notACallBecause(call);
   return {
     ...(c.envelope !== undefined ? { envelope: c.envelope } : {}),
     ...(typeof c.request_id === 'string' ? { request_id: c.request_id } : {}),
     identity: String(c.identity ?? ''),
     action: String(c.action ?? ''),
     parameters: c.parameters ?? null,
+    ...(notACall ? { notACall } : {}),
   };
+}
+
+/** Why a body is not an execution call (CONTRACT.md section 5: it is REQUEST_MALFORMED), or undefined. */
+export function notACallBecause(call: JsonValue): string | undefined {
+  if (typeof call !== 'object' || call === null || Array.isArray(call)) return 'not an object';
+  if (typeof call.request_id !== 'string' || !ID_PATTERN.test(call.request_id)) return 'request_id missing or malformed';
+  if (typeof call.identity !== 'string' || !NAME_PATTERN.test(call.identity)) return 'identity missing or malformed';
+  if (typeof call.action !== 'string' || !NAME_PATTERN.test(call.action)) return 'action missing or malformed';
+  if (!Object.hasOwn(call, 'parameters')) return 'parameters missing';
+  return undefined;
 }
 
 export class HistoryRecorder {

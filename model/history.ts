@@ -93,6 +93,8 @@ export interface DirectCall {
   identity: string;
   action: string;
   parameters: JsonValue;
+  /** why the body sent was not a call (not an object, a field missing or of the wrong type); absent for a call */
+  notACall?: string;
   status: 'executed' | 'denied' | 'indeterminate';
   code?: DenialCode | string;
 }

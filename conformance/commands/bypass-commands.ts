@@ -1,6 +1,8 @@
 /** Calls straight to the Execution Layer, bypassing the Gate (INV-6). */
 import type { Answers } from '../../model/concrete-scenario.ts';
 import type { RunContext } from '../run-context.ts';
+import type { MalformedCall } from '../scenarios/malformed-calls.ts';
+import { malformedCall } from '../scenarios/malformed-calls.ts';
 import type { NoModel } from './command.ts';
 import { Command } from './command.ts';
 
@@ -32,5 +34,19 @@ export class DirectCall extends Command {
   }
   toString() {
     return `DirectCall(${this.kind})`;
+  }
+}
+
+/** A body that is not a call, straight to the Execution Layer: REQUEST_MALFORMED, nothing runs (scenarios/malformed-calls.ts). */
+export class MalformedDirectCall extends Command {
+  readonly threat = 'bypass';
+  constructor(readonly form: MalformedCall) {
+    super();
+  }
+  async run(_m: NoModel, ctx: RunContext): Promise<void> {
+    await malformedCall(ctx, this.form, this);
+  }
+  toString() {
+    return `MalformedDirectCall(${this.form})`;
   }
 }

@@ -2,7 +2,8 @@
 import { LOST_CONFIRMATION_FORMS } from '../driver.ts';
 import fc from 'fast-check';
 import type { Command } from './command.ts';
-import { DirectCall } from './bypass-commands.ts';
+import { DirectCall, MalformedDirectCall } from './bypass-commands.ts';
+import { MALFORMED_CALLS } from '../scenarios/malformed-calls.ts';
 import { dataCommandArbitraries } from './data-commands.ts';
 import { ApprovalBoundElsewhere, ControlPlaneAnswers, ExpiredApproval, ForgedApproval, MalformedControlPlaneAnswer } from './control-plane-commands.ts';
 import { AuditStoreFault, CrashDuringAuditOutage, LostConfirmation, NonceStoreFault, PartitionThenHeal, TamperInFlight } from './fault-commands.ts';
@@ -48,6 +49,7 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
     fc.nat({ max: 20 }).map((i) => new CrashRestartThenReplay(i)),
     fc.constantFrom(-3, 3, w - 5, -(w - 5), w + 30, -(w + 30)).map((s) => new ClockSkew(s)),
     fc.constantFrom('no-envelope', 'forged', 'expired', 'expired-at-edge', 'not-yet-valid', 'replayed', 'mismatched').map((k) => new DirectCall(k as never)),
+    fc.constantFrom(...MALFORMED_CALLS).map((f) => new MalformedDirectCall(f)),
     fc.constant(new CrashDuringAuditOutage()),
     fc.constantFrom('wrong-case', 'redirect', 'status-4xx', 'null', 'array').map((f) => new MalformedControlPlaneAnswer(f as never)),
     // generated data and byte spellings (commands/data-commands.ts)

@@ -42,6 +42,7 @@ import { executionTimeoutAsUnavailable } from './execution-timeout-as-unavailabl
 import { executionRetried } from './execution-retried.ts';
 import { nonceClaimedAfterPolicy } from './nonce-claimed-after-policy.ts';
 import { executionAnswerTrusted } from './execution-answer-trusted.ts';
+import { executionLayerFillsCallFromEnvelope } from './execution-layer-fills-call-from-envelope.ts';
 
 export type { Mutant } from './mutant.ts';
 
@@ -90,4 +91,5 @@ export const MUTANTS: Mutant[] = [
   executionRetried,
   nonceClaimedAfterPolicy,
   executionAnswerTrusted,
+  executionLayerFillsCallFromEnvelope,
 ];

@@ -10,7 +10,8 @@ import { enumerateDirectCallScenarios, enumerateGateScenarios } from '../../mode
 import type { Question } from '../../model/questions.ts';
 import { isHealthy } from '../../model/questions.ts';
 import type { Command } from '../commands/command.ts';
-import { DirectCall } from '../commands/bypass-commands.ts';
+import { DirectCall, MalformedDirectCall } from '../commands/bypass-commands.ts';
+import { MALFORMED_CALLS } from '../scenarios/malformed-calls.ts';
 import { dataPreludeCommands } from '../commands/data-commands.ts';
 import { ApprovalBoundElsewhere, ExpiredApproval, MalformedControlPlaneAnswer } from '../commands/control-plane-commands.ts';
 import { LostConfirmation, PartitionThenHeal } from '../commands/fault-commands.ts';
@@ -127,6 +128,8 @@ export function preludeCommands(acceptanceWindowSec: number): Command[] {
     new ApprovalBoundElsewhere('otherParameters', 'array-order'),
     // Control Plane answers that are no decision, besides the garbage the model scenario plays.
     ...(['wrong-case', 'null', 'array'] as const).map((f) => new MalformedControlPlaneAnswer(f)),
+    // Bodies that are not a call, straight to the Execution Layer (beside the model's envelope cases).
+    ...MALFORMED_CALLS.map((f) => new MalformedDirectCall(f)),
     // The lost answer in the forms besides a reset (which the model scenario plays).
     ...(['garbage', 'status-5xx', 'incomplete'] as const).map((f) => new LostConfirmation(f)),
     ...(['duplicate-key', 'missing-field', 'wrong-type', 'proto-key', 'not-json', 'oversized'] as const).map((k) => new MalformedBody(k)),

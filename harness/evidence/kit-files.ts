@@ -199,7 +199,7 @@ function eventProblem(e: Fields): string | undefined {
         ? undefined
         : 'an effect needs an effect_id, parameters and string approval_id/request_id/identity/action';
     case 'direct-call':
-      return isOp(e.op) && STATUSES.has(e.status as string) && typeof e.identity === 'string' && typeof e.action === 'string' && 'parameters' in e && optString(e.code) && optString(e.request_id)
+      return isOp(e.op) && STATUSES.has(e.status as string) && typeof e.identity === 'string' && typeof e.action === 'string' && 'parameters' in e && optString(e.code) && optString(e.request_id) && optString(e.notACall)
         ? undefined
         : 'a direct call needs an op, a status, identity, action and parameters';
     case 'execution-call':

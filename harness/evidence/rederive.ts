@@ -504,6 +504,12 @@ function rederiveDirectCall(eventIndex: number, call: DirectCall, index: History
   const previousAt = history.events[eventIndex - 1]?.at ?? call.at;
   const instants = systemInstants(index, { start: previousAt, end: call.at });
   const answers: Partial<Record<Question, string[]>> = {};
+  if (call.notACall !== undefined) {
+    // Not a call (CONTRACT.md section 5): REQUEST_MALFORMED, nothing runs; an object with an
+    // envelope also fails the binding that a missing field breaks.
+    const codes: DenialCode[] = call.notACall === 'not an object' ? ['REQUEST_MALFORMED'] : ['REQUEST_MALFORMED', 'ENVELOPE_BINDING_MISMATCH'];
+    return verdictOf('direct-call', call.op, eventIndex, answers, [{ decision: 'denied', codes, effects: 0 }], recorded);
+  }
   const trust = envelopeTrust(call.envelope, history.keys.controlPlaneKeys);
   answers.presentedEnvelope = [call.envelope === undefined ? 'absent' : 'present'];
   answers.envelopeSignature = [trust.kind === 'trusted' ? 'trusted' : 'untrusted'];
