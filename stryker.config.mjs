@@ -33,13 +33,13 @@ export default strykerOptions({
   name: 'in-process',
   vitestConfig: 'vitest.mutation.config.ts',
   timeoutMS: 20_000,
-  // In-process the reference keeps its state in memory: the durable file stores and the HTTP
-  // servers run only over HTTP (stryker.http.config.mjs).
+  // In-process the reference keeps its state in memory and reports effects to the harness's own
+  // sink: the durable file stores, the effect sinks and the HTTP servers run only over HTTP
+  // (stryker.http.config.mjs).
   mutate: [
     'reference-impl/gate/gate.ts',
     'reference-impl/gate/links.ts',
     'reference-impl/execution-layer/execution-layer.ts',
-    'reference-impl/execution-layer/effect-sink.ts',
     'reference-impl/stores/claim-table.ts',
     'reference-impl/stores/memory-claim-store.ts',
     'reference-impl/audit/audit-log.ts',

@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ConfigurationScore, MutationReport } from './score.ts';
 import { readTriage, scoreReport, staleEntries } from './score.ts';
 
@@ -19,10 +19,14 @@ const CONFIGURATIONS = [
   { name: 'in-process', file: 'stryker.config.mjs' },
   { name: 'http', file: 'stryker.http.config.mjs' },
 ] as const;
-const USAGE = 'usage: npm run mutation [-- in-process|http] [--score-only]\n  in-process|http  one configuration (default: both)\n  --score-only     score the last reports again (after editing triage.json), without running StrykerJS';
+const USAGE =
+  'usage: npm run mutation [-- in-process|http] [--force | --score-only]\n' +
+  '  in-process|http  one configuration (default: both)\n' +
+  '  --force          judge every mutant again: incremental mode re-runs only mutants whose file or judge file changed, not those a change elsewhere in the suite now kills\n' +
+  '  --score-only     score the last reports again (after editing triage.json), without running StrykerJS';
 
-function main(argv: string[]): number {
-  const unknown = argv.filter((a) => !['in-process', 'http', '--score-only', '--help', '-h'].includes(a));
+async function main(argv: string[]): Promise<number> {
+  const unknown = argv.filter((a) => !['in-process', 'http', '--score-only', '--force', '--help', '-h'].includes(a));
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(USAGE);
     return 0;
@@ -40,7 +44,8 @@ function main(argv: string[]): number {
     let wallMs: number | undefined;
     if (!argv.includes('--score-only')) {
       const started = Date.now();
-      const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/@stryker-mutator/core/bin/stryker.js'), 'run', c.file], { cwd: ROOT, stdio: 'inherit' });
+      const force = argv.includes('--force') ? ['--force'] : [];
+      const run = spawnSync(process.execPath, [join(ROOT, 'node_modules/@stryker-mutator/core/bin/stryker.js'), 'run', c.file, ...force], { cwd: ROOT, stdio: 'inherit' });
       wallMs = Date.now() - started;
       if (run.status !== 0) {
         console.error(`mutation: StrykerJS (${c.file}) exited with ${run.status ?? run.signal}: no score`);
@@ -54,7 +59,9 @@ function main(argv: string[]): number {
     }
     const report = JSON.parse(readFileSync(path, 'utf8')) as MutationReport;
     reports.push(report);
-    scores.push({ score: scoreReport(c.name, report, triage), wallMs });
+    const options = ((await import(pathToFileURL(join(ROOT, c.file)).href)) as { default: { mutate: string[] } }).default;
+    const mutated = options.mutate.filter((m) => !m.startsWith('!'));
+    scores.push({ score: scoreReport(c.name, report, triage, mutated), wallMs });
   }
   console.log('');
   for (const { score: s, wallMs } of scores) {
@@ -76,4 +83,4 @@ function main(argv: string[]): number {
   return allMet ? 0 : 1;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

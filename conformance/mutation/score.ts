@@ -31,6 +31,8 @@ export interface TriageEntry {
   replacement: string;
   verdict: TriageVerdict;
   why: string;
+  /** the configuration it holds for ('in-process' or 'http'); absent: both */
+  configuration?: string;
 }
 
 export interface MutantKey {
@@ -78,9 +80,14 @@ export interface ConfigurationScore {
 const DETECTED: readonly MutantStatus[] = ['Killed', 'Timeout'];
 const INVALID: readonly MutantStatus[] = ['CompileError', 'RuntimeError', 'Ignored', 'Pending'];
 
-export function scoreReport(name: string, report: MutationReport, triage: readonly TriageEntry[]): ConfigurationScore {
+/**
+ * `mutated`: the files the configuration mutates now — StrykerJS's incremental report keeps files
+ * an earlier configuration mutated, which are not part of this score.
+ */
+export function scoreReport(name: string, report: MutationReport, triage: readonly TriageEntry[], mutated?: readonly string[]): ConfigurationScore {
   const s: ConfigurationScore = { name, total: 0, killed: 0, timeout: 0, survived: 0, noCoverage: 0, invalid: 0, equivalent: 0, outOfScope: 0, score: 0, gaps: [], perFile: [] };
   for (const [file, { source, mutants }] of Object.entries(report.files)) {
+    if (mutated && !mutated.includes(file)) continue;
     let detected = 0;
     let counted = 0;
     for (const m of mutants) {
@@ -99,7 +106,7 @@ export function scoreReport(name: string, report: MutationReport, triage: readon
       if (m.status === 'Survived') s.survived += 1;
       if (m.status === 'NoCoverage') s.noCoverage += 1;
       const key = keyOf(file, source, m);
-      const entry = triage.find((t) => sameKey(t, key));
+      const entry = triage.find((t) => sameKey(t, key) && (t.configuration === undefined || t.configuration === name));
       if (entry?.verdict === 'equivalent') s.equivalent += 1;
       else if (entry?.verdict === 'out-of-scope') s.outOfScope += 1;
       else {
