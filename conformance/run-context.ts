@@ -682,8 +682,7 @@ function mismatchOf(predicted: GateRun | DirectCallRun, observed: Answer, effect
 /**
  * The model's runs had the dependency been slower than the Gate's deadline, when the answer is
  * that timeout and the step did not already provoke one: the Control Plane's answer replaced by
- * `timeout`; the gate's own nonce store or audit log not answering by its deadline (the codes of
- * their outage); or the Execution Layer's answer late — after it ran (`executionOutcome.unconfirmed`),
+ * `timeout`; or the Execution Layer's answer late — after it ran (`executionOutcome.unconfirmed`),
  * or the call itself late, as when the Execution Layer's refusal of a used approval comes back too
  * late (`executionLink.delayed`); or, for a call the Execution Layer must refuse (a tampered link),
  * that refusal arriving late: nothing ran, the Gate cannot know. Only runs that deny with the
@@ -694,16 +693,11 @@ export function unprovokedTimeoutRuns(answers: Answers, memory: SystemMemory, re
   if (observed.status !== 'denied') return [];
   const slower: Scenario[] = [];
   const runs: GateRun[] = [];
-  const healthy = (question: Question) => answers[question] === undefined || isHealthy(question, answers[question]!);
+  // Only the dependencies the harness plays: the gate's own stores are part of the system under
+  // test, and a store that fails on its own (a gate back from a restart with its store still
+  // "down") is judged as always.
   if (observed.code === 'CONTROL_PLANE_TIMEOUT' && answers.controlPlane !== 'timeout' && answers.controlPlane !== 'lateAllow') {
     slower.push({ ...(answers as Scenario), controlPlane: 'timeout' });
-  } else if (observed.code === 'NONCE_STORE_UNAVAILABLE' && healthy('nonceStore')) {
-    // The gate's own stores have deadlines too: a database slower than them on a loaded machine.
-    slower.push({ ...(answers as Scenario), nonceStore: 'unavailable' });
-  } else if (observed.code === 'NONCE_WRITE_UNCONFIRMED' && healthy('nonceStore')) {
-    slower.push({ ...(answers as Scenario), nonceStore: 'writeUnconfirmed' });
-  } else if (observed.code === 'AUDIT_UNAVAILABLE' && healthy('auditStore')) {
-    slower.push({ ...(answers as Scenario), auditStore: 'failing' });
   } else if (observed.code === 'EXECUTION_UNCONFIRMED') {
     if ((answers.executionLink ?? 'up') === 'up' && (answers.executionOutcome ?? 'confirmed') === 'confirmed') {
       slower.push({ ...(answers as Scenario), executionOutcome: 'unconfirmed' }, { ...(answers as Scenario), executionLink: 'delayed' });
