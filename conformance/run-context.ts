@@ -266,8 +266,7 @@ export class RunContext {
   async judgeRequest(step: { label: string; tag: Tagged }, predicted: GateRun, observed: Answer, effectsNow: () => number): Promise<GateRun> {
     let effects = effectsNow();
     const m = mismatchOf(predicted, observed, effects);
-    const asked = m.wrongDecision || m.wrongCode || m.wrongEffects ? predictionInput(predicted) : undefined;
-    const candidates = asked ? unprovokedTimeoutRuns(asked.scenario as Answers, asked.memory, asked.request, observed) : [];
+    const candidates = m.wrongDecision || m.wrongCode || m.wrongEffects ? unprovokedTimeoutRunsOf(predicted, observed) : [];
     if (candidates.length > 0) {
       const most = Math.max(...candidates.map((run) => run.outcome.effects.length));
       // A call the Gate gave up on may still be running: let its effect land here, not in the next step.
@@ -291,10 +290,9 @@ export class RunContext {
    */
   explainGroupTimeout(label: string, first: GateRun, answers: readonly Answer[], replays: number, effects: number): void {
     if (answers.some((a) => a.status === 'executed') || replays !== answers.length - 1) return undefined;
-    const asked = predictionInput(first);
     const timedOut = answers.find((a) => a.status === 'denied' && (a.code === 'CONTROL_PLANE_TIMEOUT' || a.code === 'EXECUTION_UNCONFIRMED'));
-    if (!asked || !timedOut) return undefined;
-    const alternative = explainingRun(unprovokedTimeoutRuns(asked.scenario as Answers, asked.memory, asked.request, timedOut), timedOut, effects);
+    if (!timedOut) return undefined;
+    const alternative = explainingRun(unprovokedTimeoutRunsOf(first, timedOut), timedOut, effects);
     if (!alternative) return undefined;
     this.acceptUnprovokedTimeout(label, alternative, timedOut, effects);
   }
@@ -711,6 +709,12 @@ export function unprovokedTimeoutRuns(answers: Answers, memory: SystemMemory, re
     if (run.outcome.decision === 'denied' && run.outcome.acceptableCodes.includes(observed.code as never)) runs.unshift(run);
   }
   return runs;
+}
+
+/** unprovokedTimeoutRuns for the scenario, memory and request `predicted` was predicted from (none for a run predictRequest did not make). */
+export function unprovokedTimeoutRunsOf(predicted: GateRun, observed: Answer): GateRun[] {
+  const asked = predictionInput(predicted);
+  return asked ? unprovokedTimeoutRuns(asked.scenario as Answers, asked.memory, asked.request, observed) : [];
 }
 
 /** The first of `runs` that explains what was observed (see unprovokedTimeoutExplains). */

@@ -17,15 +17,13 @@
  *   for a probe that decides something).
  */
 import type { DirectCallRun, GateRun } from '../../model/predict.ts';
-import { predictionInput } from '../../model/predict.ts';
-import type { Answers } from '../../model/concrete-scenario.ts';
 import type { JsonValue } from '../../model/profile/canonical-json.ts';
 import { canonicalBytes } from '../../model/profile/canonical-json.ts';
 import type { ClientRequest } from '../../model/profile/messages.ts';
 import { secondsOver } from '../../model/time.ts';
 import type { Answer } from '../driver.ts';
 import type { RunContext } from '../run-context.ts';
-import { ConformanceFailure, explainingRun, modelPathOf, unprovokedTimeoutRuns } from '../run-context.ts';
+import { ConformanceFailure, explainingRun, modelPathOf, unprovokedTimeoutRunsOf } from '../run-context.ts';
 import type { Tagged } from '../threats.ts';
 
 /** What a time-edge scenario needs when the harness cannot read the system's clock: a clock that agrees with its own. */
@@ -215,8 +213,7 @@ export async function judgeTimed(
   // A timeout the harness did not provoke, on any second the clock may have read (run-context.ts, judgeRequest).
   if (!exact && chart === 'gate') {
     for (const r of distinct) {
-      const asked = predictionInput(r.run as GateRun);
-      const alternative = asked && explainingRun(unprovokedTimeoutRuns(asked.scenario as Answers, asked.memory, asked.request, obs.observed), obs.observed, obs.effects);
+      const alternative = explainingRun(unprovokedTimeoutRunsOf(r.run as GateRun, obs.observed), obs.observed, obs.effects);
       if (alternative) ctx.acceptUnprovokedTimeout(label, alternative, obs.observed, obs.effects);
     }
   }
