@@ -165,6 +165,27 @@ describe('re-deriving every allow/deny from a history and the keys', () => {
     expect(mismatches(b)).toEqual([]);
   });
 
+  it('orders a clock skew begun in the very millisecond a direct call was answered by the events: it came after (found by `failclosed run --seed 1`)', () => {
+    const replayOfConsumed = (skewRecorded: 'after' | 'before', code?: 'ENVELOPE_EXPIRED') => {
+      const b = new HistoryBuilder();
+      const { request, envelope } = b.executeRequest();
+      const call = { envelope: envelope as unknown as JsonValue, request_id: request.request_id, identity: request.identity, action: request.action, parameters: request.parameters };
+      // A restart in the call's millisecond, so the call's interval is that one millisecond.
+      b.heal(b.fault('crash'));
+      // 120 s back: the envelope would not yet be valid under the skew.
+      const skewBefore = skewRecorded === 'before' ? b.fault('clock-offset', '-120000 ms') : undefined;
+      b.directCall({ ...call, status: 'denied', code: code ?? (skewRecorded === 'before' ? 'ENVELOPE_NOT_YET_VALID' : 'ENVELOPE_REPLAYED') });
+      const skew = skewBefore ?? b.fault('clock-offset', '-120000 ms'); // same millisecond as the call
+      b.tick(8);
+      b.heal(skew);
+      b.directCall({ ...call, status: 'denied', code: 'ENVELOPE_REPLAYED' });
+      return mismatches(b).map((m) => m.message);
+    };
+    expect(replayOfConsumed('after')).toEqual([]);
+    expect(replayOfConsumed('before')).toEqual([]);
+    expect(replayOfConsumed('after', 'ENVELOPE_EXPIRED')).toEqual([expect.stringMatching(/recorded denied with ENVELOPE_EXPIRED/)]);
+  });
+
   it('catches an effect under another approval than the one the Control Plane gave', () => {
     const b = new HistoryBuilder();
     const request = b.request();

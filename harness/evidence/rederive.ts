@@ -500,9 +500,10 @@ function rederiveDirectCall(eventIndex: number, call: DirectCall, index: History
   const { history } = index;
   const own = attribution.ofCall.get(call.op) ?? [];
   const recorded: RecordedOutcome = { status: call.status, code: call.code, effects: own.length };
-  // The call was recorded once answered: it was made after the event before it.
+  // The call was recorded once answered: it was made after the event before it. Order beats
+  // milliseconds: a fault recorded after the call began after it, even in the same millisecond.
   const previousAt = history.events[eventIndex - 1]?.at ?? call.at;
-  const instants = systemInstants(index, { start: previousAt, end: call.at });
+  const instants = systemInstants(index, { start: previousAt, end: call.at, startIndex: eventIndex - 1, endIndex: eventIndex });
   const answers: Partial<Record<Question, string[]>> = {};
   if (call.notACall !== undefined) {
     // Not a call (CONTRACT.md section 5): REQUEST_MALFORMED, nothing runs; an object with an
