@@ -29,10 +29,12 @@ import { migrate } from './migrations.ts';
 export interface PostgresOptions {
   /** how long a claim, an append or a report may take before it counts as unconfirmed (ms) */
   statementTimeoutMs?: number;
-  /** how long to wait for a connection before the store counts as unavailable (ms) */
+  /** how long to wait for a connection before the store counts as unavailable (ms; default: the statement deadline) */
   connectTimeoutMs?: number;
-  /** connections in the pool */
+  /** connections in the pool at most */
   maxConnections?: number;
+  /** connections opened at start and kept open (at most maxConnections) */
+  warmConnections?: number;
   clock?: Clock;
 }
 
@@ -81,10 +83,16 @@ export class PostgresDatabase {
   /** Connects, applies the migrations (once across replicas), and keeps a pool. */
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresDatabase> {
     const statementTimeoutMs = options.statementTimeoutMs ?? 1500;
+    const max = options.maxConnections ?? 16;
+    const warm = Math.min(max, options.warmConnections ?? 8);
     const pool = new pgModule.Pool({
       connectionString: url,
-      max: options.maxConnections ?? 16,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 1000,
+      max,
+      // Opened at start and kept: a burst of requests (CONTRACT.md section 3, 64 in flight) then
+      // finds warm connections instead of waiting on a dozen new server processes at once —
+      // which, on a loaded machine, took longer than the store's deadline (seen in CI).
+      min: warm,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? statementTimeoutMs,
       idleTimeoutMillis: 10_000,
       // The server gives up too, a little after the replica did: nothing runs on for long.
       statement_timeout: statementTimeoutMs + 500,
@@ -101,6 +109,8 @@ export class PostgresDatabase {
     });
     try {
       await migrate(pool);
+      const opened = await Promise.all(Array.from({ length: warm }, () => pool.connect()));
+      for (const client of opened) client.release();
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw new Error(`PostgreSQL at ${redactedUrl(url)}: ${(error as Error).message}`, { cause: error });
