@@ -338,7 +338,8 @@ export class RunContext {
     }
   }
 
-  private exercise(threat: Threat): void {
+  /** One more checked step of this threat (for scenarios that judge a step themselves). */
+  exercise(threat: Threat): void {
     this.exercised.set(threat, (this.exercised.get(threat) ?? 0) + 1);
   }
 

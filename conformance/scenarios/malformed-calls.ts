@@ -51,7 +51,7 @@ export async function malformedCall(ctx: RunContext, form: MalformedCall, tag: T
   const effects = effectsSince(ctx, mark);
   ctx.steps += 1;
   ctx.effectsSeen += effects;
-  ctx.exercised.set(tag.threat, (ctx.exercised.get(tag.threat) ?? 0) + 1);
+  ctx.exercise(tag.threat);
   const seen = observed.status === 'denied' ? `denied with ${observed.code ?? 'no code'}` : observed.status;
   const line = `${label}: expected denied with REQUEST_MALFORMED, 0 effect(s); observed ${seen}, ${effects} effect(s)`;
   ctx.trail.push(line);
