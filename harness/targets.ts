@@ -11,7 +11,7 @@
 import type { DriverFactory, Harness } from '../conformance/runner.ts';
 import { createHarness } from '../conformance/runner.ts';
 import type { ReferenceTarget } from '../reference-impl/in-process-target.ts';
-import { appliesOverHttp, referenceTarget } from '../reference-impl/in-process-target.ts';
+import { referenceTarget, whyOnlyInProcess } from '../reference-impl/in-process-target.ts';
 import { InProcessDriver } from './drivers/in-process.ts';
 import type { DriverOptions, PluginDriver } from './drivers/plugin-driver.ts';
 import { AdapterDriver, PluginDriverError, loadPluginDriver } from './drivers/plugin-driver.ts';
@@ -71,8 +71,9 @@ export async function openTarget(spec: TargetSpec): Promise<OpenTarget> {
       return { harness, makeDriver: (h) => new InProcessDriver(target, h), close: async () => undefined };
     }
     case 'http': {
-      if (spec.variant && !appliesOverHttp((await variantTarget(spec.variant)).variation)) {
-        throw new TargetError(`the variant "${spec.variant}" replaces a store and exists only in-process`, 'test it without --over http');
+      const onlyInProcess = spec.variant ? whyOnlyInProcess((await variantTarget(spec.variant)).variation) : undefined;
+      if (onlyInProcess) {
+        throw new TargetError(`the variant "${spec.variant}" ${onlyInProcess} and exists only in-process`, 'test it without --over http');
       }
       const replicas = spec.replicas ?? 1;
       const store = spec.store ?? (replicas > 1 ? 'postgres' : 'file');

@@ -24,6 +24,8 @@ export type ReferenceVariation = Pick<InProcessOptions, 'makeGate' | 'makeExecut
    * a bug of how replicas share claims, absent in-process (which has no database)
    */
   postgresNonces?: (db: PostgresDatabase, clock: Clock) => ClaimStore;
+  /** why the variation exists only in-process, when it changes what `failclosed serve` does around the Gate anyway */
+  onlyInProcess?: string;
 };
 
 /** An in-process target that also says how it varies from the reference (for other wirings). */
@@ -33,7 +35,13 @@ export interface ReferenceTarget extends InProcessTarget {
 
 /** Whether a variation can be applied where the environment's stores do not exist (over HTTP). */
 export function appliesOverHttp(variation: ReferenceVariation): boolean {
-  return !variation.nonces && !variation.approvals && !variation.audit;
+  return whyOnlyInProcess(variation) === undefined;
+}
+
+/** Why a variation exists only in-process (undefined: it applies over HTTP too). */
+export function whyOnlyInProcess(variation: ReferenceVariation): string | undefined {
+  if (variation.nonces || variation.approvals || variation.audit) return 'replaces a store';
+  return variation.onlyInProcess;
 }
 
 export function referenceTarget(name = 'reference', variation: ReferenceVariation = {}): ReferenceTarget {

@@ -14,7 +14,7 @@ import { LATE_DELAYS_MS } from '../scenarios/late-answers.ts';
 import { FutureTimestamp, MalformedBody, MalformedNonce, RevokedKey, StaleTimestamp, TamperedSignature, UnknownKey, ValidRequest } from './request-commands.ts';
 import { AbortedUpload, ApprovalReplayAfterRestart, HealthDuringOutage, KeyOfAnotherIdentity, SameBytesTwice } from './obligation-commands.ts';
 import { Burst, GateShapedProbe, TrustHeaders } from './probe-commands.ts';
-import { CrashMidClaim, ReplayThroughOtherReplica, SpreadDuplicates } from './replica-commands.ts';
+import { CrashAwaitingApproval, CrashMidClaim, ReplayThroughOtherReplica, SpreadDuplicates } from './replica-commands.ts';
 import { BURST_LIMIT, BURST_MEMBERS } from '../scenarios/bursts.ts';
 import { PROBE_KINDS, TRUST_HEADER_NAMES } from '../scenarios/probes.ts';
 import { REPLICA_ADVANCES_SEC } from '../scenarios/replicas.ts';
@@ -72,6 +72,7 @@ export function commandArbitraries(acceptanceWindowSec: number): fc.Arbitrary<Co
     fc.tuple(fc.integer({ min: 2, max: 8 }), fc.constantFrom(0, 1, 3, 8)).map(([n, ms]) => new SpreadDuplicates(n, ms)),
     fc.constantFrom(...REPLICA_ADVANCES_SEC).map((s) => new ReplayThroughOtherReplica(s)),
     fc.constantFrom(0, 1, 3, 8).map((ms) => new CrashMidClaim(ms)),
+    fc.constant(new CrashAwaitingApproval()),
     // One entry for both: each waits for the Gate's deadline, so together they come as often as any one command.
     fc.tuple(fc.boolean(), fc.constantFrom(...LATE_DELAYS_MS)).map(([allow, ms]) => (allow ? new LateControlPlaneAllow(ms) : new DelayedExecutionCall(ms))),
   ];

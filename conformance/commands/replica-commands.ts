@@ -3,7 +3,7 @@
  * `conformance/scenarios/replicas.ts`. With one replica they run on it.
  */
 import type { RunContext } from '../run-context.ts';
-import { crashMidClaim, replayThroughOtherReplica, spreadDuplicates } from '../scenarios/replicas.ts';
+import { crashAwaitingApproval, crashMidClaim, replayThroughOtherReplica, spreadDuplicates } from '../scenarios/replicas.ts';
 import type { NoModel } from './command.ts';
 import { Command } from './command.ts';
 
@@ -49,5 +49,16 @@ export class CrashMidClaim extends Command {
   }
   toString() {
     return `CrashMidClaim(${this.delayMs} ms)`;
+  }
+}
+
+/** A replica crashed while the Control Plane held its answer, the allow sent after the restart, then the request through another. */
+export class CrashAwaitingApproval extends Command {
+  readonly threat = 'crash-restart';
+  async run(_m: NoModel, ctx: RunContext): Promise<void> {
+    await crashAwaitingApproval(ctx, this);
+  }
+  toString() {
+    return 'CrashAwaitingApproval';
   }
 }

@@ -43,6 +43,7 @@ import { executionRetried } from './execution-retried.ts';
 import { nonceClaimedAfterPolicy } from './nonce-claimed-after-policy.ts';
 import { executionAnswerTrusted } from './execution-answer-trusted.ts';
 import { executionLayerFillsCallFromEnvelope } from './execution-layer-fills-call-from-envelope.ts';
+import { restartLeavesRequestsRunning } from './restart-leaves-requests-running.ts';
 
 export type { Mutant } from './mutant.ts';
 
@@ -92,4 +93,5 @@ export const MUTANTS: Mutant[] = [
   nonceClaimedAfterPolicy,
   executionAnswerTrusted,
   executionLayerFillsCallFromEnvelope,
+  restartLeavesRequestsRunning,
 ];

@@ -7,7 +7,7 @@
 import type { InvariantId } from '../../model/profile/denial-codes.ts';
 import { INVARIANT_IDS } from '../../model/profile/denial-codes.ts';
 import { openTarget } from '../../harness/targets.ts';
-import { appliesOverHttp } from '../../reference-impl/in-process-target.ts';
+import { whyOnlyInProcess } from '../../reference-impl/in-process-target.ts';
 import type { Profile } from '../profiles.ts';
 import type { FailureReport, RunReport, Verdict } from '../runner.ts';
 import { runSuite } from '../runner.ts';
@@ -83,9 +83,10 @@ export async function runKillMatrix(options: KillMatrixOptions): Promise<KillMat
 
   const rows: KillRow[] = [];
   for (const mutant of options.mutants ?? MUTANTS) {
-    if (over === 'http' && !appliesOverHttp(mutant.target.variation)) {
+    const onlyInProcess = whyOnlyInProcess(mutant.target.variation);
+    if (over === 'http' && onlyInProcess) {
       rows.push({ id: mutant.id, breaks: mutant.breaks, expected: [...mutant.expected], verdict: 'inconclusive', caughtBy: [], durationMs: 0, applicable: false });
-      progress(`${mutant.id}: replaces a store, exists only in-process — not run over HTTP`);
+      progress(`${mutant.id}: ${onlyInProcess}, exists only in-process — not run over HTTP`);
       continue;
     }
     if (over === 'in-process' && mutant.onlyOver === 'http') {

@@ -21,7 +21,7 @@ import { timePreludeCommands } from '../commands/time-commands.ts';
 import type { Capability } from '../driver.ts';
 import { AbortedUpload, ApprovalReplayAfterRestart, HealthDuringOutage, KeyOfAnotherIdentity, SameBytesTwice } from '../commands/obligation-commands.ts';
 import { Burst, GateShapedProbe, TrustHeaders } from '../commands/probe-commands.ts';
-import { CrashMidClaim, ReplayThroughOtherReplica, SpreadDuplicates } from '../commands/replica-commands.ts';
+import { CrashAwaitingApproval, CrashMidClaim, ReplayThroughOtherReplica, SpreadDuplicates } from '../commands/replica-commands.ts';
 import type { BurstMember } from '../scenarios/bursts.ts';
 import { BURST_LIMIT } from '../scenarios/bursts.ts';
 import { PROBE_KINDS } from '../scenarios/probes.ts';
@@ -147,6 +147,7 @@ export function preludeCommands(acceptanceWindowSec: number): Command[] {
     new ApprovalReplayAfterRestart('gate'),
     new ApprovalReplayAfterRestart('direct'),
     new CrashMidClaim(2),
+    new CrashAwaitingApproval(),
     new KeyOfAnotherIdentity('alice-with-bob-key'),
     new AbortedUpload({ fraction: 0.5, size: 'small' }),
     new SameBytesTwice('bad-signature'),

@@ -6,7 +6,9 @@
  * - duplicates spread over the replicas, all at once or staggered by a few milliseconds;
  * - a replay through another replica than the one that executed, after the clock moved on;
  * - one replica crashed while a request is in flight through it (mid-claim), then that request
- *   replayed through another replica: however far the first got, it executes at most once.
+ *   replayed through another replica: however far the first got, it executes at most once;
+ * - one replica crashed while the Control Plane holds its answer to a request, the allow sent only
+ *   after the restart: the crashed generation must not act on it, and the claim it made survives.
  *
  * With one replica (in-process, or a single process) the same scenarios still run on it: the
  * timing and the crash mid-request are worth as much there.
@@ -161,5 +163,78 @@ export async function crashMidClaim(ctx: RunContext, delayMs: number, tag: Tagge
     (second.status === 'denied' && !replayDenied);
   if (broken) throw new ConformanceFailure(tag.invariants, tag.threat, line);
   ctx.sent.push({ body, request, answers: {}, approvalId, executed: first.status === 'executed' || second.status === 'executed' });
+  ctx.memory = once.outcome.memory;
+}
+
+/** How long the harness waits for a gate to ask the Control Plane about a valid request. */
+const ASK_WAIT_MS = 5_000;
+
+/**
+ * A replica crashed while the Control Plane holds its answer to a request through it; the allow —
+ * valid, bound to the request, current — goes out once the restart has answered; then the same
+ * bytes through another replica. Nothing of the crashed generation may act after the restart
+ * (CONTRACT.md section 9.1), so that allow must execute nothing; and the claim the first made
+ * before it asked must survive the crash (section 3, *What a restart must keep*): the replay is
+ * `REPLAY_DETECTED`. A gate whose restart leaves the old generation's requests running, or one
+ * that forgets claims in a crash, fails here, however quickly its requests otherwise run.
+ */
+export async function crashAwaitingApproval(ctx: RunContext, tag: Tagged): Promise<void> {
+  const label = 'a replica crashed while the Control Plane held its answer to a request, the allow sent after the restart, then the request through another';
+  if (!ctx.driver.capabilities.has('crash-restart')) {
+    ctx.notTested.set(label, 'crash-restart');
+    return;
+  }
+  const n = replicasOf(ctx);
+  const victim = n > 1 ? 1 + (ctx.steps % (n - 1)) : 0;
+  const other = 0;
+  const { request, body } = validRequest(ctx, 'judy');
+  const approvalId = ctx.unique('approval');
+  const model = { requestId: request.request_id, identity: request.identity, action: ACTION, nonce: request.nonce, approvalId };
+  const once = predictRequest({}, ctx.memory, model);
+  const again = predictRequest({}, once.outcome.memory, { ...model, approvalId: `${approvalId}-again` });
+  ctx.controlPlane.answer({ answers: {}, approvalId, approvalPerQuestion: true });
+  const hold = ctx.controlPlane.holdNextAnswer();
+  const mark = effectMark(ctx);
+  let first: Answer;
+  let second: Answer;
+  let asked: boolean;
+  try {
+    const inFlight = ctx.driver.submit(body, { replica: victim });
+    let waited: NodeJS.Timeout | undefined;
+    asked = await Promise.race([
+      hold.asked.then(() => true),
+      inFlight.then(() => false, () => false),
+      new Promise<boolean>((resolve) => (waited = setTimeout(() => resolve(false), ASK_WAIT_MS))),
+    ]);
+    clearTimeout(waited);
+    await ctx.driver.crashAndRestart({ replica: victim });
+    ctx.memory = restart(ctx.memory);
+    hold.release();
+    first = await inFlight;
+    // The allow is out: whatever the crashed generation would do with it, it does now.
+    await pause(CRASH_SETTLE_MS);
+    second = await ctx.driver.submit(body, { replica: other });
+  } finally {
+    hold.release();
+    ctx.controlPlane.answer(undefined);
+  }
+  await pause(CRASH_SETTLE_MS);
+  const effects = effectsSince(ctx, mark, request.request_id);
+  ctx.steps += 2;
+  ctx.effectsSeen += effects;
+  cover(ctx, once, 'gate');
+  cover(ctx, again, 'gate');
+  const shown = (a: Answer) => (a.status === 'denied' ? `denied ${a.code ?? 'with no code'}` : a.status);
+  const line = `${label} (replica ${victim}, then ${other}; ${asked ? 'asked before the crash' : 'the gate had not asked within 5 s'}): first ${shown(first)}, replay ${shown(second)}, ${effects} effect(s) — no effect; asked ⇒ replay REPLAY_DETECTED`;
+  ctx.trail.push(line);
+  const replayDenied = second.status === 'denied' && again.outcome.acceptableCodes.includes(second.code as never);
+  const broken =
+    first.status === 'executed' ||
+    effects > (second.status === 'executed' ? 1 : 0) ||
+    // It asked, so it had claimed: a claim acted on survives the crash.
+    (asked && !replayDenied) ||
+    (second.status === 'denied' && !replayDenied);
+  if (broken) throw new ConformanceFailure(tag.invariants, tag.threat, line);
+  ctx.sent.push({ body, request, answers: {}, approvalId, executed: second.status === 'executed' });
   ctx.memory = once.outcome.memory;
 }

@@ -18,7 +18,7 @@ import { TamperInFlight } from '../commands/fault-commands.ts';
 import { AbortedUpload, ApprovalReplayAfterRestart, KeyOfAnotherIdentity, SameBytesTwice } from '../commands/obligation-commands.ts';
 import { Burst, GateShapedProbe, TrustHeaders } from '../commands/probe-commands.ts';
 import { ConcurrentDuplicates, CrashRestartThenReplay, ReplayEarlier, ReplayedApproval } from '../commands/replay-commands.ts';
-import { CrashMidClaim, ReplayThroughOtherReplica, SpreadDuplicates } from '../commands/replica-commands.ts';
+import { CrashAwaitingApproval, CrashMidClaim, ReplayThroughOtherReplica, SpreadDuplicates } from '../commands/replica-commands.ts';
 import { TamperedSignature, UnknownKey, ValidRequest } from '../commands/request-commands.ts';
 import { approvalsForgottenOnRestart } from '../mutants/approvals-forgotten-on-restart.ts';
 import { auditDropsWhenBusy } from '../mutants/audit-drops-when-busy.ts';
@@ -26,6 +26,8 @@ import { executionLayerTrustsGateHeader } from '../mutants/execution-layer-trust
 import { gateTrustsInternalHeader } from '../mutants/gate-trusts-internal-header.ts';
 import { keyAcceptedForAnotherIdentity } from '../mutants/key-accepted-for-another-identity.ts';
 import { replayAnsweredFromCache } from '../mutants/replay-answered-from-cache.ts';
+import { restartLeavesRequestsRunning } from '../mutants/restart-leaves-requests-running.ts';
+import { nonceStoreMemoryOnly } from '../mutants/nonce-store-memory-only.ts';
 import { traceIdReusedForIdenticalBytes } from '../mutants/trace-id-reused-for-identical-bytes.ts';
 import { ACCEPTANCE_WINDOW_SEC, createHarness } from '../runner.ts';
 import { ConformanceFailure, RunContext } from '../run-context.ts';
@@ -184,7 +186,21 @@ describe('replica scenarios on one system (class 7)', () => {
       new ReplayThroughOtherReplica(0),
       new ReplayThroughOtherReplica(REPLICA_ADVANCES_SEC.at(-1)!),
       ...[0, 1, 3, 8].map((ms) => new CrashMidClaim(ms)),
+      new CrashAwaitingApproval(),
       new ValidRequest(),
     ]);
+  });
+
+  it("catches a restart that leaves the crashed generation's requests running — which a crash timed in milliseconds never showed", async () => {
+    await expectPasses(restartLeavesRequestsRunning.target, [...[0, 1, 3, 8].map((ms) => new CrashMidClaim(ms)), new CrashRestartThenReplay(0), new ValidRequest()]);
+    const { failure } = await drive(restartLeavesRequestsRunning.target, [new CrashAwaitingApproval()]);
+    expect(failure?.invariants).toEqual(['INV-3']);
+    expect(failure?.message).toMatch(/asked before the crash\): first executed, replay denied REPLAY_DETECTED, 1 effect/);
+  });
+
+  it('catches a claim lost in the crash while the Control Plane held its answer', async () => {
+    const { failure } = await drive(nonceStoreMemoryOnly.target, [new CrashAwaitingApproval()]);
+    expect(failure?.invariants).toEqual(['INV-3']);
+    expect(failure?.message).toMatch(/asked before the crash\): first denied [A-Z_]+, replay executed, 1 effect/);
   });
 });

@@ -1,7 +1,7 @@
 /** `failclosed serve`: the reference system over HTTP, until SIGINT or SIGTERM. */
 import { ConfigError, loadServeConfig } from '../../reference-impl/serve-config.ts';
 import { startReference } from '../../reference-impl/serve.ts';
-import { appliesOverHttp } from '../../reference-impl/in-process-target.ts';
+import { appliesOverHttp, whyOnlyInProcess } from '../../reference-impl/in-process-target.ts';
 import { listenProblem } from '../http-harness.ts';
 import type { CommandSpec } from './command.ts';
 
@@ -44,7 +44,7 @@ export const serveCommand: CommandSpec = {
       const { MUTANTS } = await import('../../conformance/mutants/index.ts');
       const mutant = MUTANTS.find((m) => m.id === values.variant);
       if (!mutant) return io.fail(`no planted-bug variant "${values.variant}"`, `name one of ${MUTANTS.filter((m) => appliesOverHttp(m.target.variation)).map((m) => m.id).join(', ')}`);
-      if (!appliesOverHttp(mutant.target.variation)) return io.fail(`the variant "${mutant.id}" replaces a store and exists only in-process`, 'test it with `failclosed run --variant ID` (in-process) instead');
+      if (!appliesOverHttp(mutant.target.variation)) return io.fail(`the variant "${mutant.id}" ${whyOnlyInProcess(mutant.target.variation)} and exists only in-process`, 'test it with `failclosed run --variant ID` (in-process) instead');
       variation = mutant.target.variation;
       io.out(`WARNING: serving the planted-bug variant "${mutant.id}": ${mutant.breaks}\n`);
     }

@@ -15,7 +15,7 @@ import type { PolicyQuestion } from '../../model/profile/messages.ts';
 import type { ControlPlaneLink } from '../../reference-impl/gate/links.ts';
 import { LinkError } from '../../reference-impl/gate/links.ts';
 import type { HistoryRecorder } from '../history-recorder.ts';
-import { LateRelease } from '../late-release.ts';
+import { LateRelease, MAX_LATE_HOLD_MS } from '../late-release.ts';
 
 export const GARBAGE_ANSWER = '<html><body>502 Bad Gateway</body></html>';
 
@@ -51,6 +51,17 @@ export interface ScriptedAnswer {
   /** every question gets an approval of its own (`<approvalId>`, `<approvalId>-2`, …) */
   approvalPerQuestion?: boolean;
   envelope?: EnvelopeOptions;
+}
+
+/**
+ * The next question's answer held back by the harness: it crashes the gate while that question
+ * waits, then lets the answer go (CrashAwaitingApproval, CONTRACT.md section 9.1).
+ */
+export interface AnswerHold {
+  /** resolves when a held question has arrived */
+  readonly asked: Promise<void>;
+  /** lets the held answer go — computed then, so an allow is current when sent */
+  release(): void;
 }
 
 export interface DigestMismatch {
@@ -111,8 +122,49 @@ export class ScriptedControlPlane {
     return this.behindRedirects.get(token);
   }
 
+  private holding: { arrived: () => void; released: Promise<void> } | undefined;
+
+  /**
+   * Holds the answer to the next question until `release()`, or until MAX_LATE_HOLD_MS passed
+   * (longer than any deadline the contract allows a gate: nothing is held for ever). Questions
+   * after it are answered as usual.
+   */
+  holdNextAnswer(): AnswerHold {
+    let arrived!: () => void;
+    const asked = new Promise<void>((resolve) => (arrived = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const letGo = () => {
+      clearTimeout(timer);
+      if (this.holding?.released === released) this.holding = undefined;
+      release();
+    };
+    const timer = setTimeout(letGo, MAX_LATE_HOLD_MS);
+    this.holding = { arrived, released };
+    return { asked, release: letGo };
+  }
+
+  /** Waits while the answer is held; false when the gate gave up on the question meanwhile. */
+  private async waitWhileHeld(signal: AbortSignal | undefined): Promise<boolean> {
+    const hold = this.holding;
+    if (!hold) return true;
+    this.holding = undefined;
+    hold.arrived();
+    if (signal?.aborted) return false;
+    let gaveUp!: () => void;
+    const abandoned = new Promise<'gave-up'>((resolve) => (gaveUp = () => resolve('gave-up')));
+    signal?.addEventListener('abort', gaveUp, { once: true });
+    const outcome = await Promise.race([hold.released, abandoned]);
+    signal?.removeEventListener('abort', gaveUp);
+    return outcome !== 'gave-up';
+  }
+
   async respond(question: PolicyQuestion, signal?: AbortSignal): Promise<Uint8Array | JsonValue | HttpAnswer> {
     const q = question as unknown as JsonValue;
+    if (!(await this.waitWhileHeld(signal))) {
+      this.recorder.policy(q, { kind: 'no-answer', reason: 'timeout' });
+      throw new LinkError('timeout', 'the gate gave up while the harness held its answer');
+    }
     const script = this.script;
     let actual: string | undefined;
     try {

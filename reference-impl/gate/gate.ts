@@ -289,7 +289,7 @@ export class Gate {
     };
     let raw: Uint8Array | JsonValue;
     try {
-      raw = await withDeadlineSignal(this.settings.controlPlaneDeadlineMs, (signal) => this.deps.controlPlane.ask(question, signal));
+      raw = await withDeadlineSignal(this.settings.controlPlaneDeadlineMs, this.generation.signal, (signal) => this.deps.controlPlane.ask(question, signal));
     } catch (error) {
       if (error instanceof LinkError && error.kind === 'timeout') throw new Denial('CONTROL_PLANE_TIMEOUT', error.message);
       if (error instanceof LinkError && error.kind === 'malformed') throw new Denial('CONTROL_PLANE_MALFORMED', error.message);
@@ -322,7 +322,7 @@ export class Gate {
   protected async dispatch(request: ClientRequest, envelope: ApprovalEnvelope): Promise<string> {
     let raw: Uint8Array | JsonValue;
     try {
-      raw = await withDeadlineSignal(this.settings.executionDeadlineMs, (signal) =>
+      raw = await withDeadlineSignal(this.settings.executionDeadlineMs, this.generation.signal, (signal) =>
         this.deps.executionLayer.execute(
           { envelope: envelope as unknown as JsonValue, request_id: request.request_id, identity: request.identity, action: request.action, parameters: request.parameters },
           signal,
@@ -372,13 +372,17 @@ export class Gate {
 
   private retryTimer: NodeJS.Timeout | undefined;
   private halted = false;
+  /** Aborted by `halt`: the exchanges still open with the Control Plane and the Execution Layer close, as a crash closes its sockets. */
+  private readonly generation = new AbortController();
 
   /**
    * Stops the Gate's background work, as a crash does: nothing it held in memory is written after
-   * this. What it spooled durably is written by the Gate that starts next on the same spool.
+   * this, and the exchanges it had open close. What it spooled durably is written by the Gate that
+   * starts next on the same spool.
    */
   halt(): void {
     this.halted = true;
+    this.generation.abort(new Error('the Gate was halted (crash or restart)'));
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
   }
@@ -445,21 +449,29 @@ function attributionOf(request: ClientRequest): Partial<Attribution> {
 
 /**
  * Calls `call` with a signal that aborts after `ms` (as AbortSignal.timeout: reason a TimeoutError,
- * timer unref'd), and stops that timer once the call has settled: AbortSignal.timeout's fires
- * anyway, seconds after the answer, building a DOMException with its stack for every request.
+ * timer unref'd) or when `stop` aborts, and stops that timer once the call has settled:
+ * AbortSignal.timeout's fires anyway, seconds after the answer, building a DOMException with its
+ * stack for every request.
  */
-function withDeadlineSignal<T>(ms: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+function withDeadlineSignal<T>(ms: number, stop: AbortSignal, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
   timer.unref();
+  const stopped = () => controller.abort(stop.reason);
+  if (stop.aborted) stopped();
+  else stop.addEventListener('abort', stopped, { once: true });
+  const done = () => {
+    clearTimeout(timer);
+    stop.removeEventListener('abort', stopped);
+  };
   let settled: Promise<T>;
   try {
     settled = call(controller.signal);
   } catch (error) {
-    clearTimeout(timer);
+    done();
     throw error;
   }
-  return settled.finally(() => clearTimeout(timer));
+  return settled.finally(done);
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
